@@ -1,0 +1,42 @@
+package org.saestream.records;
+
+/** Topic names of DESIGN.md, in one place so producers, jobs and the sink cannot disagree. */
+public final class Topics {
+    public static final String SAE_METRICS = "sae-metrics";
+    public static final String SAE_SNAPSHOTS = "sae-snapshots";
+    public static final String SHARD_LEDGER = "shard-ledger";
+    public static final String SPECTRUM = "spectrum";
+    public static final String DLQ_SUFFIX = ".dlq";
+
+    private Topics() {
+    }
+
+    /** {@code activations.<run>}: the replay source, retained without limit. */
+    public static String activations(String run) {
+        return "activations." + requireName(run, "run");
+    }
+
+    public static String gradients(String run) {
+        return "gradients." + requireName(run, "run");
+    }
+
+    public static String deadLetters(String sourceTopic) {
+        return sourceTopic + DLQ_SUFFIX;
+    }
+
+    /**
+     * Key of an SAE in sae-metrics and sae-snapshots, and its id in the HTTP API:
+     * {@code <experiment>:<sae>}.
+     */
+    public static String saeKey(String experiment, String saeId) {
+        return requireName(experiment, "experiment") + ":" + requireName(saeId, "sae id");
+    }
+
+    /** Names become topic names and directory names: keep them to [A-Za-z0-9._-]. */
+    public static String requireName(String name, String what) {
+        if (name == null || !name.matches("[A-Za-z0-9._-]{1,200}")) {
+            throw new IllegalArgumentException(what + " '" + name + "' must match [A-Za-z0-9._-]{1,200}");
+        }
+        return name;
+    }
+}

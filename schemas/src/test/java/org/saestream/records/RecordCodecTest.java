@@ -1,0 +1,81 @@
+package org.saestream.records;
+
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.message.BinaryMessageDecoder;
+import org.junit.jupiter.api.Test;
+import org.saestream.tensor.DType;
+import org.saestream.tensor.TensorCodec;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RecordCodecTest {
+
+    static ActivationBlock block() {
+        float[] data = {1f, -2f, 3.5f, Float.MIN_VALUE, 0f, 7f};
+        return ActivationBlock.newBuilder()
+                .setRunId("run-1").setModelId("pythia-70m").setHookName("blocks.3.hook_resid_post")
+                .setShardId("shard-0").setDocumentId(12).setSequenceIndex(2).setFirstTokenPosition(256)
+                .setTokenCount(2).setWidth(3).setDtype(TensorDtype.BF16).setTokenIds(List.of(5, 9))
+                .setData(ByteBuffer.wrap(TensorCodec.encode(data, DType.BF16)))
+                .setProducerId("p0").setTimeMs(java.time.Instant.ofEpochMilli(1_700_000_000_000L))
+                .build();
+    }
+
+    @Test
+    void activationBlockRoundTrips() {
+        ActivationBlock original = block();
+        byte[] bytes = RecordCodec.ACTIVATION_BLOCK.encode(original);
+        assertEquals((byte) 0xC3, bytes[0], "single-object encoding starts with its magic");
+        assertEquals((byte) 0x01, bytes[1]);
+        ActivationBlock back = RecordCodec.ACTIVATION_BLOCK.decode(bytes);
+        assertEquals(original, back);
+        assertNull(back.getGradient());
+        assertArrayEquals(TensorCodec.decode(original.getData(), DType.BF16), TensorCodec.decode(back.getData(), DType.BF16));
+    }
+
+    @Test
+    void garbageAndForeignRecordsAreDecodeErrors() {
+        RecordDecodeException garbage = assertThrows(RecordDecodeException.class,
+                () -> RecordCodec.ACTIVATION_BLOCK.decode(new byte[] {1, 2, 3, 4}));
+        assertTrue(garbage.getMessage().contains("ActivationBlock"), garbage.getMessage());
+        byte[] ledger = RecordCodec.SHARD_LEDGER_ENTRY.encode(ShardLedgerEntry.newBuilder()
+                .setRunId("r").setShardId("s").setUri("file:/x").setStatus(ShardStatus.DONE)
+                .setDocumentsDone(1).setWindowsDone(1).setTokensDone(1).setChecksum("c").setProducerId("p")
+                .setTimeMs(java.time.Instant.EPOCH).build());
+        assertThrows(RecordDecodeException.class, () -> RecordCodec.ACTIVATION_BLOCK.decode(ledger),
+                "a record of another schema is rejected by its fingerprint");
+        byte[] cut = RecordCodec.ACTIVATION_BLOCK.encode(block());
+        assertThrows(RecordDecodeException.class,
+                () -> RecordCodec.ACTIVATION_BLOCK.decode(java.util.Arrays.copyOf(cut, cut.length / 2)));
+    }
+
+    @Test
+    void recordWrittenWithTheCurrentSchemaDecodesAfterAFieldWithDefaultIsAdded() throws Exception {
+        byte[] written = RecordCodec.ACTIVATION_BLOCK.encode(block());
+
+        String evolvedJson = ActivationBlock.getClassSchema().toString().replaceFirst(
+                "\\{\"name\":\"producer_id\"",
+                "{\"name\":\"layer_norm_scale\",\"type\":\"double\",\"default\":1.5},{\"name\":\"producer_id\"");
+        Schema evolved = new Schema.Parser().parse(evolvedJson);
+        assertNotEquals(SchemaNormalization.parsingFingerprint64(ActivationBlock.getClassSchema()),
+                SchemaNormalization.parsingFingerprint64(evolved), "the evolved schema really differs");
+
+        BinaryMessageDecoder<GenericRecord> decoder = new BinaryMessageDecoder<>(GenericData.get(), evolved);
+        decoder.addSchema(ActivationBlock.getClassSchema()); // the writer schema, as a registry would supply it
+        GenericRecord read = decoder.decode(written);
+        assertEquals(1.5, read.get("layer_norm_scale"));
+        assertEquals("blocks.3.hook_resid_post", read.get("hook_name").toString());
+        assertEquals(2, read.get("token_count"));
+    }
+}
