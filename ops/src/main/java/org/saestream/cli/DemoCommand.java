@@ -1,0 +1,199 @@
+package org.saestream.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.saestream.embedded.EmbeddedKafka;
+import org.saestream.embedded.FlinkRunner;
+import org.saestream.jobs.SaeJobConfig;
+import org.saestream.produce.KafkaTopics;
+import org.saestream.produce.ProduceSummary;
+import org.saestream.produce.synthetic.SyntheticConfig;
+import org.saestream.produce.synthetic.SyntheticFeatures;
+import org.saestream.produce.synthetic.SyntheticProducer;
+import org.saestream.produce.synthetic.SyntheticProducerConfig;
+import org.saestream.records.Topics;
+import org.saestream.sae.DictionaryComparison;
+import org.saestream.sink.MetricsSink;
+import org.saestream.sink.SinkConfig;
+import org.saestream.tensor.DType;
+import org.saestream.tensor.Safetensors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The whole pipeline in one JVM: embedded Kafka, the synthetic producer, the training job on a Flink
+ * MiniCluster and the metrics sink; ends with how well the SAE recovered the true features.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Run producer, training job and sink together on the embedded stack.")
+public final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--source", description = "Activation source: synthetic (default: ${DEFAULT-VALUE})")
+    String source = "synthetic";
+
+    @Option(names = "--tokens", description = "Tokens to produce (default: ${DEFAULT-VALUE})")
+    long tokens = 3_000_000;
+
+    @Option(names = "--workdir", description = "Working directory (default: work/demo-<time>)")
+    Path workdir;
+
+    @Option(names = "--run", description = "Run name: activations.<run> (default: ${DEFAULT-VALUE})")
+    String run = "demo";
+
+    @Option(names = "--experiment", description = "Experiment name (default: ${DEFAULT-VALUE})")
+    String experiment = "demo";
+
+    @Option(names = "--true-features", description = "Ground-truth features (default: ${DEFAULT-VALUE})")
+    int trueFeatures = 256;
+
+    @Option(names = "--block-tokens", description = "Tokens per ActivationBlock record (default: ${DEFAULT-VALUE})")
+    int blockTokens = 1024;
+
+    @Option(names = "--dtype", description = "Wire dtype F32, F16 or BF16 (default: ${DEFAULT-VALUE})")
+    DType dtype = DType.F32;
+
+    @Option(names = "--http-port", description = "Sink HTTP port, 0 = any free port (default: ${DEFAULT-VALUE})")
+    int httpPort = 0;
+
+    @Mixin
+    SaeOptions sae;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!source.equals("synthetic")) {
+            System.err.println("--source " + source + " is not available yet; use --source synthetic");
+            return 2;
+        }
+        Path dir = (workdir != null ? workdir
+                : Path.of("work", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))))
+                .toAbsolutePath();
+        Files.createDirectories(dir);
+        SaeJobConfig job = sae.jobConfig(experiment, Topics.activations(run));
+        SyntheticFeatures features = new SyntheticFeatures(
+                new SyntheticConfig(sae.dIn, trueFeatures, SyntheticConfig.defaults().meanActive(),
+                        SyntheticConfig.defaults().probabilityDecay(), SyntheticConfig.defaults().noiseStd(), 42));
+        Path truth = dir.resolve("ground-truth.safetensors");
+        features.writeGroundTruth(truth);
+        Progress clock = new Progress();
+
+        System.out.println("saestream demo: workdir " + dir);
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
+            String bootstrap = kafka.bootstrapServers();
+            KafkaTopics.ensure(bootstrap, Topics.SAE_METRICS, 1, Map.of());
+            KafkaTopics.ensure(bootstrap, Topics.SAE_SNAPSHOTS, 1, Map.of());
+            KafkaTopics.ensure(bootstrap, job.deadLetterTopic(), 1, Map.of());
+            System.out.println("kafka      " + bootstrap + " (KRaft, in this JVM)");
+            try (MetricsSink sink = new MetricsSink(SinkConfig.of(bootstrap, dir.resolve("sink"),
+                    dir.resolve("snapshots"), httpPort))) {
+                sink.start();
+                SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());
+                System.out.println("sink       " + api.baseUrl() + "/api/saes");
+
+                JobClient training = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints"),
+                        Duration.ofSeconds(1), null, false);
+                System.out.println("flink      job " + training.getJobID() + " (MiniCluster, RocksDB, exactly-once)");
+
+                AtomicLong produced = new AtomicLong();
+                SyntheticProducer producer = new SyntheticProducer(new SyntheticProducerConfig(run, bootstrap, tokens,
+                        blockTokens, 16, dtype, 1, "synthetic-0", 0), features);
+                CompletableFuture<ProduceSummary> production =
+                        CompletableFuture.supplyAsync(() -> producer.run((t, r) -> produced.set(t)));
+
+                JsonNode last = null;
+                boolean stopping = false;
+                while (true) {
+                    Thread.sleep(2000);
+                    last = api.latest(job.saeKey()).orElse(last);
+                    long trained = last == null ? 0 : last.path("tokens_seen").asLong();
+                    long received = last == null ? 0 : trained + last.path("tokens_buffered").asLong();
+                    printProgress(clock, produced.get(), trained, last);
+                    if (production.isDone() && !stopping && received >= production.join().tokens()) {
+                        // everything is in the job: drain it, so the mixing buffer is flushed and a final snapshot made
+                        training.stopWithSavepoint(true, dir.resolve("savepoints").toUri().toString(),
+                                SavepointFormatType.CANONICAL).get();
+                        stopping = true;
+                    }
+                    if (stopping && trained >= production.join().tokens() && hasSnapshot(api, job, trained)) {
+                        break;
+                    }
+                    if (clock.elapsedSeconds() > 3600) {
+                        throw new IllegalStateException("demo did not finish within an hour");
+                    }
+                }
+                ProduceSummary summary = production.join();
+                printSummary(summary, last, api, job, truth, clock);
+            }
+        }
+        return 0;
+    }
+
+    private static boolean hasSnapshot(SinkClient api, SaeJobConfig job, long tokens) {
+        JsonNode snaps = api.snapshots(job.saeKey());
+        if (snaps == null) {
+            return false;
+        }
+        for (JsonNode s : snaps) {
+            if (s.path("tokens_seen").asLong() == tokens) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void printProgress(Progress clock, long produced, long trained, JsonNode m) {
+        double t = clock.elapsedSeconds();
+        System.out.printf(Locale.ROOT,
+                "[%5.1fs] produced %s tokens (%s/s) | trained %s (%s/s) | mse %s | L0 %s | dead %s%n",
+                t, Progress.count(produced), Progress.count((long) (produced / t)), Progress.count(trained),
+                Progress.count((long) (trained / t)), field(m, "mse", "%.4f"), field(m, "l0", "%.2f"),
+                field(m, "dead_fraction", "%.3f"));
+    }
+
+    private static String field(JsonNode m, String name, String format) {
+        return m == null || !m.path(name).isNumber() ? "-" : String.format(Locale.ROOT, format, m.path(name).asDouble());
+    }
+
+    private void printSummary(ProduceSummary produced, JsonNode last, SinkClient api, SaeJobConfig job, Path truth,
+                              Progress clock) {
+        JsonNode snaps = api.snapshots(job.saeKey());
+        Path finalSnapshot = null;
+        for (JsonNode s : snaps) {
+            if (s.path("tokens_seen").asLong() == last.path("tokens_seen").asLong()) {
+                finalSnapshot = Path.of(s.path("path").asText());
+            }
+        }
+        float[] learned = Safetensors.read(finalSnapshot.resolve("sae_weights.safetensors"))
+                .require("W_dec", finalSnapshot).toFloats();
+        float[] reference = Safetensors.read(truth).require("W_dec", truth).toFloats();
+        DictionaryComparison.Comparison c = DictionaryComparison.compare(reference, learned, sae.dIn, 0.9);
+        System.out.println();
+        System.out.println("=== saestream demo summary ===");
+        System.out.printf(Locale.ROOT, "tokens produced      %d (%.0f tokens/s)%n", produced.tokens(),
+                produced.tokensPerSecond());
+        System.out.printf(Locale.ROOT, "tokens trained       %d in %d steps%n", last.path("tokens_seen").asLong(),
+                last.path("step").asLong());
+        System.out.printf(Locale.ROOT, "exactly once         %s (token checksum %s)%n",
+                last.path("tokens_seen").asLong() == produced.tokens()
+                        && last.path("token_checksum").asLong() == produced.tokenChecksum() ? "yes" : "NO",
+                Long.toHexString(produced.tokenChecksum()));
+        System.out.printf(Locale.ROOT, "MMCS vs true features %.4f%n", c.mmcs());
+        System.out.printf(Locale.ROOT, "true features > 0.9  %.1f%%%n", 100 * c.fractionAbove());
+        System.out.printf(Locale.ROOT, "dead fraction        %.4f%n", last.path("dead_fraction").asDouble());
+        System.out.printf(Locale.ROOT, "records rejected     %d%n", last.path("records_rejected").asLong());
+        System.out.printf(Locale.ROOT, "snapshots            %s%n", finalSnapshot.getParent());
+        System.out.printf(Locale.ROOT, "ground truth         %s%n", truth);
+        System.out.printf(Locale.ROOT, "wall time            %.1fs%n", clock.elapsedSeconds());
+    }
+}

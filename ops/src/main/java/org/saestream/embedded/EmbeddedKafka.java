@@ -1,0 +1,104 @@
+package org.saestream.embedded;
+
+import kafka.server.KafkaConfig;
+import kafka.server.KafkaRaftServer;
+import kafka.tools.StorageTool;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.utils.Time;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+
+/**
+ * A single-node Kafka KRaft broker (combined broker + controller) inside this JVM, the way
+ * {@code kafka.Kafka} starts one: format the storage, then start a KafkaRaftServer. Internal Kafka
+ * API, kept to this one class.
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+    /** Record size limit, raised above Kafka's 1 MiB so large activation blocks fit (STACK.md). */
+    public static final int MAX_MESSAGE_BYTES = 16 << 20;
+
+    private final KafkaRaftServer server;
+    private final String bootstrapServers;
+
+    private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers) {
+        this.server = server;
+        this.bootstrapServers = bootstrapServers;
+    }
+
+    /** Starts a broker whose data lives under {@code dataDir}; an existing formatted directory is reused. */
+    public static EmbeddedKafka start(Path dataDir) {
+        try {
+            Files.createDirectories(dataDir);
+            int port = freePort();
+            int controllerPort = freePort();
+            Properties p = new Properties();
+            p.put("process.roles", "broker,controller");
+            p.put("node.id", "1");
+            p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
+            p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+            p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+            p.put("controller.listener.names", "CONTROLLER");
+            p.put("inter.broker.listener.name", "PLAINTEXT");
+            p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+            p.put("log.dirs", dataDir.resolve("logs").toString());
+            p.put("num.partitions", "1");
+            p.put("offsets.topic.replication.factor", "1");
+            p.put("offsets.topic.num.partitions", "4");
+            p.put("transaction.state.log.replication.factor", "1");
+            p.put("transaction.state.log.min.isr", "1");
+            p.put("transaction.state.log.num.partitions", "4");
+            p.put("share.coordinator.state.topic.replication.factor", "1");
+            p.put("share.coordinator.state.topic.min.isr", "1");
+            p.put("group.initial.rebalance.delay.ms", "0");
+            p.put("message.max.bytes", String.valueOf(MAX_MESSAGE_BYTES));
+            p.put("replica.fetch.max.bytes", String.valueOf(MAX_MESSAGE_BYTES));
+            p.put("log.retention.ms", "-1"); // activation topics are the replay source
+            p.put("auto.create.topics.enable", "false");
+            p.put("transaction.max.timeout.ms", "900000");
+
+            if (!Files.exists(dataDir.resolve("logs").resolve("meta.properties"))) {
+                Path props = dataDir.resolve("server.properties");
+                try (OutputStream out = Files.newOutputStream(props)) {
+                    p.store(out, "saestream embedded broker");
+                }
+                ByteArrayOutputStream log = new ByteArrayOutputStream();
+                int rc = StorageTool.execute(new String[] {"format", "-t", Uuid.randomUuid().toString(),
+                        "-c", props.toString(), "--ignore-formatted"}, new PrintStream(log, true, StandardCharsets.UTF_8));
+                if (rc != 0) {
+                    throw new IllegalStateException("kafka storage format failed: " + log.toString(StandardCharsets.UTF_8));
+                }
+            }
+            KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(p, false), Time.SYSTEM);
+            server.startup();
+            return new EmbeddedKafka(server, "127.0.0.1:" + port);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start the embedded Kafka broker in " + dataDir, e);
+        }
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    @Override
+    public void close() {
+        server.shutdown();
+        server.awaitShutdown();
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        }
+    }
+}

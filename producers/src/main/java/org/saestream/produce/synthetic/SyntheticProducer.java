@@ -1,0 +1,117 @@
+package org.saestream.produce.synthetic;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.saestream.produce.KafkaTopics;
+import org.saestream.produce.ProduceProgress;
+import org.saestream.produce.ProduceSummary;
+import org.saestream.records.ActivationBlock;
+import org.saestream.records.RecordCodec;
+import org.saestream.records.ShardLedgerEntry;
+import org.saestream.records.ShardStatus;
+import org.saestream.records.TensorDtype;
+import org.saestream.records.TokenIdentity;
+import org.saestream.records.Topics;
+import org.saestream.tensor.TensorCodec;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Publishes synthetic activations with known features to activations.&lt;run&gt;: one "document" per
+ * block (document id = first token index / block size), committed in Kafka transactions together
+ * with the shard's ledger entry.
+ */
+public final class SyntheticProducer {
+    private final SyntheticProducerConfig config;
+    private final SyntheticFeatures features;
+
+    public SyntheticProducer(SyntheticProducerConfig config, SyntheticFeatures features) {
+        this.config = config;
+        this.features = features;
+    }
+
+    public ProduceSummary run(ProduceProgress progress) {
+        KafkaTopics.ensure(config.bootstrapServers(), config.topic(), config.partitions(), Map.of("retention.ms", "-1"));
+        KafkaTopics.ensure(config.bootstrapServers(), Topics.SHARD_LEDGER, 1, Map.of("cleanup.policy", "compact"));
+        long started = System.nanoTime();
+        int width = features.config().dIn();
+        float[] rows = new float[config.blockTokens() * width];
+        long tokens = 0;
+        long records = 0;
+        long checksum = 0;
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
+            producer.initTransactions();
+            while (tokens < config.tokens()) {
+                producer.beginTransaction();
+                for (int b = 0; b < config.blocksPerTransaction() && tokens < config.tokens(); b++) {
+                    int count = (int) Math.min(config.blockTokens(), config.tokens() - tokens);
+                    long first = config.startToken() + tokens;
+                    features.sample(first, count, rows);
+                    long documentId = first / config.blockTokens();
+                    ActivationBlock block = block(documentId, count, width, rows);
+                    producer.send(new ProducerRecord<>(config.topic(), key(documentId),
+                            RecordCodec.ACTIVATION_BLOCK.encode(block)));
+                    long documentKey = TokenIdentity.documentKey(config.shardId(), documentId);
+                    for (int t = 0; t < count; t++) {
+                        checksum += TokenIdentity.hashInDocument(documentKey, t);
+                    }
+                    tokens += count;
+                    records++;
+                }
+                producer.send(new ProducerRecord<>(Topics.SHARD_LEDGER,
+                        config.shardId().getBytes(StandardCharsets.UTF_8),
+                        RecordCodec.SHARD_LEDGER_ENTRY.encode(ledger(tokens, records))));
+                producer.commitTransaction();
+                progress.committed(tokens, records);
+            }
+        }
+        return new ProduceSummary(tokens, records, checksum, (System.nanoTime() - started) / 1e9);
+    }
+
+    private ActivationBlock block(long documentId, int count, int width, float[] rows) {
+        return ActivationBlock.newBuilder()
+                .setRunId(config.run()).setModelId(SyntheticProducerConfig.MODEL_ID)
+                .setHookName(SyntheticProducerConfig.HOOK_NAME)
+                .setShardId(config.shardId()).setDocumentId(documentId).setSequenceIndex(0)
+                .setFirstTokenPosition(0).setTokenCount(count).setWidth(width)
+                .setDtype(TensorDtype.valueOf(config.dtype().name()))
+                .setTokenIds(List.of())
+                .setData(ByteBuffer.wrap(TensorCodec.encode(rows, 0, count * width, config.dtype())))
+                .setProducerId(config.producerId()).setTimeMs(Instant.now())
+                .build();
+    }
+
+    private ShardLedgerEntry ledger(long tokens, long records) {
+        return ShardLedgerEntry.newBuilder()
+                .setRunId(config.run()).setShardId(config.shardId()).setUri("synthetic:" + features.config())
+                .setStatus(tokens >= config.tokens() ? ShardStatus.DONE : ShardStatus.IN_PROGRESS)
+                .setDocumentsDone(records).setWindowsDone(records).setTokensDone(config.startToken() + tokens)
+                .setChecksum(Long.toHexString(features.config().seed()))
+                .setProducerId(config.producerId()).setTimeMs(Instant.now())
+                .build();
+    }
+
+    private byte[] key(long documentId) {
+        return (config.shardId() + "/" + documentId).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private Properties producerProperties() {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "saestream-produce-" + config.run() + "-" + config.producerId());
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, 1 << 20);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        return p;
+    }
+}

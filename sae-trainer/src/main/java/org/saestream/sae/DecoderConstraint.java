@@ -1,0 +1,28 @@
+package org.saestream.sae;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Keeps decoder rows on the unit sphere, as SAELens does: before the optimizer step the gradient
+ * component parallel to each (unit) row is removed, after it every row is rescaled to unit length.
+ * Temporaries belong to the caller's NDScope.
+ */
+final class DecoderConstraint {
+    private static final float MIN_NORM = 1e-12f;
+
+    private DecoderConstraint() {
+    }
+
+    /** grad_i -= (grad_i . w_i) w_i for every row i, in place. wDec rows must be unit length. */
+    static void removeParallelGradient(NDArray wDec, NDArray gradWDec) {
+        NDArray parallel = gradWDec.mul(wDec).sum(new int[]{1}, true);       // [dSae, 1]  grad_i . w_i
+        gradWDec.subi(wDec.mul(parallel));                                    // [dSae, dIn]
+    }
+
+    /** w_i /= ||w_i|| for every row i, in place. */
+    static void normalizeRows(NDArray wDec) {
+        NDArray norms = wDec.square().sum(new int[]{1}, true).sqrt()          // [dSae, 1]
+                .maximum(MIN_NORM);
+        wDec.divi(norms);
+    }
+}

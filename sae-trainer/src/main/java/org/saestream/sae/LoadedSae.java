@@ -1,0 +1,39 @@
+package org.saestream.sae;
+
+/**
+ * An SAE read back from a SAELens-format directory ({@link SaeLensFormat#read}). Arrays are row-major
+ * float32 copies; records compare them by identity.
+ *
+ * @param config       the SAE's config: from the saestream keys of cfg.json where present, otherwise the
+ *                     {@link SaeConfig#reluL1} defaults (a directory written by SAELens itself)
+ * @param architecture cfg.json "architecture" ("standard" for ReLU + L1)
+ * @param hookLayer    cfg.json "hook_layer" (0 when absent)
+ * @param tokensSeen   tokens trained on when the snapshot was taken (0 when absent)
+ * @param steps        steps taken when the snapshot was taken (0 when absent)
+ * @param wEnc         [dIn, dSae]
+ * @param bEnc         [dSae]
+ * @param wDec         [dSae, dIn]
+ * @param bDec         [dIn]
+ * @param log10Density [dSae] from sparsity.safetensors, or empty when the directory has none
+ */
+public record LoadedSae(SaeConfig config, String architecture, int hookLayer, long tokensSeen, long steps,
+                        float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[] log10Density) {
+
+    public LoadedSae {
+        int dIn = config.dIn();
+        int dSae = config.dSae();
+        check("W_enc", wEnc, (long) dIn * dSae);
+        check("b_enc", bEnc, dSae);
+        check("W_dec", wDec, (long) dSae * dIn);
+        check("b_dec", bDec, dIn);
+        if (log10Density.length != 0) {
+            check("sparsity", log10Density, dSae);
+        }
+    }
+
+    private static void check(String name, float[] values, long expected) {
+        if (values.length != expected) {
+            throw new IllegalArgumentException(name + " holds " + values.length + " values, expected " + expected);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package org.saestream.sae;
+
+/**
+ * What one training step measured, on the batch it trained on (before the update).
+ *
+ * @param step   the step number, 1 for the first step
+ * @param tokens tokens in the batch
+ * @param mse    mean over the batch of ||x - x_hat||^2 summed over dimensions
+ * @param fvu    fraction of variance unexplained: sum ||x - x_hat||^2 / sum ||x - mean_batch(x)||^2
+ *               (NaN for a one-token batch, whose variance is 0)
+ * @param l0     mean number of active latents per token
+ * @param l1     the sparsity penalty before its coefficient: mean over the batch of sum_i f_i ||W_dec_i||
+ * @param loss   the loss that was minimised: mse + l1Coefficient * l1
+ */
+public record StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss) {
+}

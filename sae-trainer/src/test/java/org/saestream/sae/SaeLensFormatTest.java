@@ -1,0 +1,128 @@
+package org.saestream.sae;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.saestream.tensor.Safetensors;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SaeLensFormatTest {
+    private static final SaeConfig CONFIG = SaeConfig.reluL1("relu-32", 8, 32).withBatchSize(64).withSeed(5)
+            .withSource("blocks.3.hook_resid_post", "pythia-70m");
+
+    private static SaeTrainer trained(NDManager root) {
+        SaeTrainer trainer = new SaeTrainer(CONFIG, root);
+        Random random = new Random(1);
+        float[] x = new float[64 * 8];
+        for (int s = 0; s < 3; s++) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) Math.abs(random.nextGaussian());
+            }
+            trainer.step(x, 64);
+        }
+        return trainer;
+    }
+
+    @Test
+    void writeThenReadRoundTrips(@TempDir Path tmp) throws Exception {
+        try (NDManager root = NDManager.newBaseManager(); SaeTrainer trainer = trained(root)) {
+            Map<String, byte[]> files = SaeLensFormat.files(trainer);
+            assertEquals(List.of("cfg.json", "sae_weights.safetensors", "sparsity.safetensors"),
+                    List.copyOf(files.keySet()));
+            Path dir = tmp.resolve("snapshots").resolve("relu-32-192");
+            SaeLensFormat.write(dir, files);
+
+            LoadedSae loaded = SaeLensFormat.read(dir);
+            assertEquals(CONFIG, loaded.config());
+            assertEquals("standard", loaded.architecture());
+            assertEquals(3, loaded.hookLayer());
+            assertEquals(192, loaded.tokensSeen());
+            assertEquals(3, loaded.steps());
+            assertArrayEquals(trainer.encoder(), loaded.wEnc());
+            assertArrayEquals(trainer.encoderBias(), loaded.bEnc());
+            assertArrayEquals(trainer.decoder(), loaded.wDec());
+            assertArrayEquals(trainer.decoderBias(), loaded.bDec());
+            assertArrayEquals(trainer.statistics().log10Density(), loaded.log10Density());
+
+            JsonNode cfg = new ObjectMapper().readTree(dir.resolve("cfg.json").toFile());
+            assertEquals(8, cfg.get("d_in").asInt());
+            assertEquals(32, cfg.get("d_sae").asInt());
+            assertEquals("float32", cfg.get("dtype").asText());
+            assertEquals("cpu", cfg.get("device").asText());
+            assertEquals("none", cfg.get("normalize_activations").asText());
+            assertTrue(cfg.get("apply_b_dec_to_input").asBoolean());
+            assertEquals("pythia-70m", cfg.get("model_name").asText());
+            assertEquals("blocks.3.hook_resid_post", cfg.get("hook_name").asText());
+            assertEquals(CONFIG.l1Coefficient(), cfg.get("l1_coefficient").asDouble());
+            assertEquals("relu-32", cfg.get("sae_id").asText());
+
+            var weights = Safetensors.read(dir.resolve("sae_weights.safetensors"));
+            assertArrayEquals(new long[]{8, 32}, weights.tensors().get("W_enc").shape());
+            assertArrayEquals(new long[]{32, 8}, weights.tensors().get("W_dec").shape());
+            assertArrayEquals(new long[]{32}, weights.tensors().get("b_enc").shape());
+            assertArrayEquals(new long[]{8}, weights.tensors().get("b_dec").shape());
+            var sparsity = Safetensors.read(dir.resolve("sparsity.safetensors"));
+            assertArrayEquals(new long[]{32}, sparsity.tensors().get("sparsity").shape());
+        }
+    }
+
+    @Test
+    void writeReplacesAnExistingSnapshotAndLeavesNoTemporaries(@TempDir Path tmp) throws Exception {
+        try (NDManager root = NDManager.newBaseManager(); SaeTrainer trainer = trained(root)) {
+            Path dir = tmp.resolve("latest");
+            SaeLensFormat.write(dir, SaeLensFormat.files(trainer));
+            trainer.step(new float[64 * 8], 64);
+            SaeLensFormat.write(dir, SaeLensFormat.files(trainer));
+            assertEquals(4, SaeLensFormat.read(dir).steps());
+            try (Stream<Path> entries = Files.list(tmp)) {
+                assertEquals(List.of("latest"), entries.map(p -> p.getFileName().toString()).toList());
+            }
+            assertThrows(IllegalArgumentException.class,
+                    () -> SaeLensFormat.write(tmp.resolve("bad"), Map.of("../escape", new byte[1])));
+        }
+    }
+
+    @Test
+    void readsASaeLensDirectoryWithoutSaestreamKeys(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("cfg.json"),
+                "{\"d_in\": 2, \"d_sae\": 3, \"architecture\": \"standard\", \"hook_name\": \"blocks.0.hook_resid_pre\","
+                        + " \"hook_layer\": 0, \"model_name\": \"gpt2\", \"l1_coefficient\": 5.0}");
+        float[] wEnc = {1, 2, 3, 4, 5, 6};
+        float[] wDec = {6, 5, 4, 3, 2, 1};
+        Safetensors.write(dir.resolve("sae_weights.safetensors"), Map.of(
+                "W_enc", org.saestream.tensor.Tensor.ofFloats(wEnc, 2, 3),
+                "W_dec", org.saestream.tensor.Tensor.ofFloats(wDec, 3, 2),
+                "b_enc", org.saestream.tensor.Tensor.ofFloats(new float[3], 3),
+                "b_dec", org.saestream.tensor.Tensor.ofFloats(new float[2], 2)), Map.of());
+        LoadedSae loaded = SaeLensFormat.read(dir);
+        assertEquals(5.0, loaded.config().l1Coefficient());
+        assertEquals(dir.getFileName().toString(), loaded.config().saeId());
+        assertArrayEquals(wDec, loaded.wDec());
+        assertEquals(0, loaded.log10Density().length);
+        assertEquals(0, loaded.tokensSeen());
+    }
+
+    @Test
+    void hookLayerIsTheFirstNumericPart() {
+        assertEquals(3, SaeLensFormat.hookLayer("blocks.3.hook_resid_post"));
+        assertEquals(12, SaeLensFormat.hookLayer("model.layers.12.mlp"));
+        assertEquals(0, SaeLensFormat.hookLayer("hook_embed"));
+        assertEquals(0, SaeLensFormat.hookLayer(""));
+        assertEquals(0, SaeLensFormat.hookLayer("blocks.99999999999.x"));
+        assertTrue(Arrays.asList(SaeParameters.names()).contains("W_dec"));
+    }
+}

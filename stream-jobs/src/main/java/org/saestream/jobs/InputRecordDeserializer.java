@@ -1,0 +1,20 @@
+package org.saestream.jobs;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/** Passes Kafka records through undecoded; decoding happens where a failure can be dead-lettered. */
+public final class InputRecordDeserializer implements KafkaRecordDeserializationSchema<InputRecord> {
+    @Override
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<InputRecord> out) {
+        out.collect(new InputRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value(),
+                record.timestamp()));
+    }
+
+    @Override
+    public TypeInformation<InputRecord> getProducedType() {
+        return TypeInformation.of(InputRecord.class);
+    }
+}

@@ -1,0 +1,107 @@
+package org.saestream.jobs;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * SaeTrainingJob: activation blocks (read_committed) → validate (bad records to the DLQ) → mixing
+ * buffer → batches → SAE step → metrics and snapshot chunks, all through one exactly-once Kafka sink.
+ * The topology takes its input stream, so tests can wire in-memory sources; {@link #kafkaSource} and
+ * {@link #kafkaSink} are what production wires.
+ */
+public final class SaeTrainingJob {
+    public static final String SOURCE_UID = "activation-source";
+    public static final String TRAIN_UID = "sae-train";
+    public static final String SINK_UID = "kafka-out";
+
+    private SaeTrainingJob() {
+    }
+
+    /** The topology between input records and outbound records. */
+    public static DataStream<OutboundRecord> build(DataStream<InputRecord> input, SaeJobConfig config) {
+        String experiment = config.experiment();
+        return input
+                .keyBy(new ExperimentKey(experiment))
+                .process(new SaeTrainingFunction(config))
+                .name("sae-train[" + config.sae().saeId() + "]").uid(TRAIN_UID);
+    }
+
+    /** Kafka in, train, Kafka out: the whole job on an environment. */
+    public static void wire(StreamExecutionEnvironment env, SaeJobConfig config, String bootstrapServers,
+                            OffsetsInitializer start, OffsetsInitializer stopOrNull) {
+        DataStream<InputRecord> input = env
+                .fromSource(kafkaSource(bootstrapServers, config, start, stopOrNull), WatermarkStrategy.noWatermarks(),
+                        "activations[" + config.sourceTopic() + "]")
+                .uid(SOURCE_UID);
+        build(input, config)
+                .sinkTo(kafkaSink(bootstrapServers, config))
+                .name("kafka-out").uid(SINK_UID);
+    }
+
+    public static KafkaSource<InputRecord> kafkaSource(String bootstrapServers, SaeJobConfig config,
+                                                      OffsetsInitializer start, OffsetsInitializer stopOrNull) {
+        var builder = KafkaSource.<InputRecord>builder()
+                .setBootstrapServers(bootstrapServers)
+                .setTopics(config.sourceTopic())
+                .setGroupId("saestream-" + config.experiment())
+                .setStartingOffsets(start)
+                .setDeserializer(new InputRecordDeserializer())
+                // never read records of aborted or open producer transactions
+                .setProperty("isolation.level", "read_committed")
+                .setProperty("partition.discovery.interval.ms", "10000");
+        if (stopOrNull != null) {
+            builder.setBounded(stopOrNull);
+        }
+        return builder.build();
+    }
+
+    public static KafkaSink<OutboundRecord> kafkaSink(String bootstrapServers, SaeJobConfig config) {
+        return KafkaSink.<OutboundRecord>builder()
+                .setBootstrapServers(bootstrapServers)
+                .setRecordSerializer(new OutboundRecordSerializer())
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix("saestream-" + config.experiment())
+                // must exceed the checkpoint interval plus recovery time, and stay under the broker's maximum
+                .setProperty("transaction.timeout.ms", "600000")
+                .build();
+    }
+
+    /**
+     * RocksDB state, exactly-once checkpoints retained on cancellation (so a killed job can be restored),
+     * and an optional checkpoint or savepoint to restore from.
+     */
+    public static Configuration flinkConfiguration(Path checkpointDir, Duration interval, Path restoreFrom) {
+        Configuration conf = new Configuration();
+        conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+        conf.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, checkpointDir.toUri().toString());
+        conf.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, checkpointDir.resolve("savepoints").toUri().toString());
+        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, interval);
+        conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+        conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        conf.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 3);
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
+        if (restoreFrom != null) {
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom.toUri().toString());
+        }
+        return conf;
+    }
+}
