@@ -11,7 +11,11 @@ import org.saestream.records.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Keeps every SaeMetrics record by (SAE, step), and the latest per SAE. */
+/**
+ * sae-metrics → {@link StoreNames#METRICS_HISTORY} (every record by SAE and step) and
+ * {@link StoreNames#METRICS_LATEST} (the record of the highest step per SAE). A value that does not
+ * decode is logged, counted and skipped.
+ */
 final class MetricsProcessor implements Processor<String, byte[], Void, Void> {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsProcessor.class);
     private final SinkCounters counters;
@@ -31,16 +35,21 @@ final class MetricsProcessor implements Processor<String, byte[], Void, Void> {
     @Override
     public void process(Record<String, byte[]> record) {
         SaeMetrics m;
+        String saeKey;
         try {
             m = RecordCodec.SAE_METRICS.decode(record.value());
-        } catch (RecordDecodeException e) {
+            saeKey = Topics.saeKey(m.getExperiment(), m.getSaeId());
+            if (m.getStep() < 0) {
+                throw new IllegalArgumentException("negative step " + m.getStep());
+            }
+        } catch (RecordDecodeException | IllegalArgumentException e) {
             counters.malformedMetrics.incrementAndGet();
-            LOG.warn("skipping a sae-metrics value with key {}: {}", record.key(), e.getMessage());
+            LOG.warn("skipping a {} value with key {}: {}", Topics.SAE_METRICS, record.key(), e.getMessage());
             return;
         }
-        String saeKey = Topics.saeKey(m.getExperiment(), m.getSaeId());
         history.put(StoreNames.historyKey(saeKey, m.getStep()), record.value());
         byte[] current = latest.get(saeKey);
+        // by step, not arrival: a late record of an earlier step does not replace the newest
         if (current == null || RecordCodec.SAE_METRICS.decode(current).getStep() <= m.getStep()) {
             latest.put(saeKey, record.value());
         }

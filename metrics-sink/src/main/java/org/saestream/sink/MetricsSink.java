@@ -1,64 +1,146 @@
 package org.saestream.sink;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.TimeoutException;
 
-/** The sink application: Kafka Streams (exactly_once_v2) materialising metrics and snapshots, and the HTTP API. */
+/**
+ * The sink application: Kafka Streams (exactly_once_v2) running {@link SinkTopology}, and the HTTP API
+ * ({@link SinkHttpServer}) reading its stores through interactive queries.
+ *
+ * <pre>{@code
+ * try (MetricsSink sink = new MetricsSink(SinkConfig.of(bootstrap, workDir, workDir.resolve("snapshots"), 0))) {
+ *     sink.start();
+ *     sink.awaitRunning(Duration.ofSeconds(30));
+ *     // GET http://127.0.0.1:<sink.httpPort()>/api/saes
+ * }
+ * }</pre>
+ * The source topics (sae-metrics, sae-snapshots) must exist before {@link #start()}; otherwise Streams
+ * stops with a MissingSourceTopicException and {@link #awaitRunning} says so.
+ */
 public final class MetricsSink implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MetricsSink.class);
+    private static final Set<KafkaStreams.State> STOPPED = Set.of(KafkaStreams.State.PENDING_ERROR,
+            KafkaStreams.State.ERROR, KafkaStreams.State.PENDING_SHUTDOWN, KafkaStreams.State.NOT_RUNNING);
+
     private final SinkConfig config;
     private final SinkCounters counters = new SinkCounters();
     private final KafkaStreams streams;
+    private final SinkQueries queries;
     private final SinkHttpServer http;
+    private final Object stateLock = new Object();
+    private volatile Throwable failure;
 
+    /** Builds the topology and binds the HTTP port; nothing runs before {@link #start()}. */
     public MetricsSink(SinkConfig config) throws IOException {
         this.config = config;
+        Files.createDirectories(config.snapshotRoot());
         StreamsBuilder builder = new StreamsBuilder();
-        SinkTopology.build(builder, config.snapshotRoot(), counters);
+        SinkTopology.build(builder, SinkTopology.Options.defaults(config.snapshotRoot(), counters));
         this.streams = new KafkaStreams(builder.build(), streamsConfig(config));
-        this.http = new SinkHttpServer(config.httpHost(), config.httpPort(), new SinkQueries(name ->
-                streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.keyValueStore()))));
+        streams.setStateListener((now, before) -> {
+            LOG.info("sink streams {} -> {}", before, now);
+            synchronized (stateLock) {
+                stateLock.notifyAll();
+            }
+        });
+        streams.setUncaughtExceptionHandler(e -> {
+            failure = e;
+            LOG.error("sink stream thread failed; stopping the sink's Kafka Streams", e);
+            return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        this.queries = SinkQueries.of(name ->
+                streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.keyValueStore())));
+        try {
+            this.http = new SinkHttpServer(config.httpHost(), config.httpPort(), queries);
+        } catch (IOException | RuntimeException e) {
+            streams.close(Duration.ZERO);
+            throw new IOException("cannot bind the sink's HTTP API to " + config.httpHost() + ":" + config.httpPort(), e);
+        }
     }
 
-    static Properties streamsConfig(SinkConfig config) {
+    /** The Streams configuration the sink runs with (also what tests give TopologyTestDriver). */
+    public static Properties streamsConfig(SinkConfig config) {
         Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toAbsolutePath().toString());
+        // every record is materialised exactly once; consumers read only committed records
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        // commit often so the API is fresh; each commit ends a transaction
-        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 200);
+        // commit often: uncommitted results are not lost, but the API should be fresh
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.commitInterval().toMillis());
+        // a new sink materialises everything the topics retain
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
-        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
+        // snapshot chunks go to the chunk store's changelog (whose topic allows as much)
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), SinkTopology.MAX_CHANGELOG_RECORD_BYTES);
         return p;
     }
 
+    /** Starts Streams and the HTTP API. */
     public void start() {
         streams.start();
         http.start();
+        LOG.info("sink {} serving http://{}:{}/api/saes, snapshots under {}", config.applicationId(),
+                config.httpHost(), httpPort(), config.snapshotRoot().toAbsolutePath());
     }
 
-    /** Blocks until Streams is RUNNING (stores queryable). */
+    /**
+     * Blocks until Streams is RUNNING (stores queryable, partitions assigned).
+     *
+     * @throws TimeoutException      if it is not RUNNING within {@code timeout}
+     * @throws IllegalStateException if Streams stopped or failed instead, or was never started
+     */
     public void awaitRunning(Duration timeout) throws TimeoutException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (streams.state() != KafkaStreams.State.RUNNING) {
-            if (System.nanoTime() > deadline) {
-                throw new TimeoutException("sink not RUNNING after " + timeout + " (state " + streams.state() + ")");
+        synchronized (stateLock) {
+            while (true) {
+                KafkaStreams.State state = streams.state();
+                if (state == KafkaStreams.State.RUNNING) {
+                    return;
+                }
+                if (state == KafkaStreams.State.CREATED) {
+                    throw new IllegalStateException("sink not started: call start() first");
+                }
+                if (STOPPED.contains(state)) {
+                    throw new IllegalStateException("sink streams stopped (" + state + ")"
+                            + (failure == null ? "" : ": " + failure), failure);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TimeoutException("sink not RUNNING after " + timeout + " (state " + state + ")");
+                }
+                stateLock.wait(Math.max(1, Math.min(left / 1_000_000, 100)));
             }
-            Thread.sleep(50);
         }
     }
 
+    /** Kafka Streams' state now. */
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    /** The HTTP API's bound port (the ephemeral one if the config said 0). */
     public int httpPort() {
         return http.port();
+    }
+
+    /** The queries the HTTP API serves, for callers in the same JVM. */
+    public SinkQueries queries() {
+        return queries;
     }
 
     public SinkCounters counters() {
@@ -69,9 +151,12 @@ public final class MetricsSink implements AutoCloseable {
         return config;
     }
 
+    /** Stops the HTTP API, then Streams (committing what it processed; at most 30 s). */
     @Override
     public void close() {
         http.close();
-        streams.close(Duration.ofSeconds(10));
+        if (!streams.close(Duration.ofSeconds(30))) {
+            LOG.warn("sink streams did not stop within 30 s");
+        }
     }
 }

@@ -1,40 +1,60 @@
 package org.saestream.sink;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
 
 /**
- * How the sink runs.
+ * How the sink runs. Validated once here; null for applicationId, httpHost or commitInterval means its default.
  *
- * @param bootstrapServers Kafka to read sae-metrics and sae-snapshots from
- * @param applicationId    Kafka Streams application id (consumer group, internal topic prefix)
- * @param stateDir         where the RocksDB stores live
- * @param snapshotRoot     snapshot directories go to snapshotRoot/&lt;experiment&gt;/&lt;sae&gt;/&lt;snapshot id&gt;/
- * @param httpHost         interface the HTTP API binds to; localhost unless configured otherwise
- * @param httpPort         port of the HTTP API; 0 picks a free one
+ * @param bootstrapServers Kafka to read sae-metrics and sae-snapshots from (host:port[,host:port...])
+ * @param applicationId    Kafka Streams application id: consumer group, transactional id and changelog prefix
+ *                         (default {@value #DEFAULT_APPLICATION_ID}); two sinks on one cluster need different ones
+ * @param stateDir         where the RocksDB stores live (Kafka Streams' state.dir)
+ * @param snapshotRoot     snapshot directories go to {@code <snapshotRoot>/<experiment>/<sae>/<snapshot_id>/}
+ * @param httpHost         interface the HTTP API binds to (default {@value #DEFAULT_HTTP_HOST}: this machine only)
+ * @param httpPort         port of the HTTP API; 0 picks a free one ({@link MetricsSink#httpPort()} tells which)
+ * @param commitInterval   how often Streams commits (each commit ends a transaction); under exactly-once the
+ *                         stores are flushed then, so this bounds how stale the API is (default 200 ms)
  */
 public record SinkConfig(String bootstrapServers, String applicationId, Path stateDir, Path snapshotRoot,
-                         String httpHost, int httpPort) {
+                         String httpHost, int httpPort, Duration commitInterval) {
     public static final String DEFAULT_APPLICATION_ID = "saestream-sink";
     public static final String DEFAULT_HTTP_HOST = "127.0.0.1";
+    public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(200);
 
     public SinkConfig {
         if (bootstrapServers == null || bootstrapServers.isBlank()) {
-            throw new IllegalArgumentException("bootstrapServers is required");
+            throw new IllegalArgumentException("bootstrapServers is required, got '" + bootstrapServers + "'");
         }
-        if (applicationId == null || applicationId.isBlank()) {
-            throw new IllegalArgumentException("applicationId is required");
+        applicationId = applicationId == null ? DEFAULT_APPLICATION_ID : applicationId;
+        if (!applicationId.matches("[A-Za-z0-9._-]{1,200}")) {
+            throw new IllegalArgumentException("applicationId must match [A-Za-z0-9._-]{1,200}, got '" + applicationId + "'");
         }
-        if (stateDir == null || snapshotRoot == null) {
-            throw new IllegalArgumentException("stateDir and snapshotRoot are required");
+        Objects.requireNonNull(stateDir, "stateDir is required");
+        Objects.requireNonNull(snapshotRoot, "snapshotRoot is required");
+        httpHost = httpHost == null ? DEFAULT_HTTP_HOST : httpHost;
+        if (httpHost.isBlank()) {
+            throw new IllegalArgumentException("httpHost must not be blank");
         }
         if (httpPort < 0 || httpPort > 65535) {
             throw new IllegalArgumentException("httpPort must be in 0..65535, got " + httpPort);
         }
+        commitInterval = commitInterval == null ? DEFAULT_COMMIT_INTERVAL : commitInterval;
+        if (commitInterval.isNegative() || commitInterval.isZero()) {
+            throw new IllegalArgumentException("commitInterval must be positive, got " + commitInterval);
+        }
     }
 
-    /** Defaults for everything but where Kafka is and where files go: state under workDir/state. */
+    /** All but the commit interval, which gets its default. */
+    public SinkConfig(String bootstrapServers, String applicationId, Path stateDir, Path snapshotRoot,
+                      String httpHost, int httpPort) {
+        this(bootstrapServers, applicationId, stateDir, snapshotRoot, httpHost, httpPort, DEFAULT_COMMIT_INTERVAL);
+    }
+
+    /** Defaults for everything but where Kafka is, where files go and the port: stores under {@code workDir/state}. */
     public static SinkConfig of(String bootstrapServers, Path workDir, Path snapshotRoot, int httpPort) {
         return new SinkConfig(bootstrapServers, DEFAULT_APPLICATION_ID, workDir.resolve("state"), snapshotRoot,
-                DEFAULT_HTTP_HOST, httpPort);
+                DEFAULT_HTTP_HOST, httpPort, DEFAULT_COMMIT_INTERVAL);
     }
 }

@@ -1,29 +1,109 @@
 package org.saestream.sink;
 
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 import org.saestream.records.Topics;
 
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.Objects;
 
-/** sae-metrics → metrics stores; sae-snapshots → snapshot directories and their index. */
+/**
+ * The sink's topology:
+ * <pre>
+ * sae-metrics   ─► sae-metrics-source   ─► sae-metrics-materialise ─► stores sae-metrics-history, sae-metrics-latest
+ * sae-snapshots ─► sae-snapshots-source ─► sae-snapshots-assemble  ─► stores sae-snapshot-chunks, sae-snapshot-progress,
+ *                                                                      sae-snapshots-index; files under snapshotRoot
+ * </pre>
+ * All stores are persistent (RocksDB) key-value stores of String → byte[] with changelogs.
+ */
 public final class SinkTopology {
+    public static final String METRICS_SOURCE = "sae-metrics-source";
+    public static final String METRICS_PROCESSOR = "sae-metrics-materialise";
+    public static final String SNAPSHOTS_SOURCE = "sae-snapshots-source";
+    public static final String SNAPSHOTS_PROCESSOR = "sae-snapshots-assemble";
+    /**
+     * Largest record in the chunk store's changelog: chunks are cut below 1 MiB upstream, this leaves room
+     * for producers configured with larger ones (matches the producer's max.request.size in MetricsSink).
+     */
+    public static final int MAX_CHANGELOG_RECORD_BYTES = 16 << 20;
+
     private SinkTopology() {
     }
 
-    public static void build(StreamsBuilder builder, Path snapshotRoot, SinkCounters counters) {
-        for (String store : new String[] {StoreNames.METRICS_HISTORY, StoreNames.METRICS_LATEST,
-                StoreNames.SNAPSHOT_CHUNKS, StoreNames.SNAPSHOT_INDEX}) {
-            builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(store),
-                    Serdes.String(), Serdes.ByteArray()));
+    /**
+     * A topic and how its records are read.
+     *
+     * @param name       topic name
+     * @param keySerde   keys: the SAE key as a UTF-8 string
+     * @param valueSerde values: single-object-encoded Avro, decoded in the processors so bad values are counted
+     */
+    public record Topic(String name, Serde<String> keySerde, Serde<byte[]> valueSerde) {
+        public Topic {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(keySerde, "keySerde");
+            Objects.requireNonNull(valueSerde, "valueSerde");
         }
-        builder.stream(Topics.SAE_METRICS, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("metrics-in"))
-                .process(() -> new MetricsProcessor(counters), StoreNames.METRICS_HISTORY, StoreNames.METRICS_LATEST);
-        builder.stream(Topics.SAE_SNAPSHOTS,
-                        Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("snapshots-in"))
-                .process(() -> new SnapshotAssembler(snapshotRoot, counters),
-                        StoreNames.SNAPSHOT_CHUNKS, StoreNames.SNAPSHOT_INDEX);
+
+        /** String keys, byte[] values. */
+        public static Topic of(String name) {
+            return new Topic(name, Serdes.String(), Serdes.ByteArray());
+        }
+    }
+
+    /**
+     * What the topology reads and where it writes files.
+     *
+     * @param metrics      the SaeMetrics topic (sae-metrics)
+     * @param snapshots    the SaeSnapshot chunk topic (sae-snapshots)
+     * @param snapshotRoot snapshot directories go to {@code <snapshotRoot>/<experiment>/<sae>/<snapshot_id>/}
+     * @param counters     where skipped and written records are counted
+     */
+    public record Options(Topic metrics, Topic snapshots, Path snapshotRoot, SinkCounters counters) {
+        public Options {
+            Objects.requireNonNull(metrics, "metrics");
+            Objects.requireNonNull(snapshots, "snapshots");
+            Objects.requireNonNull(snapshotRoot, "snapshotRoot");
+            Objects.requireNonNull(counters, "counters");
+        }
+
+        /** The standard topics ({@link Topics#SAE_METRICS}, {@link Topics#SAE_SNAPSHOTS}). */
+        public static Options defaults(Path snapshotRoot, SinkCounters counters) {
+            return new Options(Topic.of(Topics.SAE_METRICS), Topic.of(Topics.SAE_SNAPSHOTS), snapshotRoot, counters);
+        }
+    }
+
+    /** Adds the sink's stores, sources and processors to {@code builder}. */
+    public static void build(StreamsBuilder builder, Options options) {
+        builder.addStateStore(store(StoreNames.METRICS_HISTORY, Map.of()));
+        builder.addStateStore(store(StoreNames.METRICS_LATEST, Map.of()));
+        builder.addStateStore(store(StoreNames.SNAPSHOT_CHUNKS,
+                Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(MAX_CHANGELOG_RECORD_BYTES))));
+        builder.addStateStore(store(StoreNames.SNAPSHOT_PROGRESS, Map.of()));
+        builder.addStateStore(store(StoreNames.SNAPSHOT_INDEX, Map.of()));
+
+        SinkCounters counters = options.counters();
+        Path snapshotRoot = options.snapshotRoot();
+        Topic metrics = options.metrics();
+        builder.stream(metrics.name(), Consumed.with(metrics.keySerde(), metrics.valueSerde()).withName(METRICS_SOURCE))
+                .process(() -> new MetricsProcessor(counters), Named.as(METRICS_PROCESSOR),
+                        StoreNames.METRICS_HISTORY, StoreNames.METRICS_LATEST);
+        Topic snapshots = options.snapshots();
+        builder.stream(snapshots.name(),
+                        Consumed.with(snapshots.keySerde(), snapshots.valueSerde()).withName(SNAPSHOTS_SOURCE))
+                .process(() -> new SnapshotAssembler(snapshotRoot, counters), Named.as(SNAPSHOTS_PROCESSOR),
+                        StoreNames.SNAPSHOT_CHUNKS, StoreNames.SNAPSHOT_PROGRESS, StoreNames.SNAPSHOT_INDEX);
+    }
+
+    private static StoreBuilder<KeyValueStore<String, byte[]>> store(String name, Map<String, String> changelogConfig) {
+        return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), Serdes.String(), Serdes.ByteArray())
+                .withLoggingEnabled(changelogConfig);
     }
 }

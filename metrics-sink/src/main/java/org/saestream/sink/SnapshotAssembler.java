@@ -1,35 +1,42 @@
 package org.saestream.sink;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.common.serialization.Serdes;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.RecordDecodeException;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.records.Topics;
-import org.saestream.sae.SaeLensFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
- * Collects SaeSnapshot chunks until every chunk of every file of a snapshot is there, then writes the
- * snapshot directory (atomically, so a reader never sees half of it), drops the chunks and indexes it.
- * Writing the same snapshot again after a restart rewrites identical files.
+ * sae-snapshots → snapshot directories {@code <snapshotRoot>/<experiment>/<sae>/<snapshot_id>/}.
+ *
+ * <p>Each record is one chunk of one file of one snapshot. Chunks wait in {@link StoreNames#SNAPSHOT_CHUNKS}
+ * (arrival tracked in {@link StoreNames#SNAPSHOT_PROGRESS}) until every chunk of every file is there;
+ * then the files are streamed from the store into a temporary directory, their lengths checked against
+ * file_size, the directory moved into place, the snapshot recorded in {@link StoreNames#SNAPSHOT_INDEX}
+ * and its chunks deleted.
+ *
+ * <p>Idempotent: chunks of a snapshot already indexed (directory present) are ignored; a snapshot whose
+ * directory was written but whose index entry was not committed (crash before the Streams commit) is
+ * rebuilt from the replayed chunks and replaces the directory with the same bytes.
+ * Bad chunks (undecodable, invalid names or indices, contradicting earlier chunks) are logged and counted.
  */
 final class SnapshotAssembler implements Processor<String, byte[], Void, Void> {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotAssembler.class);
@@ -38,91 +45,145 @@ final class SnapshotAssembler implements Processor<String, byte[], Void, Void> {
     private final Path snapshotRoot;
     private final SinkCounters counters;
     private KeyValueStore<String, byte[]> chunks;
+    private KeyValueStore<String, byte[]> progress;
     private KeyValueStore<String, byte[]> index;
 
     SnapshotAssembler(Path snapshotRoot, SinkCounters counters) {
-        this.snapshotRoot = snapshotRoot;
+        this.snapshotRoot = snapshotRoot.toAbsolutePath().normalize();
         this.counters = counters;
     }
 
     @Override
     public void init(ProcessorContext<Void, Void> context) {
         chunks = context.getStateStore(StoreNames.SNAPSHOT_CHUNKS);
+        progress = context.getStateStore(StoreNames.SNAPSHOT_PROGRESS);
         index = context.getStateStore(StoreNames.SNAPSHOT_INDEX);
     }
 
     @Override
     public void process(Record<String, byte[]> record) {
         SaeSnapshot chunk;
+        String saeKey;
         try {
             chunk = RecordCodec.SAE_SNAPSHOT.decode(record.value());
-        } catch (RecordDecodeException e) {
-            counters.malformedSnapshots.incrementAndGet();
-            LOG.warn("skipping a sae-snapshots value with key {}: {}", record.key(), e.getMessage());
+            saeKey = Topics.saeKey(chunk.getExperiment().toString(), chunk.getSaeId().toString());
+            validate(chunk);
+        } catch (RecordDecodeException | IllegalArgumentException e) {
+            malformed(record.key(), e.getMessage());
             return;
         }
-        String snapshotPrefix = StoreNames.prefix(Topics.saeKey(chunk.getExperiment(), chunk.getSaeId()))
-                + chunk.getSnapshotId() + "/";
-        chunks.put(snapshotPrefix + String.format("%04d/%06d", chunk.getFileIndex(), chunk.getChunkIndex()),
-                record.value());
-        List<SaeSnapshot> collected = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> it = chunks.prefixScan(snapshotPrefix, Serdes.String().serializer())) {
-            it.forEachRemaining(kv -> collected.add(RecordCodec.SAE_SNAPSHOT.decode(kv.value)));
+        String snapshotId = chunk.getSnapshotId().toString();
+        String snapshotKey = StoreNames.snapshotKey(saeKey, snapshotId);
+        Path dir = directory(chunk);
+        if (index.get(snapshotKey) != null && Files.isDirectory(dir)) {
+            counters.duplicateSnapshotChunks.incrementAndGet();
+            LOG.debug("snapshot {} {} is already written; ignoring a chunk of it", saeKey, snapshotId);
+            return;
         }
-        Map<String, byte[]> files = assemble(collected, chunk.getFileCount());
-        if (files != null) {
-            write(chunk, files);
-            List<String> keys = new ArrayList<>();
-            try (KeyValueIterator<String, byte[]> it = chunks.prefixScan(snapshotPrefix, Serdes.String().serializer())) {
-                it.forEachRemaining((KeyValue<String, byte[]> kv) -> keys.add(kv.key));
-            }
-            keys.forEach(chunks::delete);
+        String chunkKey = StoreNames.chunkKey(snapshotKey, chunk.getFileIndex(), chunk.getChunkIndex());
+        if (chunks.get(chunkKey) != null) {
+            counters.duplicateSnapshotChunks.incrementAndGet();
+            return;
         }
+        byte[] data = bytes(chunk.getData());
+        byte[] stored = progress.get(snapshotKey);
+        SnapshotProgress before = stored == null ? SnapshotProgress.empty(chunk) : SnapshotProgress.fromJson(stored);
+        String contradiction = before.contradiction(chunk, data.length);
+        if (contradiction != null) {
+            malformed(record.key(), "snapshot " + snapshotId + " chunk " + chunk.getChunkIndex() + ": " + contradiction);
+            return;
+        }
+        SnapshotProgress after = before.with(chunk, data.length);
+        chunks.put(chunkKey, data);
+        if (!after.complete()) {
+            progress.put(snapshotKey, after.toJson());
+            return;
+        }
+        // an IOException escapes before the deletes: the task fails, and under exactly-once its stores go back
+        // to the last commit, chunks included, so the restarted task tries again
+        complete(saeKey, snapshotId, snapshotKey, dir, after);
+        deleteChunks(snapshotKey);
+        progress.delete(snapshotKey);
     }
 
-    /** The files in file order if every chunk has arrived, otherwise null. */
-    static Map<String, byte[]> assemble(List<SaeSnapshot> collected, int fileCount) {
-        Map<Integer, TreeMap<Integer, SaeSnapshot>> byFile = new TreeMap<>();
-        for (SaeSnapshot c : collected) {
-            byFile.computeIfAbsent(c.getFileIndex(), i -> new TreeMap<>()).put(c.getChunkIndex(), c);
-        }
-        if (byFile.size() != fileCount) {
-            return null;
-        }
-        Map<String, byte[]> files = new LinkedHashMap<>();
-        for (TreeMap<Integer, SaeSnapshot> parts : byFile.values()) {
-            SaeSnapshot first = parts.firstEntry().getValue();
-            if (parts.size() != first.getChunkCount()) {
-                return null;
+    /** Streams the chunks into the directory, checks lengths, publishes it and indexes it. */
+    private void complete(String saeKey, String snapshotId, String snapshotKey, Path dir, SnapshotProgress snapshot) {
+        try (SnapshotDirectory out = SnapshotDirectory.create(dir);
+             KeyValueIterator<String, byte[]> it = chunks.prefixScan(snapshotKey + "/", Serdes.String().serializer())) {
+            while (it.hasNext()) { // keys sort by file index, then chunk index
+                KeyValue<String, byte[]> kv = it.next();
+                out.append(snapshot.files().get(StoreNames.fileIndexOfChunkKey(kv.key)).name(), ByteBuffer.wrap(kv.value));
             }
-            ByteArrayOutputStream out = new ByteArrayOutputStream((int) first.getFileSize());
-            for (SaeSnapshot part : parts.values()) {
-                byte[] data = new byte[part.getData().remaining()];
-                part.getData().duplicate().get(data);
-                out.writeBytes(data);
+            Map<String, Long> written = out.sizes();
+            for (SnapshotProgress.FileProgress f : snapshot.files().values()) {
+                long size = written.getOrDefault(f.name(), 0L);
+                if (size != f.size()) {
+                    counters.snapshotsRejected.incrementAndGet();
+                    LOG.error("snapshot {} {} dropped: file {} reassembled to {} bytes, file_size says {}",
+                            saeKey, snapshotId, f.name(), size, f.size());
+                    return;
+                }
             }
-            if (out.size() != first.getFileSize()) {
-                throw new IllegalStateException("snapshot " + first.getSnapshotId() + " file " + first.getFileName()
-                        + ": reassembled " + out.size() + " bytes, expected " + first.getFileSize());
-            }
-            files.put(first.getFileName(), out.toByteArray());
+            out.publish();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write snapshot " + saeKey + " " + snapshotId + " to " + dir, e);
         }
-        return files;
-    }
-
-    private void write(SaeSnapshot chunk, Map<String, byte[]> files) {
-        String saeKey = Topics.saeKey(chunk.getExperiment(), chunk.getSaeId());
-        Path dir = snapshotRoot.resolve(chunk.getExperiment()).resolve(chunk.getSaeId()).resolve(chunk.getSnapshotId())
-                .toAbsolutePath();
-        SaeLensFormat.write(dir, files);
-        SnapshotEntry entry = new SnapshotEntry(saeKey, chunk.getSnapshotId(), chunk.getTokensSeen(), chunk.getStep(),
-                dir.toString(), List.copyOf(files.keySet()));
+        List<String> files = snapshot.files().values().stream().map(SnapshotProgress.FileProgress::name).toList();
+        SnapshotEntry entry = new SnapshotEntry(saeKey, snapshotId, snapshot.tokensSeen(), snapshot.step(),
+                dir.toString(), files);
         try {
-            index.put(StoreNames.prefix(saeKey) + chunk.getSnapshotId(), JSON.writeValueAsBytes(entry));
+            index.put(snapshotKey, JSON.writeValueAsBytes(entry));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         counters.snapshotsWritten.incrementAndGet();
-        LOG.info("snapshot {} {} written to {}", saeKey, chunk.getSnapshotId(), dir);
+        LOG.info("snapshot {} {} ({} tokens, {} files) written to {}", saeKey, snapshotId, snapshot.tokensSeen(),
+                files.size(), dir);
+    }
+
+    private void deleteChunks(String snapshotKey) {
+        List<String> keys = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = chunks.prefixScan(snapshotKey + "/", Serdes.String().serializer())) {
+            it.forEachRemaining(kv -> keys.add(kv.key));
+        }
+        keys.forEach(chunks::delete);
+    }
+
+    private Path directory(SaeSnapshot chunk) {
+        return snapshotRoot.resolve(chunk.getExperiment().toString()).resolve(chunk.getSaeId().toString())
+                .resolve(chunk.getSnapshotId().toString());
+    }
+
+    /** Names become path elements, indices store keys: reject anything that could escape or collide. */
+    static void validate(SaeSnapshot c) {
+        plainName(c.getSnapshotId().toString(), "snapshot_id");
+        plainName(c.getFileName().toString(), "file_name");
+        if (c.getFileCount() < 1 || c.getFileIndex() < 0 || c.getFileIndex() >= c.getFileCount()) {
+            throw new IllegalArgumentException("file_index " + c.getFileIndex() + " of file_count " + c.getFileCount());
+        }
+        if (c.getChunkCount() < 1 || c.getChunkIndex() < 0 || c.getChunkIndex() >= c.getChunkCount()) {
+            throw new IllegalArgumentException("chunk_index " + c.getChunkIndex() + " of chunk_count " + c.getChunkCount());
+        }
+        if (c.getFileSize() < 0 || c.getData().remaining() > c.getFileSize()) {
+            throw new IllegalArgumentException("chunk of " + c.getData().remaining() + " bytes, file_size " + c.getFileSize());
+        }
+    }
+
+    private static void plainName(String name, String what) {
+        Topics.requireName(name, what);
+        if (name.equals(".") || name.equals("..")) {
+            throw new IllegalArgumentException(what + " '" + name + "' is not a file name");
+        }
+    }
+
+    private static byte[] bytes(ByteBuffer data) {
+        byte[] out = new byte[data.remaining()];
+        data.duplicate().get(out);
+        return out;
+    }
+
+    private void malformed(String key, String why) {
+        counters.malformedSnapshotChunks.incrementAndGet();
+        LOG.warn("skipping a {} value with key {}: {}", Topics.SAE_SNAPSHOTS, key, why);
     }
 }

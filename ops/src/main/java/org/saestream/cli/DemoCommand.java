@@ -94,6 +94,8 @@ public final class DemoCommand implements Callable<Integer> {
             KafkaTopics.ensure(bootstrap, Topics.SAE_METRICS, 1, Map.of());
             KafkaTopics.ensure(bootstrap, Topics.SAE_SNAPSHOTS, 1, Map.of());
             KafkaTopics.ensure(bootstrap, job.deadLetterTopic(), 1, Map.of());
+            // the job subscribes before the producer starts: the topic must already be there
+            KafkaTopics.ensure(bootstrap, job.sourceTopic(), 1, Map.of("retention.ms", "-1"));
             System.out.println("kafka      " + bootstrap + " (KRaft, in this JVM)");
             try (MetricsSink sink = new MetricsSink(SinkConfig.of(bootstrap, dir.resolve("sink"),
                     dir.resolve("snapshots"), httpPort))) {

@@ -7,6 +7,7 @@ import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.saestream.records.DeadLetter;
@@ -47,10 +48,16 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
     /** Working copies of the keyed state, loaded on a key's first element after (re)start. */
     private transient Map<String, Session> sessions;
 
+    /** Metrics go out after every drain, and at least this often while records arrive. */
+    static final long PROGRESS_INTERVAL_MS = 1000;
+
     private static final class Session {
         SaeTrainer trainer;
         MixingBuffer buffer;
         TrainingCounters counters;
+        /** the last step's numbers, repeated in progress metrics between drains (not state: only for display) */
+        StepResult lastStep;
+        boolean progressTimerPending;
     }
 
     public SaeTrainingFunction(SaeJobConfig config) {
@@ -77,6 +84,12 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
             ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
             c.endTimerRegistered = true;
         }
+        if (!s.progressTimerPending) {
+            // between drains the buffer fills silently; tell watchers what arrived (wall clock: display only)
+            ctx.timerService().registerProcessingTimeTimer(
+                    ctx.timerService().currentProcessingTime() + PROGRESS_INTERVAL_MS);
+            s.progressTimerPending = true;
+        }
         BlockValidator.Outcome outcome = validator.check(record);
         if (outcome instanceof BlockValidator.Accepted accepted) {
             s.buffer.add(accepted.rows());
@@ -100,13 +113,18 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<OutboundRecord> out) throws Exception {
         Session s = session(ctx.getCurrentKey());
+        if (ctx.timeDomain() == TimeDomain.PROCESSING_TIME) {
+            s.progressTimerPending = false;
+            out.collect(metrics(s, s.lastStep));
+            return;
+        }
         if (s.buffer.tokens() > 0) {
             drain(s, true, out);
         }
         if (s.trainer.tokensSeen() > s.counters.lastSnapshotTokens) {
             emitSnapshot(s, out);
         }
-        out.collect(metrics(s, null));
+        out.collect(metrics(s, s.lastStep));
         s.counters.endTimerRegistered = false;
         countersState.update(s.counters);
     }
@@ -123,6 +141,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
         trainerState.update(s.trainer.exportState());
         bufferState.update(new ArrayList<>(drain.kept()));
         if (last != null) {
+            s.lastStep = last;
             out.collect(metrics(s, last));
         }
         long every = config.snapshotEveryTokens();

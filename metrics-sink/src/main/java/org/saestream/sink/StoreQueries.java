@@ -1,0 +1,71 @@
+package org.saestream.sink;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.saestream.records.RecordCodec;
+import org.saestream.records.SaeMetrics;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+
+/** {@link SinkQueries} over the stores {@link SinkTopology} fills. */
+final class StoreQueries implements SinkQueries {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Function<String, ReadOnlyKeyValueStore<String, byte[]>> stores;
+
+    StoreQueries(Function<String, ReadOnlyKeyValueStore<String, byte[]>> stores) {
+        this.stores = Objects.requireNonNull(stores, "stores");
+    }
+
+    @Override
+    public List<SaeMetrics> latest() {
+        List<SaeMetrics> out = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = stores.apply(StoreNames.METRICS_LATEST).all()) {
+            it.forEachRemaining(kv -> out.add(RecordCodec.SAE_METRICS.decode(kv.value)));
+        }
+        return out;
+    }
+
+    @Override
+    public Optional<SaeMetrics> latest(String saeKey) {
+        byte[] value = stores.apply(StoreNames.METRICS_LATEST).get(saeKey);
+        return value == null ? Optional.empty() : Optional.of(RecordCodec.SAE_METRICS.decode(value));
+    }
+
+    @Override
+    public List<SaeMetrics> history(String saeKey) {
+        return scan(StoreNames.METRICS_HISTORY, saeKey, RecordCodec.SAE_METRICS::decode);
+    }
+
+    @Override
+    public List<SnapshotEntry> snapshots(String saeKey) {
+        List<SnapshotEntry> out = new ArrayList<>(scan(StoreNames.SNAPSHOT_INDEX, saeKey, v -> {
+            try {
+                return JSON.readValue(v, SnapshotEntry.class);
+            } catch (IOException e) {
+                throw new UncheckedIOException("unreadable snapshot index entry of " + saeKey, e);
+            }
+        }));
+        out.sort(Comparator.comparingLong(SnapshotEntry::tokensSeen).thenComparingLong(SnapshotEntry::step)
+                .thenComparing(SnapshotEntry::snapshotId));
+        return out;
+    }
+
+    /** Values under {@code <saeKey>/} in key order. */
+    private <T> List<T> scan(String store, String saeKey, Function<byte[], T> decode) {
+        List<T> out = new ArrayList<>();
+        try (KeyValueIterator<String, byte[]> it = stores.apply(store)
+                .prefixScan(StoreNames.prefix(saeKey), Serdes.String().serializer())) {
+            it.forEachRemaining(kv -> out.add(decode.apply(kv.value)));
+        }
+        return out;
+    }
+}
