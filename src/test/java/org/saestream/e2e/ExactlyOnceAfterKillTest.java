@@ -72,12 +72,20 @@ class ExactlyOnceAfterKillTest {
 
             Path checkpoints = dir.resolve("checkpoints");
             Path log = dir.resolve("train.log");
+            int restPort = freePort();
             String[] train = {"train", "--bootstrap", bootstrap, "--run", RUN, "--experiment", EXPERIMENT,
-                    "--checkpoint-dir", checkpoints.toString(), "--checkpoint-interval", "300ms", "--bounded",
+                    "--checkpoint-dir", checkpoints.toString(), "--checkpoint-interval", "300ms",
+                    "--rest-port", String.valueOf(restPort),
                     "--d-in", "64", "--d-sae", "256", "--batch-size", "512", "--mixing-buffer", "8192",
                     "--snapshot-every", "200000"};
             Process first = ChildJvm.start(log, train);
-            Path checkpoint = awaitCheckpoint(checkpoints, first, log);
+            Path checkpoint;
+            try {
+                checkpoint = awaitCheckpoint(checkpoints, first, log);
+            } catch (AssertionError | RuntimeException e) {
+                first.destroyForcibly();
+                throw e;
+            }
             assertTrue(first.isAlive(), "the job was still running when killed:\n" + Files.readString(log));
             first.destroyForcibly(); // SIGKILL: no shutdown hooks, no final commit
             assertTrue(first.waitFor(30, TimeUnit.SECONDS));
@@ -86,14 +94,23 @@ class ExactlyOnceAfterKillTest {
             SaeMetrics beforeRestart = lastMetrics(bootstrap).orElse(null);
             long trainedBeforeKill = beforeRestart == null ? 0 : beforeRestart.getTokensSeen();
             assertTrue(trainedBeforeKill < tokens, "the kill came before training finished");
+            System.out.printf("killed after %s with %d of %d tokens trained and committed%n",
+                    checkpoint.getFileName(), trainedBeforeKill, tokens);
 
             String[] restore = new String[train.length + 2];
             System.arraycopy(train, 0, restore, 0, train.length);
             restore[train.length] = "--restore";
             restore[train.length + 1] = checkpoint.toString();
             Process second = ChildJvm.start(log, restore);
-            assertTrue(second.waitFor(240, TimeUnit.SECONDS), "restored job finished:\n" + Files.readString(log));
-            assertEquals(0, second.exitValue(), Files.readString(log));
+            try {
+                awaitReceived(bootstrap, tokens, second, log);
+                // everything is in the job: stop it as `flink stop --drain` would, which flushes the mixing buffer
+                FlinkRest.stopWithDrain(restPort);
+                assertTrue(second.waitFor(120, TimeUnit.SECONDS), "restored job finished:\n" + Files.readString(log));
+                assertEquals(0, second.exitValue(), Files.readString(log));
+            } finally {
+                second.destroyForcibly();
+            }
 
             SaeMetrics last = lastMetrics(bootstrap).orElseThrow();
             assertEquals(tokens, last.getTokensSeen(), "tokens_seen equals tokens produced");
@@ -153,6 +170,29 @@ class ExactlyOnceAfterKillTest {
             Thread.sleep(50);
         }
         throw new AssertionError("no completed checkpoint within 120 s:\n" + Files.readString(log));
+    }
+
+    /** Waits until the job's committed metrics say every produced token arrived (trained or buffered). */
+    private static void awaitReceived(String bootstrap, long tokens, Process job, Path log) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        while (System.nanoTime() < deadline) {
+            Optional<SaeMetrics> m = lastMetrics(bootstrap);
+            if (m.isPresent() && m.get().getTokensSeen() + m.get().getTokensBuffered() >= tokens
+                    && m.get().getRecordsRejected() == 3) {
+                return;
+            }
+            if (!job.isAlive()) {
+                throw new AssertionError("restored training JVM exited early:\n" + Files.readString(log));
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("the restored job did not receive every token within 180 s:\n" + Files.readString(log));
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
     }
 
     private static Optional<SaeMetrics> lastMetrics(String bootstrap) {

@@ -95,7 +95,7 @@ public final class BenchSaeCommand implements Callable<Integer> {
                     produced.tokensPerSecond());
             long start = System.nanoTime();
             JobClient client = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints"),
-                    Duration.ofSeconds(5), null, true);
+                    Duration.ofSeconds(5), null, true, 0);
             client.getJobExecutionResult().get();
             return produced.tokens() / ((System.nanoTime() - start) / 1e9);
         }

@@ -104,7 +104,7 @@ public final class DemoCommand implements Callable<Integer> {
                 System.out.println("sink       " + api.baseUrl() + "/api/saes");
 
                 JobClient training = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints"),
-                        Duration.ofSeconds(1), null, false);
+                        Duration.ofSeconds(1), null, false, 0);
                 System.out.println("flink      job " + training.getJobID() + " (MiniCluster, RocksDB, exactly-once)");
 
                 AtomicLong produced = new AtomicLong();

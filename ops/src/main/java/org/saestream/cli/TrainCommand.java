@@ -34,8 +34,13 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--restore", description = "A checkpoint (chk-N) or savepoint directory to continue from")
     Path restore;
 
-    @Option(names = "--bounded", description = "Stop at the end offsets present at start (flushes the mixing buffer)")
+    @Option(names = "--bounded", description = "Stop at the end offsets present at start, flushing the mixing buffer "
+            + "(a fresh start only: a restored job keeps its source's unbounded splits)")
     boolean bounded;
+
+    @Option(names = "--rest-port", description = "Flink REST port; POST /jobs/<id>/stop {\"drain\": true} ends the job "
+            + "with a final flush and snapshot (default: ${DEFAULT-VALUE})")
+    int restPort = 8081;
 
     @Mixin
     SaeOptions sae;
@@ -44,8 +49,10 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SaeJobConfig job = sae.jobConfig(experiment, Topics.activations(run));
         JobClient client = FlinkRunner.startTraining(job, bootstrap, checkpointDir.toAbsolutePath(),
-                Durations.parse(checkpointInterval), restore == null ? null : restore.toAbsolutePath(), bounded);
+                Durations.parse(checkpointInterval), restore == null ? null : restore.toAbsolutePath(), bounded, restPort);
         System.out.println("training job " + client.getJobID() + " started for " + job.saeKey());
+        System.out.println("stop it with: curl -X POST http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID()
+                + "/stop -H 'Content-Type: application/json' -d '{\"drain\": true}'");
         client.getJobExecutionResult().get();
         System.out.println("training job finished");
         return 0;

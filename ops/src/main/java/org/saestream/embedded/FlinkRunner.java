@@ -21,11 +21,17 @@ public final class FlinkRunner {
     private FlinkRunner() {
     }
 
+    /**
+     * @param restPort port of the MiniCluster's REST API (0 = any free port), where
+     *                 {@code POST /jobs/<id>/stop {"drain": true}} stops the job the way {@code flink stop --drain} does
+     */
     public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Path checkpointDir,
-                                          Duration checkpointInterval, Path restoreFrom, boolean bounded) throws Exception {
+                                          Duration checkpointInterval, Path restoreFrom, boolean bounded,
+                                          int restPort) throws Exception {
         Configuration conf = SaeTrainingJob.flinkConfiguration(checkpointDir, checkpointInterval, restoreFrom);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, 2);
         conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+        conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(1);
         SaeTrainingJob.wire(env, job, bootstrapServers, OffsetsInitializer.earliest(),
