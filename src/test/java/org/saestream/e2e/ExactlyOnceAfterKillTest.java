@@ -81,7 +81,7 @@ class ExactlyOnceAfterKillTest {
             Process first = ChildJvm.start(log, train);
             Path checkpoint;
             try {
-                checkpoint = awaitCheckpoint(checkpoints, first, log);
+                checkpoint = awaitCheckpointAfterTraining(bootstrap, checkpoints, first, log);
             } catch (AssertionError | RuntimeException e) {
                 first.destroyForcibly();
                 throw e;
@@ -93,7 +93,7 @@ class ExactlyOnceAfterKillTest {
 
             SaeMetrics beforeRestart = lastMetrics(bootstrap).orElse(null);
             long trainedBeforeKill = beforeRestart == null ? 0 : beforeRestart.getTokensSeen();
-            assertTrue(trainedBeforeKill < tokens, "the kill came before training finished");
+            assertTrue(trainedBeforeKill > 0 && trainedBeforeKill < tokens, "the kill came in the middle of training");
             System.out.printf("killed after %s with %d of %d tokens trained and committed%n",
                     checkpoint.getFileName(), trainedBeforeKill, tokens);
 
@@ -157,11 +157,17 @@ class ExactlyOnceAfterKillTest {
                 .setTimeMs(Instant.now()).build();
     }
 
-    private static Path awaitCheckpoint(Path checkpoints, Process job, Path log) throws Exception {
+    /**
+     * The newest completed checkpoint once training has visibly started: metrics are committed only
+     * when a checkpoint completes, so committed tokens_seen &gt; 0 means a checkpoint holds trained state.
+     */
+    private static Path awaitCheckpointAfterTraining(String bootstrap, Path checkpoints, Process job, Path log)
+            throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
             Optional<Path> chk = FlinkRunner.latestCheckpoint(checkpoints);
-            if (chk.isPresent()) {
+            if (chk.isPresent() && lastMetrics(bootstrap).map(SaeMetrics::getTokensSeen).orElse(0L) > 0) {
+                Thread.sleep(100); // let the listed checkpoint's _metadata be fully written
                 return chk.get();
             }
             if (!job.isAlive()) {
@@ -169,7 +175,7 @@ class ExactlyOnceAfterKillTest {
             }
             Thread.sleep(50);
         }
-        throw new AssertionError("no completed checkpoint within 120 s:\n" + Files.readString(log));
+        throw new AssertionError("no checkpoint with trained state within 120 s:\n" + Files.readString(log));
     }
 
     /** Waits until the job's committed metrics say every produced token arrived (trained or buffered). */
