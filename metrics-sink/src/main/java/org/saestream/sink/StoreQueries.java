@@ -27,11 +27,12 @@ final class StoreQueries implements SinkQueries {
 
     @Override
     public List<SaeMetrics> latest() {
-        List<SaeMetrics> out = new ArrayList<>();
+        // one store per partition: all() is ordered within a partition only, so sort by key here
+        java.util.TreeMap<String, SaeMetrics> byKey = new java.util.TreeMap<>();
         try (KeyValueIterator<String, byte[]> it = stores.apply(StoreNames.METRICS_LATEST).all()) {
-            it.forEachRemaining(kv -> out.add(RecordCodec.SAE_METRICS.decode(kv.value)));
+            it.forEachRemaining(kv -> byKey.put(kv.key, RecordCodec.SAE_METRICS.decode(kv.value)));
         }
-        return out;
+        return new ArrayList<>(byKey.values());
     }
 
     @Override
