@@ -1,0 +1,203 @@
+package org.saestream.lm;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.Set;
+
+/**
+ * A Hugging Face model directory loaded for float32 forwards on DJL's PyTorch engine, with
+ * TransformerLens hook points, the next-token loss, and gradients of that loss with respect to hooked
+ * activations and to every parameter.
+ *
+ * <p>Weights live in the model's own NDManager until {@link #close()}. Each forward works inside an
+ * NDScope, so its temporaries are freed when it returns; only the arrays of the {@link ForwardResult}
+ * survive, attached to the caller's manager. Load the model outside any NDScope. Forwards that need
+ * gradients open a GradientCollector, and DJL allows one per thread at a time.
+ */
+public final class LanguageModel implements AutoCloseable {
+    private final Path directory;
+    private final ModelFamily family;
+    private final NDManager manager;
+    private final Parameters parameters;
+    private final Transformer transformer;
+
+    private LanguageModel(Path directory, ModelFamily family, NDManager manager, Parameters parameters) {
+        this.directory = directory;
+        this.family = family;
+        this.manager = manager;
+        this.parameters = parameters;
+        this.transformer = family.build(parameters);
+    }
+
+    /** Loads config.json and the safetensors weights of a model directory onto the CPU. */
+    public static LanguageModel load(Path directory) {
+        return load(directory, Device.cpu());
+    }
+
+    public static LanguageModel load(Path directory, Device device) {
+        Path config = directory.resolve("config.json");
+        if (!Files.isRegularFile(config)) {
+            throw new IllegalArgumentException(directory + ": no config.json (not a Hugging Face model directory)");
+        }
+        ModelFamily family = ModelFamily.fromConfig(config);
+        CheckpointFiles files = CheckpointFiles.read(directory);
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            return new LanguageModel(directory, family, manager, WeightLoader.load(files, family, manager));
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A model of the given family with random weights (N(0, 0.02) matrices, unit norm weights, zero
+     * biases): for benchmarks and tests of shapes, never for activations anyone reads.
+     */
+    public static LanguageModel withRandomWeights(ModelFamily family, long seed, Device device) {
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            manager.getEngine().setRandomSeed((int) seed);
+            Map<String, NDArray> arrays = new LinkedHashMap<>();
+            family.parameterShapes().forEach((name, shape) -> {
+                boolean norm = name.contains("norm") || name.contains("ln_");
+                NDArray a = name.endsWith(".bias") ? manager.zeros(shape)
+                        : norm ? manager.ones(shape) : manager.randomNormal(0f, 0.02f, shape, ai.djl.ndarray.types.DataType.FLOAT32);
+                a.setName(name);
+                arrays.put(name, a);
+            });
+            return new LanguageModel(Path.of("random:" + family.modelType()), family, manager, new Parameters(arrays));
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    public ModelFamily family() {
+        return family;
+    }
+
+    public Dims dims() {
+        return family.dims();
+    }
+
+    public Device device() {
+        return manager.getDevice();
+    }
+
+    /** The weights (float32, canonical Hugging Face names); updating them in place changes the model. */
+    public Parameters parameters() {
+        return parameters;
+    }
+
+    /** Runs the request over the batch; the result's arrays belong to {@code out}. */
+    public ForwardResult forward(NDManager out, TokenBatch batch, ForwardRequest request) {
+        validate(batch, request);
+        try (NDManager work = out.newSubManager(device()); NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray ids = work.create(batch.flatIds(), new Shape(batch.batchSize(), batch.length())); // [B, T] int64
+            if (!request.needsBackward()) {
+                HookRecorder hooks = new HookRecorder(request.hooks(), Set.of(), work);
+                Pass pass = pass(work, transformer, ids, batch, request, hooks);
+                return collect(out, hooks, pass, Map.of(), Map.of());
+            }
+            try (GradientCollector collector = work.getEngine().newGradientCollector()) {
+                Parameters params = request.parameterGradients() ? parameters.leaves() : parameters;
+                Transformer model = request.parameterGradients() ? family.build(params) : transformer;
+                HookRecorder hooks = new HookRecorder(request.hooks(), request.gradientHooks(), work);
+                Pass pass = pass(work, model, ids, batch, request, hooks);
+                collector.backward(pass.loss().loss());
+                Map<String, NDArray> gradients = new LinkedHashMap<>();
+                hooks.probes().forEach((hook, probe) -> gradients.put(hook.name(), keep(out, probe.getGradient())));
+                Map<String, NDArray> parameterGradients = new LinkedHashMap<>();
+                if (request.parameterGradients()) {
+                    params.asMap().forEach((name, leaf) -> parameterGradients.put(name, keep(out, leaf.getGradient())));
+                }
+                return collect(out, hooks, pass, gradients, parameterGradients);
+            }
+        }
+    }
+
+    /** The forward's own outputs before they are handed to the caller; logits and loss may be null. */
+    private record Pass(NDArray logits, NextTokenLoss loss) {
+    }
+
+    private Pass pass(NDManager work, Transformer model, NDArray ids, TokenBatch batch, ForwardRequest request,
+                      HookRecorder hooks) {
+        AttentionContext context = model.context(work, batch);
+        NDArray residual = model.residual(ids, context, hooks, request.blocksToRun(model.layers())); // [B, T, d]
+        boolean wantsNormalized = request.hooks().contains(HookPoint.finalNorm())
+                || request.gradientHooks().contains(HookPoint.finalNorm());
+        if (!request.needsHead()) {
+            if (wantsNormalized) {
+                model.normalize(residual, hooks);
+            }
+            return new Pass(null, null);
+        }
+        NDArray logits = model.unembed(model.normalize(residual, hooks)); // [B, T, vocab]
+        NextTokenLoss loss = request.loss() ? NextTokenLoss.of(work, logits, ids, batch) : null;
+        return new Pass(logits, loss);
+    }
+
+    private static ForwardResult collect(NDManager out, HookRecorder hooks, Pass pass, Map<String, NDArray> gradients,
+                                         Map<String, NDArray> parameterGradients) {
+        Map<String, NDArray> activations = new LinkedHashMap<>();
+        hooks.activations().forEach((hook, a) -> activations.put(hook.name(), keep(out, a.stopGradient())));
+        Optional<NDArray> logits = Optional.empty();
+        Optional<NDArray> logProbs = Optional.empty();
+        OptionalDouble loss = OptionalDouble.empty();
+        if (pass.logits() != null) {
+            logits = Optional.of(keep(out, pass.logits().stopGradient()));
+        }
+        if (pass.loss() != null) {
+            logProbs = Optional.of(keep(out, pass.loss().logProbs().stopGradient()));
+            loss = OptionalDouble.of(pass.loss().loss().getFloat());
+        }
+        return new ForwardResult(activations, gradients, parameterGradients, logits, logProbs, loss);
+    }
+
+    /** Takes an array out of the forward's NDScope and hands it to the caller's manager. */
+    private static NDArray keep(NDManager out, NDArray array) {
+        NDScope.unregister(array);
+        array.attach(out);
+        return array;
+    }
+
+    private void validate(TokenBatch batch, ForwardRequest request) {
+        request.hooks().forEach(family::checkHook);
+        request.gradientHooks().forEach(family::checkHook);
+        if (batch.maxId() >= dims().vocabSize()) {
+            throw new IllegalArgumentException("token id " + batch.maxId() + " is outside the vocabulary of "
+                    + dims().vocabSize() + " (" + directory + ")");
+        }
+        if (batch.length() > family.maxSequenceLength()) {
+            throw new IllegalArgumentException("sequence of " + batch.length() + " tokens is longer than the "
+                    + family.maxSequenceLength() + " positions this " + family.modelType() + " model has");
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    @Override
+    public String toString() {
+        return "LanguageModel[" + family.modelType() + " " + dims() + " from " + directory + "]";
+    }
+}
