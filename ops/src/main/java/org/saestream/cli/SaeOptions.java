@@ -15,7 +15,17 @@ public final class SaeOptions {
     @Option(names = "--d-sae", description = "Dictionary size (default: ${DEFAULT-VALUE})")
     int dSae = 512;
 
-    @Option(names = "--l1", description = "L1 coefficient (default: the trainer's)")
+    /** The architectures the command line offers, by the name it takes. */
+    enum Architecture { relu, topk, batchtopk, jumprelu }
+
+    @Option(names = "--architecture",
+            description = "SAE architecture: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}, ReLU + L1)")
+    Architecture architecture = Architecture.relu;
+
+    @Option(names = "--k", description = "Latents kept per token for topk, on average for batchtopk (required for those)")
+    Integer k;
+
+    @Option(names = "--l1", description = "L1 coefficient, relu only (default: the trainer's)")
     Double l1;
 
     @Option(names = "--lr", description = "Adam learning rate (default: the trainer's)")
@@ -37,9 +47,24 @@ public final class SaeOptions {
     long snapshotEveryTokens = 1_000_000;
 
     SaeConfig saeConfig() {
-        SaeConfig base = SaeConfig.reluL1(saeId, dIn, dSae);
-        return new SaeConfig(base.saeId(), base.dIn(), base.dSae(),
-                l1 != null ? l1 : base.l1Coefficient(),
+        if (l1 != null && architecture != Architecture.relu) {
+            throw new IllegalArgumentException("--l1 applies to --architecture relu only, not " + architecture);
+        }
+        boolean usesK = architecture == Architecture.topk || architecture == Architecture.batchtopk;
+        if (k == null && usesK) {
+            throw new IllegalArgumentException("--architecture " + architecture + " needs --k");
+        }
+        if (k != null && !usesK) {
+            throw new IllegalArgumentException("--k applies to --architecture topk or batchtopk only, not " + architecture);
+        }
+        SaeConfig base = switch (architecture) {
+            case relu -> l1 != null ? SaeConfig.reluL1(saeId, dIn, dSae).withL1Coefficient(l1)
+                    : SaeConfig.reluL1(saeId, dIn, dSae);
+            case topk -> SaeConfig.topK(saeId, dIn, dSae, k);
+            case batchtopk -> SaeConfig.batchTopK(saeId, dIn, dSae, k);
+            case jumprelu -> SaeConfig.jumpReLU(saeId, dIn, dSae);
+        };
+        return new SaeConfig(base.saeId(), base.dIn(), base.dSae(), base.architecture(),
                 learningRate != null ? learningRate : base.learningRate(),
                 base.beta1(), base.beta2(), base.epsilon(),
                 batchSize != null ? batchSize : base.batchSize(),

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -25,6 +26,7 @@ final class AdamOptimizer implements AutoCloseable {
     private final double beta1;
     private final double beta2;
     private final double epsilon;
+    private final List<String> names;
     private final Map<String, NDArray> firstMoments;
     private final Map<String, NDArray> secondMoments;
     private long step;
@@ -34,16 +36,17 @@ final class AdamOptimizer implements AutoCloseable {
         this.beta1 = config.beta1();
         this.beta2 = config.beta2();
         this.epsilon = config.epsilon();
+        this.names = SaeParameters.trainableNames(config.architecture());
         this.firstMoments = Collections.unmodifiableMap(m);
         this.secondMoments = Collections.unmodifiableMap(v);
         this.step = step;
     }
 
-    /** Fresh state: zero moments shaped like each parameter, step 0. */
+    /** Fresh state: zero moments shaped like each trainable parameter of the config's architecture, step 0. */
     static AdamOptimizer create(NDManager manager, SaeConfig config) {
         Map<String, float[]> zerosM = new LinkedHashMap<>();
         Map<String, float[]> zerosV = new LinkedHashMap<>();
-        for (String name : SaeParameters.names()) {
+        for (String name : SaeParameters.trainableNames(config.architecture())) {
             int size = (int) SaeParameters.shapeOf(name, config.dIn(), config.dSae()).size();
             zerosM.put(name, new float[size]);
             zerosV.put(name, new float[size]);
@@ -60,7 +63,7 @@ final class AdamOptimizer implements AutoCloseable {
         Map<String, NDArray> mArrays = new LinkedHashMap<>();
         Map<String, NDArray> vArrays = new LinkedHashMap<>();
         try {
-            for (String name : SaeParameters.names()) {
+            for (String name : SaeParameters.trainableNames(config.architecture())) {
                 var shape = SaeParameters.shapeOf(name, config.dIn(), config.dSae());
                 mArrays.put(name, SaeParameters.persistent(manager, require(m, name, "m"), shape, "adam.m." + name));
                 vArrays.put(name, SaeParameters.persistent(manager, require(v, name, "v"), shape, "adam.v." + name));
@@ -81,14 +84,14 @@ final class AdamOptimizer implements AutoCloseable {
         return values;
     }
 
-    /** One Adam step on every parameter, in place. Temporaries belong to the caller's NDScope. */
+    /** One Adam step on every trainable parameter, in place. Temporaries belong to the caller's NDScope. */
     void update(SaeParameters params, Map<String, NDArray> gradients) {
         step++;
         double biasCorrection1 = 1 - Math.pow(beta1, step);
         double biasCorrection2 = 1 - Math.pow(beta2, step);
         double stepSize = learningRate / biasCorrection1;
         double bias2Sqrt = Math.sqrt(biasCorrection2);
-        for (String name : SaeParameters.names()) {
+        for (String name : names) {
             NDArray g = gradients.get(name);
             if (g == null) {
                 throw new IllegalArgumentException("no gradient for parameter '" + name + "'");

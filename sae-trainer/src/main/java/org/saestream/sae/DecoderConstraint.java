@@ -3,9 +3,10 @@ package org.saestream.sae;
 import ai.djl.ndarray.NDArray;
 
 /**
- * Keeps decoder rows on the unit sphere, as SAELens does: before the optimizer step the gradient
- * component parallel to each (unit) row is removed, after it every row is rescaled to unit length.
- * Temporaries belong to the caller's NDScope.
+ * Keeps decoder rows on the unit sphere for every architecture: before the optimizer step the
+ * gradient component parallel to each (unit) row is removed, after it every row is rescaled to unit
+ * length. This is SAELens' standard SAE, Gao et al.'s TopK (and BatchTopK, which follows it), and the
+ * JumpReLU paper's setup (see {@link JumpReLU}). Temporaries belong to the caller's NDScope.
  */
 final class DecoderConstraint {
     private static final float MIN_NORM = 1e-12f;

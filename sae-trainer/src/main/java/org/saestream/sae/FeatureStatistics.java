@@ -129,6 +129,15 @@ public final class FeatureStatistics {
         return tokensSeen - lastFiredAt[latent] >= deadWindowTokens;
     }
 
+    /** Per latent, whether it is dead now [dSae]. */
+    public boolean[] deadLatents() {
+        boolean[] out = new boolean[dSae];
+        for (int i = 0; i < dSae; i++) {
+            out[i] = isDead(i);
+        }
+        return out;
+    }
+
     public int deadCount() {
         int dead = 0;
         for (int i = 0; i < dSae; i++) {

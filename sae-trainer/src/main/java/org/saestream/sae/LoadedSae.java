@@ -4,9 +4,10 @@ package org.saestream.sae;
  * An SAE read back from a SAELens-format directory ({@link SaeLensFormat#read}). Arrays are row-major
  * float32 copies; records compare them by identity.
  *
- * @param config       the SAE's config: from the saestream keys of cfg.json where present, otherwise the
- *                     {@link SaeConfig#reluL1} defaults (a directory written by SAELens itself)
- * @param architecture cfg.json "architecture" ("standard" for ReLU + L1)
+ * @param config       the SAE's config, its typed architecture included: from the saestream keys of cfg.json
+ *                     where present, otherwise defaults (a directory written by SAELens itself)
+ * @param architecture cfg.json "architecture", the SAELens inference architecture ("standard" for ReLU + L1,
+ *                     "topk", "jumprelu" for JumpReLU and BatchTopK)
  * @param hookLayer    cfg.json "hook_layer" (0 when absent)
  * @param tokensSeen   tokens trained on when the snapshot was taken (0 when absent)
  * @param steps        steps taken when the snapshot was taken (0 when absent)
@@ -14,10 +15,12 @@ package org.saestream.sae;
  * @param bEnc         [dSae]
  * @param wDec         [dSae, dIn]
  * @param bDec         [dIn]
+ * @param threshold    [dSae] the JumpReLU threshold SAELens applies (JumpReLU and BatchTopK), or empty
  * @param log10Density [dSae] from sparsity.safetensors, or empty when the directory has none
  */
 public record LoadedSae(SaeConfig config, String architecture, int hookLayer, long tokensSeen, long steps,
-                        float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[] log10Density) {
+                        float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[] threshold,
+                        float[] log10Density) {
 
     public LoadedSae {
         int dIn = config.dIn();
@@ -26,6 +29,9 @@ public record LoadedSae(SaeConfig config, String architecture, int hookLayer, lo
         check("b_enc", bEnc, dSae);
         check("W_dec", wDec, (long) dSae * dIn);
         check("b_dec", bDec, dIn);
+        if (threshold.length != 0) {
+            check("threshold", threshold, dSae);
+        }
         if (log10Density.length != 0) {
             check("sparsity", log10Density, dSae);
         }

@@ -14,25 +14,52 @@ import java.util.Map;
  *   pre   = x_c W_enc + b_enc
  *   f     = relu(pre)
  *   x_hat = f W_dec + b_dec
- *   loss  = mean_b ||x - x_hat||^2 + l1 * mean_b sum_i f_i ||W_dec_i||
+ *   loss  = mean_b ||x - x_hat||^2 + l1(t) * mean_b sum_i f_i ||W_dec_i||
+ *   l1(t) = l1Coefficient * min(1, (t + 1) / l1WarmUpSteps)   (t = steps before this one; l1 without warm-up)
  * </pre>
  *
  * Gradients are written out by hand (one matmul fewer than autograd and no graph) and checked against
- * autograd in the tests. The maths is dtype-agnostic: float32 in training, float64 in the checks.
+ * autograd in the tests.
  *
- * @param l1Coefficient weight of the sparsity penalty
+ * @param l1Coefficient weight of the sparsity penalty once warmed up
+ * @param l1WarmUpSteps steps over which the coefficient ramps linearly from l1/W up to l1 (SAELens
+ *                      "l1_warm_up_steps"); 0 = no warm-up
  */
-public record ReluL1(double l1Coefficient) implements SaeArchitecture {
+public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArchitecture {
 
     public ReluL1 {
         if (!(l1Coefficient >= 0) || Double.isInfinite(l1Coefficient)) {
             throw new IllegalArgumentException("l1Coefficient must be finite and >= 0, got " + l1Coefficient);
         }
+        if (l1WarmUpSteps < 0) {
+            throw new IllegalArgumentException("l1WarmUpSteps must be >= 0, got " + l1WarmUpSteps);
+        }
+    }
+
+    /** No warm-up. */
+    public ReluL1(double l1Coefficient) {
+        this(l1Coefficient, 0);
     }
 
     @Override
     public String saeLensName() {
         return "standard";
+    }
+
+    /** The L1 coefficient in force at a step that follows {@code stepsBefore} completed steps. */
+    public double l1CoefficientAt(long stepsBefore) {
+        if (l1WarmUpSteps == 0 || stepsBefore + 1 >= l1WarmUpSteps) {
+            return l1Coefficient;
+        }
+        return l1Coefficient * (stepsBefore + 1) / l1WarmUpSteps;
+    }
+
+    @Override
+    public Map<String, Object> saeLensConfig() {
+        Map<String, Object> cfg = new LinkedHashMap<>();
+        cfg.put("l1_coefficient", l1Coefficient);
+        cfg.put("l1_warm_up_steps", l1WarmUpSteps);
+        return cfg;
     }
 
     @Override
@@ -41,10 +68,11 @@ public record ReluL1(double l1Coefficient) implements SaeArchitecture {
     }
 
     @Override
-    public TrainingPass trainingPass(SaeParameters p, NDArray x) {
+    public TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context) {
         Encoded enc = encode(p, x);
         long batch = x.getShape().get(0);
         double invB = 1.0 / batch;
+        double l1 = l1CoefficientAt(context.stepsBefore());
 
         // loss terms
         NDArray err = enc.reconstruction.sub(x);                              // [B, dIn]  x_hat - x
@@ -52,15 +80,15 @@ public record ReluL1(double l1Coefficient) implements SaeArchitecture {
         NDArray decNorms = p.wDec().square().sum(new int[]{1}).sqrt();        // [dSae]    ||W_dec_i||
         NDArray latentSums = enc.latents.sum(new int[]{0});                   // [dSae]    sum_b f_bi
         NDArray sparsity = latentSums.dot(decNorms).muli(invB);               // []
-        NDArray loss = sparsity.duplicate().muli(l1Coefficient).addi(mse);   // [] (in place: keeps the dtype of 0-d arrays)
+        NDArray loss = sparsity.duplicate().muli(l1).addi(mse);               // [] (in place: keeps the dtype of 0-d arrays)
 
         // backward
         NDArray dXhat = err.mul(2.0 * invB);                                  // [B, dIn]  dL/dx_hat
         NDArray dWdec = enc.latents.transpose().matMul(dXhat);                // [dSae, B] x [B, dIn] = [dSae, dIn]
-        NDArray l1Pull = latentSums.mul(l1Coefficient * invB).divi(decNorms); // [dSae]   l1/B * sum_b f_bi / ||W_dec_i||
+        NDArray l1Pull = latentSums.mul(l1 * invB).divi(decNorms);            // [dSae]   l1/B * sum_b f_bi / ||W_dec_i||
         dWdec.addi(p.wDec().mul(l1Pull.expandDims(1)));                      // + [dSae, 1] * [dSae, dIn]
         NDArray dLatents = dXhat.matMul(p.wDec().transpose())                 // [B, dIn] x [dIn, dSae] = [B, dSae]
-                .addi(decNorms.mul(l1Coefficient * invB));                    // + [dSae] broadcast over rows
+                .addi(decNorms.mul(l1 * invB));                               // + [dSae] broadcast over rows
         NDArray active = enc.latents.sign();                                  // [B, dSae] 1 where f > 0, else 0
         NDArray dPre = dLatents.muli(active);                                 // [B, dSae] relu' = active
         NDArray dWenc = enc.centred.transpose().matMul(dPre);                 // [dIn, B] x [B, dSae] = [dIn, dSae]
@@ -73,7 +101,7 @@ public record ReluL1(double l1Coefficient) implements SaeArchitecture {
         grads.put(SaeParameters.B_ENC, dBenc);
         grads.put(SaeParameters.W_DEC, dWdec);
         grads.put(SaeParameters.B_DEC, dBdec);
-        return new TrainingPass(enc.forward(), mse, sparsity, loss, grads, active.sum(new int[]{0}));
+        return new TrainingPass(enc.forward(), mse, sparsity, loss, grads, active.sum(new int[]{0}), Map.of());
     }
 
     /** The forward pass with the intermediates the backward pass needs. */

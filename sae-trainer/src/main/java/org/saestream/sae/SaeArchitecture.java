@@ -2,26 +2,133 @@ package org.saestream.sae;
 
 import ai.djl.ndarray.NDArray;
 
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
- * How an SAE encodes, what loss it trains on, and the hand-written gradients of that loss. The
- * trainer owns everything around it (decoder-norm constraint, optimizer, statistics, checkpoints),
- * so a new architecture (TopK, BatchTopK, JumpReLU) is one more permitted class.
+ * How an SAE encodes, what loss it trains on, and the hand-written gradients of that loss: a closed
+ * set of records that carry the architecture's own hyperparameters. The trainer owns everything
+ * around it (decoder-norm constraint, optimizer, statistics, checkpoints).
  *
- * <p>All returned arrays are temporaries created from the inputs: call inside an NDScope or a
- * sub-manager that the caller closes.
+ * <ul>
+ *   <li>{@link ReluL1}: ReLU latents, L1 penalty weighted by decoder norms (SAELens "standard")</li>
+ *   <li>{@link TopK}: the k largest pre-activations per token, AuxK loss for dead latents (SAELens "topk")</li>
+ *   <li>{@link BatchTopK}: the k x B largest across the batch, a global threshold at inference
+ *       (SAELens "batchtopk")</li>
+ *   <li>{@link JumpReLU}: per-latent thresholds trained with straight-through estimators, L0 penalty
+ *       (SAELens "jumprelu")</li>
+ * </ul>
+ *
+ * Every architecture keeps decoder rows at unit norm (see {@link DecoderConstraint}). All arrays a
+ * pass returns are temporaries created from the inputs: call inside an NDScope or a sub-manager that
+ * the caller closes. The maths is dtype-agnostic: float32 in training, float64 in the gradient checks.
  */
-public sealed interface SaeArchitecture permits ReluL1 {
+public sealed interface SaeArchitecture extends Serializable permits ReluL1, TopK, BatchTopK, JumpReLU {
 
-    /** The SAELens cfg.json "architecture" value. */
+    /** The SAELens name of the architecture as trained ("standard", "topk", "batchtopk", "jumprelu"). */
     String saeLensName();
 
-    /** Encode then decode one batch. */
+    /**
+     * The SAELens architecture a snapshot loads as ({@code SAE.load_from_disk} knows inference
+     * architectures only). The same as {@link #saeLensName()} except for BatchTopK, which SAELens
+     * saves as a JumpReLU SAE whose thresholds all equal the global threshold.
+     */
+    default String inferenceSaeLensName() {
+        return saeLensName();
+    }
+
+    /**
+     * Checks the hyperparameters that depend on the SAE's shape (k at most dSae, ...); the message
+     * names the field. Called once by {@link SaeConfig}.
+     */
+    default void checkShape(int dIn, int dSae) {
+    }
+
+    /** Trainable tensors beyond W_enc, b_enc, W_dec, b_dec (JumpReLU: log_threshold), in a fixed order. */
+    default List<String> extraParameters() {
+        return List.of();
+    }
+
+    /** Non-trained state that training passes update (BatchTopK: topk_threshold), in a fixed order. */
+    default List<String> buffers() {
+        return List.of();
+    }
+
+    /** Initial value of one of {@link #extraParameters()} or {@link #buffers()}, row-major for its shape. */
+    default float[] initialValue(String name, int dSae) {
+        throw new IllegalArgumentException(saeLensName() + " has no extra tensor '" + name + "'");
+    }
+
+    /**
+     * The per-latent threshold [dSae] a SAELens JumpReLU SAE applies at inference (JumpReLU: exp of
+     * log_threshold; BatchTopK: the running global threshold repeated), for architectures that have one.
+     */
+    default Optional<NDArray> inferenceThreshold(SaeParameters p) {
+        return Optional.empty();
+    }
+
+    /** The architecture's hyperparameters as SAELens names them in cfg.json (plus saestream's own), in order. */
+    Map<String, Object> saeLensConfig();
+
+    /** Encode then decode one batch as the SAE runs at inference. */
     Forward forward(SaeParameters p, NDArray x);
 
-    /** Forward pass, loss terms and the gradient of the total loss with respect to every parameter. */
-    TrainingPass trainingPass(SaeParameters p, NDArray x);
+    /** Forward pass, loss terms and the gradient of the total loss with respect to every trainable parameter. */
+    TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context);
+
+    /**
+     * What a training pass may depend on besides the parameters and the batch.
+     *
+     * @param stepsBefore steps completed before this one (0 on the first step): drives warm-ups
+     * @param dead        per latent, whether it is dead before this batch ({@link FeatureStatistics#isDead});
+     *                    drives the AuxK loss
+     */
+    record TrainingContext(long stepsBefore, boolean[] dead) {
+        public TrainingContext {
+            if (stepsBefore < 0) {
+                throw new IllegalArgumentException("stepsBefore must be >= 0, got " + stepsBefore);
+            }
+            dead = dead.clone();
+        }
+
+        /** A context for a given step with no dead latents. */
+        public static TrainingContext noneDead(long stepsBefore, int dSae) {
+            return new TrainingContext(stepsBefore, new boolean[dSae]);
+        }
+
+        @Override
+        public boolean[] dead() {
+            return dead.clone();
+        }
+
+        public int deadCount() {
+            int n = 0;
+            for (boolean d : dead) {
+                n += d ? 1 : 0;
+            }
+            return n;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof TrainingContext c && c.stepsBefore == stepsBefore && Arrays.equals(c.dead, dead);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(stepsBefore) * 31 + Arrays.hashCode(dead);
+        }
+
+        @Override
+        public String toString() {
+            return "TrainingContext[stepsBefore=" + stepsBefore + ", dead=" + deadCount() + "/" + dead.length + "]";
+        }
+    }
 
     /**
      * @param latents        [B, dSae] latent activations f, never negative (a latent is active where f > 0)
@@ -33,14 +140,21 @@ public sealed interface SaeArchitecture permits ReluL1 {
     /**
      * @param forward         the forward pass the loss was computed on
      * @param mse             scalar: mean over the batch of ||x - x_hat||^2 summed over dimensions
-     * @param sparsityPenalty scalar: the architecture's penalty before its coefficient (for ReLU + L1,
-     *                        mean over the batch of sum_i f_i * ||W_dec_i||)
+     * @param sparsityPenalty scalar: the architecture's penalty before its coefficient (ReLU + L1: mean over
+     *                        the batch of sum_i f_i ||W_dec_i||; TopK and BatchTopK: the AuxK loss; JumpReLU:
+     *                        the mean L0)
      * @param loss            scalar: the total loss the gradients belong to
-     * @param gradients       d loss / d parameter, by parameter name, before any constraint is applied
+     * @param gradients       d loss / d parameter, by trainable parameter name, before any constraint is applied
      * @param firesPerLatent  [dSae] number of tokens of the batch on which each latent was active (f > 0),
      *                        in the latents' dtype
+     * @param bufferUpdates   new values of the architecture's buffers, applied by the trainer only if the step
+     *                        is taken (empty for architectures without buffers)
      */
     record TrainingPass(Forward forward, NDArray mse, NDArray sparsityPenalty, NDArray loss,
-                        Map<String, NDArray> gradients, NDArray firesPerLatent) {
+                        Map<String, NDArray> gradients, NDArray firesPerLatent, Map<String, NDArray> bufferUpdates) {
+        public TrainingPass {
+            gradients = Collections.unmodifiableMap(new LinkedHashMap<>(gradients));
+            bufferUpdates = Collections.unmodifiableMap(new LinkedHashMap<>(bufferUpdates));
+        }
     }
 }

@@ -8,7 +8,8 @@ import java.io.Serializable;
  * @param saeId            name of the SAE inside its experiment (non-blank)
  * @param dIn              activation width
  * @param dSae             dictionary size (number of latents)
- * @param l1Coefficient    weight of the sparsity penalty mean_b sum_i f_bi * ||W_dec_i|| in the loss
+ * @param architecture     the architecture with its own hyperparameters: {@link ReluL1}, {@link TopK},
+ *                         {@link BatchTopK} or {@link JumpReLU}
  * @param learningRate     Adam step size
  * @param beta1            Adam first-moment decay, in [0, 1)
  * @param beta2            Adam second-moment decay, in [0, 1)
@@ -17,12 +18,13 @@ import java.io.Serializable;
  * @param seed             seeds the decoder initialisation
  * @param hookName         where the activations come from, e.g. "blocks.3.hook_resid_post" ("" = unknown)
  * @param modelName        the model the activations come from ("" = unknown)
- * @param deadWindowTokens a latent is dead when it has not fired in this many tokens; also the length
- *                         of the tumbling window over which feature densities are counted
+ * @param deadWindowTokens a latent is dead when it has not fired in this many tokens (TopK and BatchTopK
+ *                         train dead latents with AuxK); also the length of the tumbling window over which
+ *                         feature densities are counted
  */
-public record SaeConfig(String saeId, int dIn, int dSae, double l1Coefficient, double learningRate, double beta1,
-                        double beta2, double epsilon, int batchSize, long seed, String hookName, String modelName,
-                        long deadWindowTokens) implements Serializable {
+public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture architecture, double learningRate,
+                        double beta1, double beta2, double epsilon, int batchSize, long seed, String hookName,
+                        String modelName, long deadWindowTokens) implements Serializable {
 
     /**
      * Tuned on the synthetic ground-truth task (d=64, 256 true features, 5 active per token, magnitudes
@@ -43,6 +45,13 @@ public record SaeConfig(String saeId, int dIn, int dSae, double l1Coefficient, d
     public static final int DEFAULT_BATCH_SIZE = 1024;
     /** 10M tokens: a latent silent that long is dead (SAELens' dead_feature_window is of that order). */
     public static final long DEFAULT_DEAD_WINDOW_TOKENS = 10_000_000L;
+    /**
+     * JumpReLU's L0 weight, tuned on the synthetic task above like the L1 default: an active latent must
+     * buy at least this much squared error, so thresholds settle near sqrt(0.03) ~ 0.17 there (magnitudes
+     * in (0, 1]). Scale-dependent like l1 (SAELens' 1.0 assumes activations normalised to mean squared
+     * norm d_in): tune per hook.
+     */
+    public static final double DEFAULT_L0_COEFFICIENT = 0.03;
 
     public SaeConfig {
         if (saeId == null || saeId.isBlank()) {
@@ -57,9 +66,10 @@ public record SaeConfig(String saeId, int dIn, int dSae, double l1Coefficient, d
         if ((long) dIn * dSae > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("dIn x dSae = " + (long) dIn * dSae + " exceeds one Java array");
         }
-        if (!(l1Coefficient >= 0) || Double.isInfinite(l1Coefficient)) {
-            throw new IllegalArgumentException("l1Coefficient must be finite and >= 0, got " + l1Coefficient);
+        if (architecture == null) {
+            throw new IllegalArgumentException("architecture must not be null");
         }
+        architecture.checkShape(dIn, dSae);
         if (!(learningRate > 0) || Double.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learningRate must be finite and > 0, got " + learningRate);
         }
@@ -91,47 +101,88 @@ public record SaeConfig(String saeId, int dIn, int dSae, double l1Coefficient, d
 
     /** A ReLU + L1 SAE with the default hyperparameters above, seed 0, unknown hook and model. */
     public static SaeConfig reluL1(String saeId, int dIn, int dSae) {
-        return new SaeConfig(saeId, dIn, dSae, DEFAULT_L1_COEFFICIENT, DEFAULT_LEARNING_RATE, DEFAULT_BETA1,
-                DEFAULT_BETA2, DEFAULT_EPSILON, DEFAULT_BATCH_SIZE, 0L, "", "", DEFAULT_DEAD_WINDOW_TOKENS);
+        return withDefaults(saeId, dIn, dSae, new ReluL1(DEFAULT_L1_COEFFICIENT));
     }
 
-    /** The architecture these settings describe (ReLU + L1 is the only one so far). */
-    public SaeArchitecture architecture() {
-        return new ReluL1(l1Coefficient);
+    /** A TopK SAE keeping k latents per token, AuxK with the paper's defaults ({@link TopK#withDefaults}). */
+    public static SaeConfig topK(String saeId, int dIn, int dSae, int k) {
+        return withDefaults(saeId, dIn, dSae, TopK.withDefaults(k, dIn));
     }
 
-    public SaeConfig withL1Coefficient(double value) {
+    /** A BatchTopK SAE keeping k latents per token on average ({@link BatchTopK#withDefaults}). */
+    public static SaeConfig batchTopK(String saeId, int dIn, int dSae, int k) {
+        return withDefaults(saeId, dIn, dSae, BatchTopK.withDefaults(k, dIn));
+    }
+
+    /** A JumpReLU SAE with the given L0 coefficient, SAELens' bandwidth and initial threshold. */
+    public static SaeConfig jumpReLU(String saeId, int dIn, int dSae, double l0Coefficient) {
+        return withDefaults(saeId, dIn, dSae, JumpReLU.withDefaults(l0Coefficient));
+    }
+
+    /** A JumpReLU SAE with {@link #DEFAULT_L0_COEFFICIENT}. */
+    public static SaeConfig jumpReLU(String saeId, int dIn, int dSae) {
+        return jumpReLU(saeId, dIn, dSae, DEFAULT_L0_COEFFICIENT);
+    }
+
+    /** The given architecture with the default optimizer, batch size and dead window, seed 0, unknown source. */
+    public static SaeConfig withDefaults(String saeId, int dIn, int dSae, SaeArchitecture architecture) {
+        return new SaeConfig(saeId, dIn, dSae, architecture, DEFAULT_LEARNING_RATE, DEFAULT_BETA1, DEFAULT_BETA2,
+                DEFAULT_EPSILON, DEFAULT_BATCH_SIZE, 0L, "", "", DEFAULT_DEAD_WINDOW_TOKENS);
+    }
+
+    public SaeConfig withArchitecture(SaeArchitecture value) {
         return new SaeConfig(saeId, dIn, dSae, value, learningRate, beta1, beta2, epsilon, batchSize, seed, hookName,
                 modelName, deadWindowTokens);
     }
 
+    /** A ReLU + L1 config with another L1 coefficient (warm-up kept); other architectures have no L1. */
+    public SaeConfig withL1Coefficient(double value) {
+        if (!(architecture instanceof ReluL1 relu)) {
+            throw new IllegalArgumentException("l1Coefficient applies to ReLU + L1 SAEs only; this one is "
+                    + architecture.saeLensName());
+        }
+        return withArchitecture(new ReluL1(value, relu.l1WarmUpSteps()));
+    }
+
+    /** A TopK or BatchTopK config with another k (AuxK settings kept). */
+    public SaeConfig withK(int value) {
+        if (architecture instanceof TopK t) {
+            return withArchitecture(new TopK(value, t.auxK(), t.auxKCoefficient()));
+        }
+        if (architecture instanceof BatchTopK b) {
+            return withArchitecture(new BatchTopK(value, b.auxK(), b.auxKCoefficient(), b.thresholdLearningRate()));
+        }
+        throw new IllegalArgumentException("k applies to TopK and BatchTopK SAEs only; this one is "
+                + architecture.saeLensName());
+    }
+
     public SaeConfig withLearningRate(double value) {
-        return new SaeConfig(saeId, dIn, dSae, l1Coefficient, value, beta1, beta2, epsilon, batchSize, seed, hookName,
+        return new SaeConfig(saeId, dIn, dSae, architecture, value, beta1, beta2, epsilon, batchSize, seed, hookName,
                 modelName, deadWindowTokens);
     }
 
     public SaeConfig withAdam(double newBeta1, double newBeta2, double newEpsilon) {
-        return new SaeConfig(saeId, dIn, dSae, l1Coefficient, learningRate, newBeta1, newBeta2, newEpsilon, batchSize,
+        return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, newBeta1, newBeta2, newEpsilon, batchSize,
                 seed, hookName, modelName, deadWindowTokens);
     }
 
     public SaeConfig withBatchSize(int value) {
-        return new SaeConfig(saeId, dIn, dSae, l1Coefficient, learningRate, beta1, beta2, epsilon, value, seed, hookName,
+        return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, value, seed, hookName,
                 modelName, deadWindowTokens);
     }
 
     public SaeConfig withSeed(long value) {
-        return new SaeConfig(saeId, dIn, dSae, l1Coefficient, learningRate, beta1, beta2, epsilon, batchSize, value,
+        return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, value,
                 hookName, modelName, deadWindowTokens);
     }
 
     public SaeConfig withSource(String newHookName, String newModelName) {
-        return new SaeConfig(saeId, dIn, dSae, l1Coefficient, learningRate, beta1, beta2, epsilon, batchSize, seed,
+        return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed,
                 newHookName, newModelName, deadWindowTokens);
     }
 
     public SaeConfig withDeadWindowTokens(long value) {
-        return new SaeConfig(saeId, dIn, dSae, l1Coefficient, learningRate, beta1, beta2, epsilon, batchSize, seed,
+        return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed,
                 hookName, modelName, value);
     }
 }

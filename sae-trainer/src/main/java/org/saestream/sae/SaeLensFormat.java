@@ -23,15 +23,23 @@ import java.util.stream.Stream;
 /**
  * SAE snapshots as SAELens lays them out on disk, so SAELens ({@code SAE.load_from_disk}) and the
  * tools around it read them: cfg.json, sae_weights.safetensors (W_enc [d_in, d_sae], W_dec
- * [d_sae, d_in], b_enc [d_sae], b_dec [d_in], F32) and sparsity.safetensors ("sparsity" [d_sae] =
- * log10 feature density). cfg.json carries the SAELens keys plus saestream's (sae_id, tokens_seen,
- * steps and the training hyperparameters), which {@link #read} uses to rebuild the {@link SaeConfig}.
+ * [d_sae, d_in], b_enc [d_sae], b_dec [d_in], and for JumpReLU and BatchTopK "threshold" [d_sae], all
+ * F32) and sparsity.safetensors ("sparsity" [d_sae] = log10 feature density).
+ *
+ * <p>cfg.json "architecture" is the SAELens inference architecture: "standard", "topk", "jumprelu",
+ * and "jumprelu" for BatchTopK too, which SAELens saves as a JumpReLU SAE whose thresholds all equal
+ * the global one. The architecture's hyperparameters follow under SAELens' names (l1_coefficient,
+ * l1_warm_up_steps; k, aux_loss_coefficient; topk_threshold_lr; l0_coefficient, jumprelu_bandwidth,
+ * jumprelu_init_threshold, l0_warm_up_steps), then saestream's keys (training_architecture, k_aux, sae_id, tokens_seen,
+ * steps, the optimizer settings), which {@link #read} uses to rebuild the {@link SaeConfig}.
  */
 public final class SaeLensFormat {
     public static final String CONFIG_FILE = "cfg.json";
     public static final String WEIGHTS_FILE = "sae_weights.safetensors";
     public static final String SPARSITY_FILE = "sparsity.safetensors";
     public static final String SPARSITY_TENSOR = "sparsity";
+    /** The per-latent JumpReLU threshold SAELens loads (JumpReLU and BatchTopK snapshots). */
+    public static final String THRESHOLD_TENSOR = "threshold";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -49,6 +57,7 @@ public final class SaeLensFormat {
         weights.put(SaeParameters.W_DEC, Tensor.ofFloats(trainer.decoder(), c.dSae(), c.dIn()));
         weights.put(SaeParameters.B_ENC, Tensor.ofFloats(trainer.encoderBias(), c.dSae()));
         weights.put(SaeParameters.B_DEC, Tensor.ofFloats(trainer.decoderBias(), c.dIn()));
+        trainer.inferenceThreshold().ifPresent(t -> weights.put(THRESHOLD_TENSOR, Tensor.ofFloats(t, c.dSae())));
         files.put(WEIGHTS_FILE, Safetensors.toBytes(weights, Map.of("format", "pt")));
 
         Map<String, Tensor> sparsity = new LinkedHashMap<>();
@@ -60,7 +69,8 @@ public final class SaeLensFormat {
     static byte[] configJson(SaeConfig c, long tokensSeen, long steps) {
         ObjectNode cfg = JSON.createObjectNode();
         // SAELens keys
-        cfg.put("architecture", c.architecture().saeLensName());
+        SaeArchitecture architecture = c.architecture();
+        cfg.put("architecture", architecture.inferenceSaeLensName());
         cfg.put("d_in", c.dIn());
         cfg.put("d_sae", c.dSae());
         cfg.put("dtype", "float32");
@@ -72,13 +82,14 @@ public final class SaeLensFormat {
         cfg.put("apply_b_dec_to_input", true);
         cfg.put("normalize_activations", "none");
         cfg.put("finetuning_scaling_factor", false);
-        cfg.put("l1_coefficient", c.l1Coefficient());
+        architecture.saeLensConfig().forEach((key, value) -> cfg.set(key, JSON.valueToTree(value)));
         cfg.put("lr", c.learningRate());
         cfg.put("adam_beta1", c.beta1());
         cfg.put("adam_beta2", c.beta2());
         cfg.put("train_batch_size_tokens", c.batchSize());
         cfg.put("seed", c.seed());
         // saestream keys
+        cfg.put("training_architecture", architecture.saeLensName());
         cfg.put("sae_id", c.saeId());
         cfg.put("tokens_seen", tokensSeen);
         cfg.put("steps", steps);
@@ -158,10 +169,12 @@ public final class SaeLensFormat {
         }
         int dIn = requiredInt(cfg, "d_in", cfgFile);
         int dSae = requiredInt(cfg, "d_sae", cfgFile);
-        String architecture = cfg.path("architecture").asText("standard");
-        SaeConfig defaults = SaeConfig.reluL1(cfg.path("sae_id").asText(dir.getFileName().toString()), dIn, dSae);
-        SaeConfig config = new SaeConfig(defaults.saeId(), dIn, dSae,
-                cfg.path("l1_coefficient").asDouble(defaults.l1Coefficient()),
+        String architectureName = cfg.path("architecture").asText("standard");
+        SaeArchitecture architecture = architecture(cfg.path("training_architecture").asText(architectureName), cfg,
+                dIn, cfgFile);
+        SaeConfig defaults = SaeConfig.withDefaults(cfg.path("sae_id").asText(dir.getFileName().toString()), dIn, dSae,
+                architecture);
+        SaeConfig config = new SaeConfig(defaults.saeId(), dIn, dSae, architecture,
                 cfg.path("lr").asDouble(defaults.learningRate()),
                 cfg.path("adam_beta1").asDouble(defaults.beta1()),
                 cfg.path("adam_beta2").asDouble(defaults.beta2()),
@@ -178,13 +191,44 @@ public final class SaeLensFormat {
         float[] wDec = floats(weights, SaeParameters.W_DEC, weightsFile, dSae, dIn);
         float[] bEnc = floats(weights, SaeParameters.B_ENC, weightsFile, dSae);
         float[] bDec = floats(weights, SaeParameters.B_DEC, weightsFile, dIn);
+        boolean hasThreshold = weights.tensors().containsKey(THRESHOLD_TENSOR);
+        if (architectureName.equals("jumprelu") && !hasThreshold) {
+            throw new IllegalArgumentException(weightsFile + ": a jumprelu SAE needs a '" + THRESHOLD_TENSOR
+                    + "' tensor");
+        }
+        float[] threshold = hasThreshold ? floats(weights, THRESHOLD_TENSOR, weightsFile, dSae) : new float[0];
 
         Path sparsityFile = dir.resolve(SPARSITY_FILE);
         float[] sparsity = Files.exists(sparsityFile)
                 ? floats(Safetensors.read(sparsityFile), SPARSITY_TENSOR, sparsityFile, dSae)
                 : new float[0];
-        return new LoadedSae(config, architecture, cfg.path("hook_layer").asInt(0), cfg.path("tokens_seen").asLong(0),
-                cfg.path("steps").asLong(0), wEnc, bEnc, wDec, bDec, sparsity);
+        return new LoadedSae(config, architectureName, cfg.path("hook_layer").asInt(0),
+                cfg.path("tokens_seen").asLong(0), cfg.path("steps").asLong(0), wEnc, bEnc, wDec, bDec, threshold,
+                sparsity);
+    }
+
+    /**
+     * The typed architecture from its SAELens name and cfg.json's hyperparameter keys, with saestream's
+     * defaults for keys a SAELens-written file lacks (k has none: a topk or batchtopk file must carry it).
+     */
+    private static SaeArchitecture architecture(String name, JsonNode cfg, int dIn, Path file) {
+        return switch (name) {
+            case "standard" -> new ReluL1(cfg.path("l1_coefficient").asDouble(SaeConfig.DEFAULT_L1_COEFFICIENT),
+                    cfg.path("l1_warm_up_steps").asLong(0));
+            case "topk" -> new TopK(requiredInt(cfg, "k", file),
+                    cfg.path("k_aux").asInt(TopK.defaultAuxK(dIn)),
+                    cfg.path("aux_loss_coefficient").asDouble(TopK.DEFAULT_AUX_K_COEFFICIENT));
+            case "batchtopk" -> new BatchTopK(requiredInt(cfg, "k", file),
+                    cfg.path("k_aux").asInt(TopK.defaultAuxK(dIn)),
+                    cfg.path("aux_loss_coefficient").asDouble(TopK.DEFAULT_AUX_K_COEFFICIENT),
+                    cfg.path("topk_threshold_lr").asDouble(BatchTopK.DEFAULT_THRESHOLD_LEARNING_RATE));
+            case "jumprelu" -> new JumpReLU(cfg.path("l0_coefficient").asDouble(SaeConfig.DEFAULT_L0_COEFFICIENT),
+                    cfg.path("jumprelu_bandwidth").asDouble(JumpReLU.DEFAULT_BANDWIDTH),
+                    cfg.path("jumprelu_init_threshold").asDouble(JumpReLU.DEFAULT_INITIAL_THRESHOLD),
+                    cfg.path("l0_warm_up_steps").asLong(0));
+            default -> throw new IllegalArgumentException(file + ": unsupported architecture '" + name
+                    + "', expected standard, topk, batchtopk or jumprelu");
+        };
     }
 
     private static int requiredInt(JsonNode cfg, String key, Path file) {

@@ -6,16 +6,19 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
 /**
- * The trainable tensors of an SAE, by their SAELens names, in a fixed order (W_enc, b_enc, W_dec,
- * b_dec). Shapes: W_enc [dIn, dSae], b_enc [dSae], W_dec [dSae, dIn], b_dec [dIn]. The arrays live
- * in the owner's manager and are updated in place by the optimizer.
+ * The tensors of an SAE by their SAELens names, in a fixed order: the four every architecture has
+ * (W_enc [dIn, dSae], b_enc [dSae], W_dec [dSae, dIn], b_dec [dIn]), then the architecture's extra
+ * trainable ones (JumpReLU: log_threshold [dSae]), then its buffers, state that training updates
+ * without gradients (BatchTopK: topk_threshold []). The arrays live in the owner's manager and are
+ * updated in place.
  */
 public final class SaeParameters implements AutoCloseable {
     public static final String W_ENC = "W_enc";
@@ -25,21 +28,26 @@ public final class SaeParameters implements AutoCloseable {
 
     private final int dIn;
     private final int dSae;
+    private final List<String> trainable;
+    private final List<String> buffers;
     private final Map<String, NDArray> arrays;
 
-    private SaeParameters(int dIn, int dSae, Map<String, NDArray> arrays) {
+    private SaeParameters(int dIn, int dSae, SaeArchitecture architecture, Map<String, NDArray> arrays) {
         this.dIn = dIn;
         this.dSae = dSae;
+        this.trainable = trainableNames(architecture);
+        this.buffers = architecture.buffers();
         this.arrays = Collections.unmodifiableMap(arrays);
     }
 
     /**
      * The standard initialisation: W_dec rows are Gaussian vectors normalised to unit length (drawn
      * with {@code java.util.Random(seed)}, so the same seed gives the same SAE on any engine),
-     * W_enc = W_dec^T, b_enc = 0, b_dec = 0. SAELens also offers b_dec at the geometric median of
-     * a first batch; zeros keep the initialisation independent of the data.
+     * W_enc = W_dec^T, b_enc = 0, b_dec = 0; the architecture's extra tensors at their initial values.
+     * SAELens also offers b_dec at the geometric median of a first batch; zeros keep the
+     * initialisation independent of the data.
      */
-    public static SaeParameters initial(NDManager manager, int dIn, int dSae, long seed) {
+    public static SaeParameters initial(NDManager manager, int dIn, int dSae, long seed, SaeArchitecture architecture) {
         Random random = new Random(seed);
         float[] wDec = new float[dSae * dIn];                    // [dSae, dIn]
         double[] row = new double[dIn];
@@ -68,14 +76,21 @@ public final class SaeParameters implements AutoCloseable {
         values.put(B_ENC, new float[dSae]);
         values.put(W_DEC, wDec);
         values.put(B_DEC, new float[dIn]);
-        return fromFloats(manager, dIn, dSae, values);
+        for (String name : architecture.extraParameters()) {
+            values.put(name, architecture.initialValue(name, dSae));
+        }
+        for (String name : architecture.buffers()) {
+            values.put(name, architecture.initialValue(name, dSae));
+        }
+        return fromFloats(manager, dIn, dSae, architecture, values);
     }
 
-    /** Parameters from row-major float32 values by name; every one of the four names is required. */
-    public static SaeParameters fromFloats(NDManager manager, int dIn, int dSae, Map<String, float[]> values) {
+    /** Tensors from row-major float32 values by name; every name of {@link #allNames} is required. */
+    public static SaeParameters fromFloats(NDManager manager, int dIn, int dSae, SaeArchitecture architecture,
+                                           Map<String, float[]> values) {
         Map<String, NDArray> arrays = new LinkedHashMap<>();
         try {
-            for (String name : names()) {
+            for (String name : allNames(architecture)) {
                 float[] v = values.get(name);
                 if (v == null) {
                     throw new IllegalArgumentException("missing parameter '" + name + "'");
@@ -86,13 +101,13 @@ public final class SaeParameters implements AutoCloseable {
             arrays.values().forEach(NDArray::close);
             throw e;
         }
-        return new SaeParameters(dIn, dSae, arrays);
+        return new SaeParameters(dIn, dSae, architecture, arrays);
     }
 
-    /** Wraps existing arrays (any float dtype; tests use float64) under the four names; takes ownership. */
-    static SaeParameters wrap(int dIn, int dSae, Map<String, NDArray> arrays) {
+    /** Wraps existing arrays (any float dtype; tests use float64) under the architecture's names; takes ownership. */
+    static SaeParameters wrap(int dIn, int dSae, SaeArchitecture architecture, Map<String, NDArray> arrays) {
         Map<String, NDArray> ordered = new LinkedHashMap<>();
-        for (String name : names()) {
+        for (String name : allNames(architecture)) {
             NDArray a = arrays.get(name);
             if (a == null) {
                 throw new IllegalArgumentException("missing parameter '" + name + "'");
@@ -103,20 +118,35 @@ public final class SaeParameters implements AutoCloseable {
             }
             ordered.put(name, a);
         }
-        return new SaeParameters(dIn, dSae, ordered);
+        return new SaeParameters(dIn, dSae, architecture, ordered);
     }
 
-    /** The parameter names in their fixed order. */
-    public static String[] names() {
-        return new String[]{W_ENC, B_ENC, W_DEC, B_DEC};
+    /** The four tensors every SAE has, in their fixed order. */
+    public static List<String> standardNames() {
+        return List.of(W_ENC, B_ENC, W_DEC, B_DEC);
+    }
+
+    /** The tensors the optimizer trains: the standard four, then the architecture's extras. */
+    public static List<String> trainableNames(SaeArchitecture architecture) {
+        List<String> names = new ArrayList<>(standardNames());
+        names.addAll(architecture.extraParameters());
+        return List.copyOf(names);
+    }
+
+    /** Every tensor: the trainable ones, then the buffers. */
+    public static List<String> allNames(SaeArchitecture architecture) {
+        List<String> names = new ArrayList<>(trainableNames(architecture));
+        names.addAll(architecture.buffers());
+        return List.copyOf(names);
     }
 
     public static Shape shapeOf(String name, int dIn, int dSae) {
         return switch (name) {
             case W_ENC -> new Shape(dIn, dSae);
-            case B_ENC -> new Shape(dSae);
+            case B_ENC, JumpReLU.LOG_THRESHOLD -> new Shape(dSae);
             case W_DEC -> new Shape(dSae, dIn);
             case B_DEC -> new Shape(dIn);
+            case BatchTopK.TOPK_THRESHOLD -> new Shape();
             default -> throw new IllegalArgumentException("unknown parameter '" + name + "'");
         };
     }
@@ -167,18 +197,40 @@ public final class SaeParameters implements AutoCloseable {
         return arrays.get(B_DEC);
     }
 
-    /** All parameters by name, in the fixed order. */
+    /** All tensors by name, in the fixed order. */
     public Map<String, NDArray> asMap() {
         return arrays;
+    }
+
+    /** The trainable tensors' names, in order. */
+    public List<String> trainableNames() {
+        return trainable;
+    }
+
+    /** The buffers' names, in order. */
+    public List<String> bufferNames() {
+        return buffers;
     }
 
     public NDArray get(String name) {
         NDArray a = arrays.get(name);
         if (a == null) {
-            throw new IllegalArgumentException("unknown parameter '" + name + "', expected one of "
-                    + Arrays.toString(names()));
+            throw new IllegalArgumentException("unknown parameter '" + name + "', expected one of " + arrays.keySet());
         }
         return a;
+    }
+
+    /** Overwrites a buffer in place with {@code value} (same shape, converted to the buffer's dtype). */
+    void updateBuffer(String name, NDArray value) {
+        if (!buffers.contains(name)) {
+            throw new IllegalArgumentException("'" + name + "' is not a buffer; buffers: " + buffers);
+        }
+        NDArray target = arrays.get(name);
+        if (!value.getShape().equals(target.getShape())) {
+            throw new IllegalArgumentException(name + ": expected shape " + target.getShape() + ", got "
+                    + value.getShape());
+        }
+        target.set(value.toType(target.getDataType(), false).toByteBuffer());
     }
 
     /** Row-major float32 copy of one parameter. */

@@ -9,11 +9,13 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import java.nio.FloatBuffer;
+import java.util.Optional;
 
 /**
  * Trains one SAE online, one batch per {@link #step}. Each step: forward, loss and hand-written
- * gradients ({@link SaeArchitecture}), remove the decoder gradient parallel to each decoder row,
- * Adam, renormalise decoder rows to unit length, count which latents fired.
+ * gradients ({@link SaeArchitecture}, which sees which latents are dead before the batch), remove the
+ * decoder gradient parallel to each decoder row, Adam, renormalise decoder rows to unit length,
+ * update the architecture's buffers, count which latents fired.
  *
  * <p>Owns a child of the given manager holding the parameters and Adam state; each step's
  * temporaries live in an NDScope and a sub-manager closed before the step returns. Not thread-safe:
@@ -35,7 +37,7 @@ public final class SaeTrainer implements AutoCloseable {
         this.architecture = config.architecture();
         this.manager = parent.newSubManager();
         try {
-            this.params = SaeParameters.initial(manager, config.dIn(), config.dSae(), config.seed());
+            this.params = SaeParameters.initial(manager, config.dIn(), config.dSae(), config.seed(), architecture);
             this.adam = AdamOptimizer.create(manager, config);
         } catch (RuntimeException e) {
             manager.close();
@@ -50,7 +52,8 @@ public final class SaeTrainer implements AutoCloseable {
         this.architecture = config.architecture();
         this.manager = parent.newSubManager();
         try {
-            this.params = SaeParameters.fromFloats(manager, config.dIn(), config.dSae(), state.parameters());
+            this.params = SaeParameters.fromFloats(manager, config.dIn(), config.dSae(), architecture,
+                    state.parameters());
             this.adam = AdamOptimizer.restore(manager, config, state.firstMoments(), state.secondMoments(),
                     state.adamStep());
         } catch (RuntimeException e) {
@@ -87,7 +90,8 @@ public final class SaeTrainer implements AutoCloseable {
         try (NDManager stepManager = manager.newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray x = stepManager.create(FloatBuffer.wrap(batch, 0, rows * dIn), new Shape(rows, dIn)); // [B, dIn]
-            SaeArchitecture.TrainingPass pass = architecture.trainingPass(params, x);
+            var context = new SaeArchitecture.TrainingContext(steps, statistics.deadLatents());
+            SaeArchitecture.TrainingPass pass = architecture.trainingPass(params, x, context);
 
             NDArray firesPerLatent = pass.firesPerLatent();                                           // [dSae]
             NDArray sumSquaredError = pass.mse().duplicate().muli(rows);                              // []
@@ -98,17 +102,34 @@ public final class SaeTrainer implements AutoCloseable {
             double loss = scalars[2];
             if (!Double.isFinite(loss)) {
                 throw new IllegalStateException("SAE " + config.saeId() + ": loss is " + loss + " at step " + (steps + 1)
-                        + " (mse " + scalars[0] + ", l1 " + scalars[1] + "); non-finite input or divergence,"
+                        + " (mse " + scalars[0] + ", sparsity " + scalars[1] + "); non-finite input or divergence,"
                         + " state left at step " + steps);
             }
 
             DecoderConstraint.removeParallelGradient(params.wDec(), pass.gradients().get(SaeParameters.W_DEC));
             adam.update(params, pass.gradients());
             DecoderConstraint.normalizeRows(params.wDec());
+            pass.bufferUpdates().forEach(params::updateBuffer);
             statistics.record(rows, firesPerLatent.toFloatArray());
             steps++;
             double fvu = scalars[4] > 0 ? scalars[3] / scalars[4] : Double.NaN;
             return new StepResult(steps, rows, scalars[0], fvu, scalars[5] / rows, scalars[1], loss);
+        }
+    }
+
+    /**
+     * The latents the SAE assigns at inference ({@link SaeArchitecture#forward}; BatchTopK uses its
+     * threshold) to the first {@code rows} tokens of {@code batch}, row-major [rows, dSae]. No state changes.
+     */
+    public float[] encode(float[] batch, int rows) {
+        int dIn = config.dIn();
+        if (rows < 1 || batch.length < (long) rows * dIn) {
+            throw new IllegalArgumentException("need 1 <= rows and rows * dIn <= " + batch.length + ", got rows " + rows);
+        }
+        try (NDManager stepManager = manager.newSubManager(); NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray x = stepManager.create(FloatBuffer.wrap(batch, 0, rows * dIn), new Shape(rows, dIn)); // [B, dIn]
+            return architecture.forward(params, x).latents().toFloatArray();
         }
     }
 
@@ -149,12 +170,32 @@ public final class SaeTrainer implements AutoCloseable {
         return params.toFloats(SaeParameters.B_DEC);
     }
 
+    /** Row-major float32 copy of any parameter or buffer by name (see {@link SaeParameters}). */
+    public float[] tensor(String name) {
+        return params.toFloats(name);
+    }
+
+    /**
+     * The per-latent threshold [dSae] a SAELens JumpReLU SAE applies at inference (JumpReLU:
+     * exp(log_threshold); BatchTopK: its running global threshold repeated); empty for architectures
+     * without one.
+     */
+    public Optional<float[]> inferenceThreshold() {
+        try (NDScope scope = new NDScope()) { // temporaries derived from the parameters die with the scope
+            scope.suppressNotUsedWarning();
+            return architecture.inferenceThreshold(params).map(t -> t.toType(DataType.FLOAT32, false).toFloatArray());
+        }
+    }
+
     /** Parameters, Adam moments and step count, statistics and counters as safetensors bytes. */
     public byte[] exportState() {
         return TrainerState.encode(config, params, adam, statistics, steps);
     }
 
-    /** Native arrays this trainer holds between steps (parameters and Adam state: 12 for ReLU + L1). */
+    /**
+     * Native arrays this trainer holds between steps: parameters, buffers and two Adam moments per
+     * trainable parameter (12 for ReLU + L1 and TopK, 13 for BatchTopK, 15 for JumpReLU).
+     */
     public int liveArrays() {
         return manager.getManagedArrays().size();
     }

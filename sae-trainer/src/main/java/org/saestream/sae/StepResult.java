@@ -9,8 +9,10 @@ package org.saestream.sae;
  * @param fvu    fraction of variance unexplained: sum ||x - x_hat||^2 / sum ||x - mean_batch(x)||^2
  *               (NaN for a one-token batch, whose variance is 0)
  * @param l0     mean number of active latents per token
- * @param l1     the sparsity penalty before its coefficient: mean over the batch of sum_i f_i ||W_dec_i||
- * @param loss   the loss that was minimised: mse + l1Coefficient * l1
+ * @param l1     the architecture's sparsity term before its coefficient ({@link SaeArchitecture.TrainingPass#sparsityPenalty}):
+ *               ReLU + L1: mean over the batch of sum_i f_i ||W_dec_i||; TopK and BatchTopK: the normalised
+ *               AuxK loss (0 while no latent is dead); JumpReLU: the mean L0
+ * @param loss   the loss that was minimised (ReLU + L1: mse + l1Coefficient * l1; see each architecture)
  */
 public record StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss) {
 }

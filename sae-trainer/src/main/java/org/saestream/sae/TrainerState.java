@@ -9,8 +9,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The complete training state as one safetensors blob: the parameters under their SAELens names,
- * Adam's moments as "adam.m.&lt;name&gt;" and "adam.v.&lt;name&gt;" (F32), the feature statistics as
+ * The complete training state as one safetensors blob: the parameters and buffers under their names
+ * (see {@link SaeParameters}: the SAELens four, then e.g. JumpReLU's log_threshold or BatchTopK's
+ * topk_threshold), Adam's moments of the trainable ones as "adam.m.&lt;name&gt;" and "adam.v.&lt;name&gt;"
+ * (F32), the feature statistics as
  * "stats.window_fire_count" and "stats.last_fired_at" (I64), and the counters in the string metadata.
  * Everything is written in a fixed order, so encoding a decoded state gives the same bytes.
  */
@@ -19,7 +21,7 @@ final class TrainerState {
     static final String FIRE_COUNTS = "stats.window_fire_count";
     static final String LAST_FIRED = "stats.last_fired_at";
 
-    /** A decoded state, validated against the config it is restored under. */
+    /** A decoded state, validated against the config it is restored under; parameters include the buffers. */
     record Decoded(Map<String, float[]> parameters, Map<String, float[]> firstMoments,
                    Map<String, float[]> secondMoments, long steps, long adamStep, FeatureStatistics statistics) {
     }
@@ -31,11 +33,12 @@ final class TrainerState {
                          long steps) {
         int dIn = config.dIn();
         int dSae = config.dSae();
+        SaeArchitecture architecture = config.architecture();
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (String name : SaeParameters.names()) {
+        for (String name : SaeParameters.allNames(architecture)) {
             tensors.put(name, Tensor.ofFloats(params.toFloats(name), SaeParameters.shapeOf(name, dIn, dSae).getShape()));
         }
-        for (String name : SaeParameters.names()) {
+        for (String name : SaeParameters.trainableNames(architecture)) {
             long[] shape = SaeParameters.shapeOf(name, dIn, dSae).getShape();
             tensors.put("adam.m." + name, Tensor.ofFloats(adam.firstMoment(name), shape));
             tensors.put("adam.v." + name, Tensor.ofFloats(adam.secondMoment(name), shape));
@@ -76,9 +79,11 @@ final class TrainerState {
         Map<String, float[]> params = new LinkedHashMap<>();
         Map<String, float[]> m = new LinkedHashMap<>();
         Map<String, float[]> v = new LinkedHashMap<>();
-        for (String name : SaeParameters.names()) {
+        for (String name : SaeParameters.allNames(config.architecture())) {
+            params.put(name, floats(contents, name, SaeParameters.shapeOf(name, dIn, dSae).getShape()));
+        }
+        for (String name : SaeParameters.trainableNames(config.architecture())) {
             long[] shape = SaeParameters.shapeOf(name, dIn, dSae).getShape();
-            params.put(name, floats(contents, name, shape));
             m.put(name, floats(contents, "adam.m." + name, shape));
             v.put(name, floats(contents, "adam.v." + name, shape));
         }

@@ -1,8 +1,9 @@
 package org.saestream.sae;
 
 /**
- * The whole training step written as plain loops in double precision: forward, loss, gradients,
- * decoder-gradient projection, Adam, decoder renormalisation. The engine path is tested against it.
+ * The whole ReLU + L1 training step written as plain loops in double precision: forward, loss,
+ * gradients, decoder-gradient projection, Adam, decoder renormalisation. The engine path is tested
+ * against it.
  */
 final class ReferenceSae {
     final int dIn;
@@ -39,7 +40,7 @@ final class ReferenceSae {
     }
 
     Result step(float[] x, int rows) {
-        double l1c = config.l1Coefficient();
+        double l1c = ((ReluL1) config.architecture()).l1CoefficientAt(step);
         double[] norms = new double[dSae];
         for (int i = 0; i < dSae; i++) {
             double s = 0;

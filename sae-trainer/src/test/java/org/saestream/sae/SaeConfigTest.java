@@ -16,17 +16,42 @@ class SaeConfigTest {
     @Test
     void defaultsAreValidAndDescribeReluL1() {
         SaeConfig c = SaeConfig.reluL1("relu-512", 64, 512);
-        assertEquals(SaeConfig.DEFAULT_L1_COEFFICIENT, c.l1Coefficient());
+        assertEquals(new ReluL1(SaeConfig.DEFAULT_L1_COEFFICIENT), c.architecture());
         assertEquals(SaeConfig.DEFAULT_LEARNING_RATE, c.learningRate());
         assertEquals(1024, c.batchSize());
         assertEquals(10_000_000L, c.deadWindowTokens());
         assertEquals("", c.hookName());
-        assertEquals(new ReluL1(c.l1Coefficient()), c.architecture());
         assertEquals("standard", c.architecture().saeLensName());
         SaeConfig tuned = c.withL1Coefficient(1).withLearningRate(1e-3).withBatchSize(8).withSeed(9)
                 .withSource("blocks.2.hook_resid_post", "gpt2").withDeadWindowTokens(7).withAdam(0.8, 0.99, 1e-6);
-        assertEquals(new SaeConfig("relu-512", 64, 512, 1, 1e-3, 0.8, 0.99, 1e-6, 8, 9, "blocks.2.hook_resid_post",
-                "gpt2", 7), tuned);
+        assertEquals(new SaeConfig("relu-512", 64, 512, new ReluL1(1), 1e-3, 0.8, 0.99, 1e-6, 8, 9,
+                "blocks.2.hook_resid_post", "gpt2", 7), tuned);
+        assertEquals(new ReluL1(2, 50), c.withArchitecture(new ReluL1(0.1, 50)).withL1Coefficient(2).architecture(),
+                "withL1Coefficient keeps the warm-up");
+    }
+
+    @Test
+    void factoriesDescribeEachArchitecture() {
+        SaeConfig topK = SaeConfig.topK("t", 64, 512, 5);
+        assertEquals(new TopK(5, 32, 1.0 / 32), topK.architecture(), "k_aux = d_in / 2, alpha = 1/32");
+        assertEquals("topk", topK.architecture().saeLensName());
+        assertEquals(new TopK(7, 32, 1.0 / 32), topK.withK(7).architecture());
+
+        SaeConfig batchTopK = SaeConfig.batchTopK("b", 64, 512, 5);
+        assertEquals(new BatchTopK(5, 32, 1.0 / 32, 0.01), batchTopK.architecture());
+        assertEquals("batchtopk", batchTopK.architecture().saeLensName());
+        assertEquals("jumprelu", batchTopK.architecture().inferenceSaeLensName(), "SAELens loads it as JumpReLU");
+        assertEquals(9, ((BatchTopK) batchTopK.withK(9).architecture()).k());
+
+        SaeConfig jump = SaeConfig.jumpReLU("j", 64, 512);
+        assertEquals(new JumpReLU(SaeConfig.DEFAULT_L0_COEFFICIENT, 0.001, 0.001), jump.architecture());
+        assertEquals(new JumpReLU(0.5, 0.001, 0.001), SaeConfig.jumpReLU("j", 64, 512, 0.5).architecture());
+        assertEquals("jumprelu", jump.architecture().saeLensName());
+
+        for (SaeConfig c : new SaeConfig[]{topK, batchTopK, jump}) {
+            assertEquals(SaeConfig.DEFAULT_LEARNING_RATE, c.learningRate());
+            assertEquals(SaeConfig.DEFAULT_BATCH_SIZE, c.batchSize());
+        }
     }
 
     @Test
@@ -35,7 +60,9 @@ class SaeConfigTest {
         assertField("saeId", () -> SaeConfig.reluL1(" ", 4, 8));
         assertField("dIn", () -> SaeConfig.reluL1("x", 0, 8));
         assertField("dSae", () -> SaeConfig.reluL1("x", 4, -1));
+        assertField("architecture", () -> c.withArchitecture(null));
         assertField("l1Coefficient", () -> c.withL1Coefficient(Double.NaN));
+        assertField("l1WarmUpSteps", () -> new ReluL1(1, -1));
         assertField("learningRate", () -> c.withLearningRate(0));
         assertField("beta1", () -> c.withAdam(1.0, 0.9, 1e-8));
         assertField("beta2", () -> c.withAdam(0.9, -0.1, 1e-8));
@@ -44,6 +71,19 @@ class SaeConfigTest {
         assertField("hookName", () -> c.withSource(null, ""));
         assertField("modelName", () -> c.withSource("", null));
         assertField("deadWindowTokens", () -> c.withDeadWindowTokens(0));
+
+        assertField("k", () -> SaeConfig.topK("x", 4, 8, 0));
+        assertField("k", () -> SaeConfig.topK("x", 4, 8, 9));
+        assertField("k", () -> SaeConfig.batchTopK("x", 4, 8, 9));
+        assertField("k", () -> c.withK(3));
+        assertField("auxK", () -> new TopK(2, -1, 0.1));
+        assertField("auxK", () -> SaeConfig.reluL1("x", 4, 8).withArchitecture(new TopK(2, 9, 0.1)));
+        assertField("auxKCoefficient", () -> new BatchTopK(2, 1, -1, 0.01));
+        assertField("thresholdLearningRate", () -> new BatchTopK(2, 1, 0.1, 0));
+        assertField("l1Coefficient", () -> SaeConfig.topK("x", 4, 8, 2).withL1Coefficient(1));
+        assertField("l0Coefficient", () -> new JumpReLU(-1, 0.001, 0.001));
+        assertField("bandwidth", () -> new JumpReLU(1, 0, 0.001));
+        assertField("initialThreshold", () -> new JumpReLU(1, 0.001, Double.POSITIVE_INFINITY));
     }
 
     private static void assertField(String field, org.junit.jupiter.api.function.Executable build) {
@@ -53,13 +93,15 @@ class SaeConfigTest {
 
     @Test
     void isJavaSerializableForFlinkOperators() throws Exception {
-        SaeConfig c = SaeConfig.reluL1("x", 4, 8).withSource("blocks.0.hook_resid_pre", "m");
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(c);
-        }
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-            assertEquals(c, in.readObject());
+        for (SaeConfig c : new SaeConfig[]{SaeConfig.reluL1("x", 4, 8).withSource("blocks.0.hook_resid_pre", "m"),
+                SaeConfig.topK("t", 4, 8, 2), SaeConfig.batchTopK("b", 4, 8, 2), SaeConfig.jumpReLU("j", 4, 8)}) {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+                out.writeObject(c);
+            }
+            try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+                assertEquals(c, in.readObject());
+            }
         }
     }
 }

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.saestream.tensor.Safetensors;
 
 import java.nio.file.Files;
@@ -25,7 +27,11 @@ class SaeLensFormatTest {
             .withSource("blocks.3.hook_resid_post", "pythia-70m");
 
     private static SaeTrainer trained(NDManager root) {
-        SaeTrainer trainer = new SaeTrainer(CONFIG, root);
+        return trained(root, CONFIG);
+    }
+
+    private static SaeTrainer trained(NDManager root, SaeConfig config) {
+        SaeTrainer trainer = new SaeTrainer(config, root);
         Random random = new Random(1);
         float[] x = new float[64 * 8];
         for (int s = 0; s < 3; s++) {
@@ -67,7 +73,7 @@ class SaeLensFormatTest {
             assertTrue(cfg.get("apply_b_dec_to_input").asBoolean());
             assertEquals("pythia-70m", cfg.get("model_name").asText());
             assertEquals("blocks.3.hook_resid_post", cfg.get("hook_name").asText());
-            assertEquals(CONFIG.l1Coefficient(), cfg.get("l1_coefficient").asDouble());
+            assertEquals(((ReluL1) CONFIG.architecture()).l1Coefficient(), cfg.get("l1_coefficient").asDouble());
             assertEquals("relu-32", cfg.get("sae_id").asText());
 
             var weights = Safetensors.read(dir.resolve("sae_weights.safetensors"));
@@ -78,6 +84,101 @@ class SaeLensFormatTest {
             var sparsity = Safetensors.read(dir.resolve("sparsity.safetensors"));
             assertArrayEquals(new long[]{32}, sparsity.tensors().get("sparsity").shape());
         }
+    }
+
+    static Stream<SaeConfig> everyArchitecture() {
+        return Stream.of(CONFIG.withArchitecture(new ReluL1(0.2, 100)),
+                CONFIG.withArchitecture(new TopK(3, 4, 0.05)),
+                CONFIG.withArchitecture(new BatchTopK(3, 4, 0.05, 0.02)),
+                CONFIG.withArchitecture(new JumpReLU(0.04, 0.02, 0.03, 10)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("everyArchitecture")
+    void everyArchitectureRoundTripsWithItsSaeLensKeysAndThreshold(SaeConfig config, @TempDir Path tmp)
+            throws Exception {
+        try (NDManager root = NDManager.newBaseManager(); SaeTrainer trainer = trained(root, config)) {
+            Path dir = tmp.resolve("snap");
+            SaeLensFormat.write(dir, SaeLensFormat.files(trainer));
+            LoadedSae loaded = SaeLensFormat.read(dir);
+            SaeArchitecture architecture = config.architecture();
+            assertEquals(config, loaded.config(), "the typed architecture and every setting come back");
+            assertEquals(architecture.inferenceSaeLensName(), loaded.architecture());
+            assertArrayEquals(trainer.encoder(), loaded.wEnc());
+            assertArrayEquals(trainer.decoder(), loaded.wDec());
+            assertArrayEquals(trainer.encoderBias(), loaded.bEnc());
+            assertArrayEquals(trainer.decoderBias(), loaded.bDec());
+            assertArrayEquals(trainer.inferenceThreshold().orElse(new float[0]), loaded.threshold());
+
+            JsonNode cfg = new ObjectMapper().readTree(dir.resolve("cfg.json").toFile());
+            assertEquals(architecture.inferenceSaeLensName(), cfg.get("architecture").asText());
+            assertEquals(architecture.saeLensName(), cfg.get("training_architecture").asText());
+            var weights = Safetensors.read(dir.resolve("sae_weights.safetensors"));
+            if (architecture instanceof ReluL1 r) {
+                assertEquals(r.l1Coefficient(), cfg.get("l1_coefficient").asDouble());
+                assertEquals(100, cfg.get("l1_warm_up_steps").asLong());
+            } else if (architecture instanceof TopK t) {
+                assertEquals(t.k(), cfg.get("k").asInt());
+                assertEquals(t.auxKCoefficient(), cfg.get("aux_loss_coefficient").asDouble());
+                assertEquals(t.auxK(), cfg.get("k_aux").asInt());
+            } else if (architecture instanceof BatchTopK b) {
+                assertEquals(b.k(), cfg.get("k").asInt());
+                assertEquals(b.thresholdLearningRate(), cfg.get("topk_threshold_lr").asDouble());
+                float theta = trainer.tensor(BatchTopK.TOPK_THRESHOLD)[0];
+                assertTrue(theta > 0);
+                for (float t : loaded.threshold()) {
+                    assertEquals(theta, t, "SAELens' JumpReLU form: the global threshold on every latent");
+                }
+            } else if (architecture instanceof JumpReLU j) {
+                assertEquals(j.l0Coefficient(), cfg.get("l0_coefficient").asDouble());
+                assertEquals(j.bandwidth(), cfg.get("jumprelu_bandwidth").asDouble());
+                assertEquals(j.initialThreshold(), cfg.get("jumprelu_init_threshold").asDouble());
+                assertEquals(10, cfg.get("l0_warm_up_steps").asLong());
+            }
+            boolean hasThreshold = architecture instanceof JumpReLU || architecture instanceof BatchTopK;
+            assertEquals(hasThreshold, weights.tensors().containsKey("threshold"));
+            if (hasThreshold) {
+                assertArrayEquals(new long[]{32}, weights.tensors().get("threshold").shape());
+            }
+            assertEquals(List.of(), weights.tensors().keySet().stream()
+                    .filter(n -> n.startsWith("adam") || n.equals("log_threshold") || n.equals("topk_threshold"))
+                    .toList(), "training-only tensors stay out of the SAELens weights");
+        }
+    }
+
+    @Test
+    void readsSaeLensJumpReluAndTopKDirectories(@TempDir Path tmp) throws Exception {
+        Path jump = Files.createDirectories(tmp.resolve("jump"));
+        Files.writeString(jump.resolve("cfg.json"), "{\"d_in\": 2, \"d_sae\": 3, \"architecture\": \"jumprelu\"}");
+        Map<String, org.saestream.tensor.Tensor> weights = new java.util.LinkedHashMap<>(Map.of(
+                "W_enc", org.saestream.tensor.Tensor.ofFloats(new float[6], 2, 3),
+                "W_dec", org.saestream.tensor.Tensor.ofFloats(new float[6], 3, 2),
+                "b_enc", org.saestream.tensor.Tensor.ofFloats(new float[3], 3),
+                "b_dec", org.saestream.tensor.Tensor.ofFloats(new float[2], 2)));
+        var noThreshold = assertThrows(IllegalArgumentException.class, () -> {
+            Safetensors.write(jump.resolve("sae_weights.safetensors"), weights, Map.of());
+            SaeLensFormat.read(jump);
+        });
+        assertTrue(noThreshold.getMessage().contains("threshold"), noThreshold.getMessage());
+        weights.put("threshold", org.saestream.tensor.Tensor.ofFloats(new float[]{0.1f, 0.2f, 0.3f}, 3));
+        Safetensors.write(jump.resolve("sae_weights.safetensors"), weights, Map.of());
+        LoadedSae loaded = SaeLensFormat.read(jump);
+        assertEquals(new JumpReLU(SaeConfig.DEFAULT_L0_COEFFICIENT, JumpReLU.DEFAULT_BANDWIDTH,
+                JumpReLU.DEFAULT_INITIAL_THRESHOLD), loaded.config().architecture());
+        assertArrayEquals(new float[]{0.1f, 0.2f, 0.3f}, loaded.threshold());
+
+        Path topK = Files.createDirectories(tmp.resolve("topk"));
+        Files.writeString(topK.resolve("cfg.json"), "{\"d_in\": 2, \"d_sae\": 3, \"architecture\": \"topk\"}");
+        weights.remove("threshold");
+        Safetensors.write(topK.resolve("sae_weights.safetensors"), weights, Map.of());
+        var noK = assertThrows(IllegalArgumentException.class, () -> SaeLensFormat.read(topK));
+        assertTrue(noK.getMessage().contains("\"k\""), noK.getMessage());
+        Files.writeString(topK.resolve("cfg.json"), "{\"d_in\": 2, \"d_sae\": 3, \"architecture\": \"topk\", \"k\": 2}");
+        assertEquals(new TopK(2, 1, TopK.DEFAULT_AUX_K_COEFFICIENT), SaeLensFormat.read(topK).config().architecture());
+
+        Files.writeString(topK.resolve("cfg.json"), "{\"d_in\": 2, \"d_sae\": 3, \"architecture\": \"gated\"}");
+        var gated = assertThrows(IllegalArgumentException.class, () -> SaeLensFormat.read(topK));
+        assertTrue(gated.getMessage().contains("unsupported architecture 'gated'"), gated.getMessage());
     }
 
     @Test
@@ -109,7 +210,7 @@ class SaeLensFormatTest {
                 "b_enc", org.saestream.tensor.Tensor.ofFloats(new float[3], 3),
                 "b_dec", org.saestream.tensor.Tensor.ofFloats(new float[2], 2)), Map.of());
         LoadedSae loaded = SaeLensFormat.read(dir);
-        assertEquals(5.0, loaded.config().l1Coefficient());
+        assertEquals(new ReluL1(5.0), loaded.config().architecture());
         assertEquals(dir.getFileName().toString(), loaded.config().saeId());
         assertArrayEquals(wDec, loaded.wDec());
         assertEquals(0, loaded.log10Density().length);
@@ -123,6 +224,6 @@ class SaeLensFormatTest {
         assertEquals(0, SaeLensFormat.hookLayer("hook_embed"));
         assertEquals(0, SaeLensFormat.hookLayer(""));
         assertEquals(0, SaeLensFormat.hookLayer("blocks.99999999999.x"));
-        assertTrue(Arrays.asList(SaeParameters.names()).contains("W_dec"));
+        assertTrue(SaeParameters.standardNames().contains("W_dec"));
     }
 }

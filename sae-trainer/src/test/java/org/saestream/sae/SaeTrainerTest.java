@@ -4,9 +4,12 @@ import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.Arrays;
 import java.util.Random;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -18,6 +21,23 @@ class SaeTrainerTest {
     private static final SaeConfig SMALL = SaeConfig.reluL1("test", 16, 48).withBatchSize(128).withSeed(3)
             .withL1Coefficient(0.05).withLearningRate(1e-2).withDeadWindowTokens(5_000);
     private static NDManager root;
+
+    /** SMALL in each architecture; the k-sparse ones with dead windows of 1 or 2 batches so that AuxK acts at once. */
+    static Stream<SaeConfig> smallPerArchitecture() {
+        return Stream.of(SMALL,
+                SMALL.withArchitecture(new TopK(4, 8, TopK.DEFAULT_AUX_K_COEFFICIENT)).withDeadWindowTokens(256),
+                SMALL.withArchitecture(new BatchTopK(2, 8, TopK.DEFAULT_AUX_K_COEFFICIENT, 0.01))
+                        .withDeadWindowTokens(128),
+                SMALL.withArchitecture(new JumpReLU(0.05, 0.05, 0.05)));
+    }
+
+    /** Training size (d=64, n=512, batch 1024), large enough for the engine's vectorised, multi-threaded paths. */
+    static Stream<SaeConfig> trainingSizePerArchitecture() {
+        return Stream.of(SaeConfig.reluL1("big", 64, 512),
+                SaeConfig.topK("big", 64, 512, 5).withDeadWindowTokens(2048),
+                SaeConfig.batchTopK("big", 64, 512, 5).withDeadWindowTokens(2048),
+                SaeConfig.jumpReLU("big", 64, 512).withArchitecture(new JumpReLU(0.03, 0.05, 0.05)));
+    }
 
     @BeforeAll
     static void engine() {
@@ -127,23 +147,28 @@ class SaeTrainerTest {
         }
     }
 
-    @Test
-    void exportRestoreContinuesBitForBit() {
-        checkRestoreContinuity(SMALL, 7, 6);
+    @ParameterizedTest
+    @MethodSource("smallPerArchitecture")
+    void exportRestoreContinuesBitForBit(SaeConfig config) {
+        checkRestoreContinuity(config, 7, 6);
     }
 
-    @Test
-    void exportRestoreContinuesBitForBitAtTrainingSize() {
-        // large enough for the engine's vectorised, multi-threaded matmul paths
-        checkRestoreContinuity(SaeConfig.reluL1("big", 64, 512).withBatchSize(1024), 3, 3);
+    @ParameterizedTest
+    @MethodSource("trainingSizePerArchitecture")
+    void exportRestoreContinuesBitForBitAtTrainingSize(SaeConfig config) {
+        checkRestoreContinuity(config, 3, 3);
     }
 
-    /** N steps, export, restore, M steps gives the same bytes as N + M steps; the last batch is partial. */
+    /**
+     * N steps, export, restore, M steps gives the same bytes as N + M steps; the last batch is partial.
+     * For TopK and BatchTopK the continuation has dead latents, so AuxK is part of what must repeat.
+     */
     private static void checkRestoreContinuity(SaeConfig config, int n, int mSteps) {
         int full = config.batchSize();
         int d = config.dIn();
         byte[] straight;
         byte[] atN;
+        boolean auxKActed = false;
         try (SaeTrainer trainer = new SaeTrainer(config, root)) {
             for (int s = 0; s < n; s++) {
                 trainer.step(batch(s, full, d), full);
@@ -151,9 +176,12 @@ class SaeTrainerTest {
             atN = trainer.exportState();
             for (int s = n; s < n + mSteps; s++) {
                 int rows = s == n + mSteps - 1 ? full / 3 : full;
-                trainer.step(batch(s, rows, d), rows);
+                auxKActed |= trainer.step(batch(s, rows, d), rows).l1() > 0;
             }
             straight = trainer.exportState();
+        }
+        if (config.architecture() instanceof TopK || config.architecture() instanceof BatchTopK) {
+            assertTrue(auxKActed, "dead latents and AuxK during the continuation");
         }
         try (SaeTrainer restored = SaeTrainer.restore(config, atN, root)) {
             assertArrayEquals(atN, restored.exportState(), "export -> restore -> export is byte-identical");
@@ -169,6 +197,13 @@ class SaeTrainerTest {
 
     @Test
     void restoreRejectsAMismatchedConfig() {
+        byte[] topKState;
+        try (SaeTrainer trainer = new SaeTrainer(SMALL.withArchitecture(new TopK(4, 8, 0.1)), root)) {
+            topKState = trainer.exportState();
+        }
+        var wrongArchitecture = assertThrows(IllegalArgumentException.class,
+                () -> SaeTrainer.restore(SMALL, topKState, root));
+        assertTrue(wrongArchitecture.getMessage().contains("'topk'"), wrongArchitecture.getMessage());
         byte[] state;
         try (SaeTrainer trainer = new SaeTrainer(SMALL, root)) {
             state = trainer.exportState();
@@ -179,17 +214,25 @@ class SaeTrainerTest {
         assertThrows(IllegalArgumentException.class, () -> SaeTrainer.restore(SMALL, new byte[]{1, 2, 3}, root));
     }
 
-    @Test
-    void stepsDoNotLeakNativeArrays() {
-        try (SaeTrainer trainer = new SaeTrainer(SMALL, root)) {
+    @ParameterizedTest
+    @MethodSource("smallPerArchitecture")
+    void stepsDoNotLeakNativeArrays(SaeConfig config) {
+        int expected = switch (config.architecture().saeLensName()) {
+            case "batchtopk" -> 13; // + topk_threshold
+            case "jumprelu" -> 15;  // + log_threshold and its two moments
+            default -> 12;          // 4 parameters + 8 Adam moments
+        };
+        try (SaeTrainer trainer = new SaeTrainer(config, root)) {
             trainer.step(batch(0, 128, 16), 128);
             int before = trainer.liveArrays();
-            assertEquals(12, before, "4 parameters + 8 Adam moments");
+            assertEquals(expected, before, "parameters, buffers and Adam moments");
             for (int s = 1; s <= 200; s++) {
                 trainer.step(batch(s % 10, 128, 16), 128);
             }
             trainer.exportState();
             trainer.decoder();
+            trainer.inferenceThreshold();
+            trainer.encode(batch(3, 64, 16), 64);
             assertEquals(before, trainer.liveArrays());
         }
     }
@@ -214,9 +257,10 @@ class SaeTrainerTest {
         }
     }
 
-    @Test
-    void rejectsBadBatchesAndLeavesStateAloneOnNonFiniteLoss() {
-        try (SaeTrainer trainer = new SaeTrainer(SMALL, root)) {
+    @ParameterizedTest
+    @MethodSource("smallPerArchitecture")
+    void rejectsBadBatchesAndLeavesStateAloneOnNonFiniteLoss(SaeConfig config) {
+        try (SaeTrainer trainer = new SaeTrainer(config, root)) {
             trainer.step(batch(0, 128, 16), 128);
             byte[] before = trainer.exportState();
             assertThrows(IllegalArgumentException.class, () -> trainer.step(new float[129 * 16], 129));
@@ -263,6 +307,55 @@ class SaeTrainerTest {
             assertEquals(r.l0() * 128, fires, 1e-9);
             for (long last : stats.lastFiredAt()) {
                 assertTrue(last == 0 || last == 128);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("smallPerArchitecture")
+    void inferenceThresholdsAndEncodingFollowTheArchitecture(SaeConfig config) {
+        try (SaeTrainer trainer = new SaeTrainer(config, root)) {
+            for (int s = 0; s < 20; s++) {
+                trainer.step(batch(s, 128, 16), 128);
+            }
+            float[] latents = trainer.encode(batch(99, 128, 16), 128);
+            assertEquals(128 * 48, latents.length);
+            var threshold = trainer.inferenceThreshold();
+            switch (config.architecture().saeLensName()) {
+                case "standard", "topk" -> assertTrue(threshold.isEmpty());
+                case "batchtopk" -> {
+                    float theta = trainer.tensor(BatchTopK.TOPK_THRESHOLD)[0];
+                    assertTrue(theta > 0, "the running threshold has moved up from 0: " + theta);
+                    float[] expected = new float[48];
+                    Arrays.fill(expected, theta);
+                    assertArrayEquals(expected, threshold.orElseThrow());
+                    for (float f : latents) {
+                        assertTrue(f == 0 || f > theta, "an active latent is above the threshold: " + f);
+                    }
+                }
+                case "jumprelu" -> {
+                    float[] t = threshold.orElseThrow();
+                    float[] logT = trainer.tensor(JumpReLU.LOG_THRESHOLD);
+                    for (int i = 0; i < t.length; i++) {
+                        assertEquals(Math.exp(logT[i]), t[i], 1e-6 * t[i]);
+                    }
+                    for (int b = 0; b < 128; b++) {
+                        for (int i = 0; i < 48; i++) {
+                            float f = latents[b * 48 + i];
+                            assertTrue(f == 0 || f > t[i], "latent " + i + " active below its threshold");
+                        }
+                    }
+                }
+                default -> throw new AssertionError(config.architecture());
+            }
+            if (config.architecture() instanceof TopK topK) {
+                for (int b = 0; b < 128; b++) {
+                    int active = 0;
+                    for (int i = 0; i < 48; i++) {
+                        active += latents[b * 48 + i] > 0 ? 1 : 0;
+                    }
+                    assertTrue(active <= topK.k());
+                }
             }
         }
     }

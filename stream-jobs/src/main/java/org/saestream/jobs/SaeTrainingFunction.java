@@ -169,7 +169,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
         var stats = s.trainer.statistics();
         SaeMetrics.Builder m = SaeMetrics.newBuilder()
                 .setExperiment(config.experiment()).setSaeId(config.sae().saeId())
-                .setArchitecture("standard") // SAELens name of ReLU + L1
+                .setArchitecture(config.sae().architecture().saeLensName())
                 .setHookName(String.valueOf(config.sae().hookName()))
                 .setDIn(config.sae().dIn()).setDSae(config.sae().dSae())
                 .setStep(s.trainer.steps()).setTokensSeen(s.trainer.tokensSeen())

@@ -30,7 +30,7 @@ class SaeTrainingFunctionTest {
 
     private static SaeJobConfig config() {
         SaeConfig base = SaeConfig.reluL1("sae-a", WIDTH, 32);
-        SaeConfig sae = new SaeConfig(base.saeId(), WIDTH, 32, base.l1Coefficient(), base.learningRate(), base.beta1(),
+        SaeConfig sae = new SaeConfig(base.saeId(), WIDTH, 32, base.architecture(), base.learningRate(), base.beta1(),
                 base.beta2(), base.epsilon(), 32, 7, "h", "test-model", base.deadWindowTokens());
         return new SaeJobConfig("exp", TestBlocks.TOPIC, "h", sae, 128, 200, 2048);
     }
