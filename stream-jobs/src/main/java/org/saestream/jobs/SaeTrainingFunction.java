@@ -94,8 +94,6 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
         if (outcome instanceof BlockValidator.Accepted accepted) {
             s.buffer.add(accepted.rows());
             bufferState.add(accepted.rows());
-            c.tokensReceived += accepted.rows().rows;
-            c.recordsAccepted++;
             if (s.buffer.isFull()) {
                 drain(s, false, out);
             }
@@ -104,9 +102,8 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
             LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.experiment(), record.topic, record.partition,
                     record.offset, rejected.reason());
             out.collect(deadLetter(record, rejected.reason()));
-        } else {
-            c.recordsSkipped++;
         }
+        // blocks of other hooks (Skipped) are simply not ours to train on
         countersState.update(c);
     }
 
