@@ -3,6 +3,7 @@ package org.saestream.cli;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import org.saestream.lm.ComputeDtype;
 import org.saestream.lm.ForwardRequest;
 import org.saestream.lm.ForwardResult;
 import org.saestream.lm.HfTokenizer;
@@ -12,7 +13,12 @@ import org.saestream.tensor.Safetensors;
 import org.saestream.tensor.Tensor;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -59,14 +65,24 @@ public final class ActivationsCommand implements Callable<Integer> {
     @Option(names = "--prepend-bos", description = "Force a BOS token in front of the text")
     boolean prependBos;
 
-    @Option(names = "--device", description = "cpu or cuda[:i] (CUDA needs the -Pcuda build) (default: ${DEFAULT-VALUE})")
-    String device = "cpu";
+    @Option(names = "--device", converter = DeviceConverter.class,
+            description = "cpu or cuda[:i] (CUDA needs the -Pcuda build) (default: cpu)")
+    Device device = Device.cpu();
+
+    @Option(names = "--dtype", converter = DtypeConverter.class,
+            description = "Compute dtype: float32 or float16 (float16 is for CUDA; on CPU it is slow);"
+                    + " bfloat16 is refused: DJL 0.35 cannot hold it. Outputs are float32 either way (default: float32)")
+    ComputeDtype dtype = ComputeDtype.FLOAT32;
 
     @Option(names = "--out", required = true, description = "Output .safetensors file")
     Path out;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        checkDtype(spec, dtype, device);
         String text = input.text != null ? input.text : readUtf8(input.textFile);
         long[] ids;
         try (HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
@@ -83,7 +99,7 @@ public final class ActivationsCommand implements Callable<Integer> {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         tensors.put("tokens", Tensor.ofLongs(ids, ids.length));
         double loss;
-        try (LanguageModel lm = LanguageModel.load(model, parseDevice(device));
+        try (LanguageModel lm = LanguageModel.load(model, device, dtype);
              NDManager manager = NDManager.newBaseManager(Device.cpu());
              ForwardResult result = lm.forward(manager, TokenBatch.of(ids), request)) {
             for (String hook : names) {
@@ -96,8 +112,10 @@ public final class ActivationsCommand implements Callable<Integer> {
             }
             loss = result.loss().orElseThrow();
         }
-        Safetensors.write(out, tensors, Map.of("loss", Double.toString(loss), "model", model.toString()));
-        System.out.printf(Locale.ROOT, "%d tokens, loss %.6f, %d hook(s) -> %s%n", ids.length, loss, names.length, out);
+        Safetensors.write(out, tensors, Map.of("loss", Double.toString(loss), "model", model.toString(),
+                "compute_dtype", dtype.hfName()));
+        System.out.printf(Locale.ROOT, "%d tokens, loss %.6f, %d hook(s), %s on %s -> %s%n", ids.length, loss,
+                names.length, dtype, ComputeDtype.describe(device), out);
         return 0;
     }
 
@@ -118,6 +136,39 @@ public final class ActivationsCommand implements Callable<Integer> {
         }
     }
 
+    /** A dtype the device cannot run is a usage error naming --dtype, before anything is loaded. */
+    static void checkDtype(CommandSpec spec, ComputeDtype dtype, Device device) {
+        try {
+            dtype.checkSupported(device);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--dtype " + dtype + ": " + e.getMessage());
+        }
+    }
+
+    /** --device: cpu, cuda, gpu or cuda:<index>. */
+    static final class DeviceConverter implements ITypeConverter<Device> {
+        @Override
+        public Device convert(String value) {
+            try {
+                return parseDevice(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** --dtype: float32, float16 or bfloat16 (and their short names); an unknown name lists the choices. */
+    static final class DtypeConverter implements ITypeConverter<ComputeDtype> {
+        @Override
+        public ComputeDtype convert(String value) {
+            try {
+                return ComputeDtype.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     static Device parseDevice(String name) {
         String d = name.trim().toLowerCase(Locale.ROOT);
         if (d.equals("cpu")) {
@@ -126,7 +177,7 @@ public final class ActivationsCommand implements Callable<Integer> {
         if (d.equals("cuda") || d.equals("gpu")) {
             return Device.gpu();
         }
-        if (d.startsWith("cuda:")) {
+        if (d.matches("cuda:\\d{1,4}")) {
             return Device.gpu(Integer.parseInt(d.substring(5)));
         }
         throw new IllegalArgumentException("--device must be cpu, cuda or cuda:<index>, got '" + name + "'");

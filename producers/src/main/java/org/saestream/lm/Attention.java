@@ -1,6 +1,7 @@
 package org.saestream.lm;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /** Multi-head causal attention, shared by the three block types: softmax(q k^T * scale + mask) v. */
@@ -28,8 +29,16 @@ final class Attention {
         long heads = q.getShape().get(1);
         k = repeatKv(k, heads);
         v = repeatKv(v, heads);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).add(mask); // [B, H, T, T]
-        return scores.softmax(-1).matMul(v);                                      // [B, H, T, hd]
+        NDArray scores; // [B, H, T, T]
+        if (q.getDataType() == DataType.FLOAT32) {
+            scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).add(mask);
+        } else {
+            // narrower dtypes scale the queries first (as scaled_dot_product_attention and the older HF
+            // baddbmm(alpha=norm_factor) do), so unscaled scores cannot overflow float16
+            scores = q.mul(scale).matMul(k.transpose(0, 1, 3, 2)).add(mask);
+        }
+        // PyTorch's softmax accumulates float16 in float32 and rounds once: HF's softmax(dtype=float32).to(dtype)
+        return scores.softmax(-1).matMul(v); // [B, H, T, hd]
     }
 
     private static NDArray repeatKv(NDArray x, long heads) {

@@ -2,7 +2,6 @@ package org.saestream.lm;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -28,7 +27,7 @@ final class HookRecorder {
 
     NDArray at(HookPoint point, NDArray x) {
         if (withGradient.contains(point)) {
-            NDArray probe = manager.zeros(x.getShape(), DataType.FLOAT32, x.getDevice());
+            NDArray probe = manager.zeros(x.getShape(), x.getDataType(), x.getDevice()); // the compute dtype
             probe.setRequiresGradient(true);
             probes.put(point, probe);
             x = x.add(probe);

@@ -4,8 +4,11 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,9 +19,10 @@ import java.util.OptionalDouble;
 import java.util.Set;
 
 /**
- * A Hugging Face model directory loaded for float32 forwards on DJL's PyTorch engine, with
- * TransformerLens hook points, the next-token loss, and gradients of that loss with respect to hooked
- * activations and to every parameter.
+ * A Hugging Face model directory loaded for forwards on DJL's PyTorch engine in a {@link ComputeDtype}
+ * (float32 unless asked otherwise), with TransformerLens hook points, the next-token loss, and gradients
+ * of that loss with respect to hooked activations and to every parameter; every result is float32,
+ * whatever the compute dtype.
  *
  * <p>Weights live in the model's own NDManager until {@link #close()}. Each forward works inside an
  * NDScope, so its temporaries are freed when it returns; only the arrays of the {@link ForwardResult}
@@ -26,35 +30,51 @@ import java.util.Set;
  * gradients open a GradientCollector, and DJL allows one per thread at a time.
  */
 public final class LanguageModel implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LanguageModel.class);
+
     private final Path directory;
     private final ModelFamily family;
+    private final ComputeDtype dtype;
     private final NDManager manager;
     private final Parameters parameters;
     private final Transformer transformer;
 
-    private LanguageModel(Path directory, ModelFamily family, NDManager manager, Parameters parameters) {
+    private LanguageModel(Path directory, ModelFamily family, ComputeDtype dtype, NDManager manager,
+                          Parameters parameters) {
         this.directory = directory;
         this.family = family;
+        this.dtype = dtype;
         this.manager = manager;
         this.parameters = parameters;
         this.transformer = family.build(parameters);
     }
 
-    /** Loads config.json and the safetensors weights of a model directory onto the CPU. */
+    /** Loads config.json and the safetensors weights of a model directory onto the CPU, in float32. */
     public static LanguageModel load(Path directory) {
         return load(directory, Device.cpu());
     }
 
+    /** Loads onto the device, in float32. */
     public static LanguageModel load(Path directory, Device device) {
+        return load(directory, device, ComputeDtype.FLOAT32);
+    }
+
+    /**
+     * Loads onto the device with the weights cast once to {@code dtype}, in which every forward then runs
+     * (results are still float32). Fails first, naming the dtype and the device, where the dtype cannot run.
+     */
+    public static LanguageModel load(Path directory, Device device, ComputeDtype dtype) {
+        dtype.checkSupported(device);
         Path config = directory.resolve("config.json");
         if (!Files.isRegularFile(config)) {
             throw new IllegalArgumentException(directory + ": no config.json (not a Hugging Face model directory)");
         }
         ModelFamily family = ModelFamily.fromConfig(config);
         CheckpointFiles files = CheckpointFiles.read(directory);
+        warnIfSlow(dtype, device);
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            return new LanguageModel(directory, family, manager, WeightLoader.load(files, family, manager));
+            return new LanguageModel(directory, family, dtype, manager, WeightLoader.load(files, family, manager, dtype));
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -66,6 +86,13 @@ public final class LanguageModel implements AutoCloseable {
      * biases): for benchmarks and tests of shapes, never for activations anyone reads.
      */
     public static LanguageModel withRandomWeights(ModelFamily family, long seed, Device device) {
+        return withRandomWeights(family, seed, device, ComputeDtype.FLOAT32);
+    }
+
+    /** Random weights as {@link #withRandomWeights(ModelFamily, long, Device)}, drawn in float32 and cast to dtype. */
+    public static LanguageModel withRandomWeights(ModelFamily family, long seed, Device device, ComputeDtype dtype) {
+        dtype.checkSupported(device);
+        warnIfSlow(dtype, device);
         NDManager manager = NDManager.newBaseManager(device);
         try {
             manager.getEngine().setRandomSeed((int) seed);
@@ -73,11 +100,17 @@ public final class LanguageModel implements AutoCloseable {
             family.parameterShapes().forEach((name, shape) -> {
                 boolean norm = name.contains("norm") || name.contains("ln_");
                 NDArray a = name.endsWith(".bias") ? manager.zeros(shape)
-                        : norm ? manager.ones(shape) : manager.randomNormal(0f, 0.02f, shape, ai.djl.ndarray.types.DataType.FLOAT32);
+                        : norm ? manager.ones(shape) : manager.randomNormal(0f, 0.02f, shape, DataType.FLOAT32);
+                if (dtype != ComputeDtype.FLOAT32) {
+                    try (NDArray float32 = a) {
+                        a = float32.toType(dtype.dataType(), false);
+                    }
+                }
                 a.setName(name);
                 arrays.put(name, a);
             });
-            return new LanguageModel(Path.of("random:" + family.modelType()), family, manager, new Parameters(arrays));
+            return new LanguageModel(Path.of("random:" + family.modelType()), family, dtype, manager,
+                    new Parameters(arrays));
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -100,7 +133,12 @@ public final class LanguageModel implements AutoCloseable {
         return manager.getDevice();
     }
 
-    /** The weights (float32, canonical Hugging Face names); updating them in place changes the model. */
+    /** The dtype the weights are held and the forward computed in. */
+    public ComputeDtype computeDtype() {
+        return dtype;
+    }
+
+    /** The weights (in the compute dtype, canonical Hugging Face names); updating them in place changes the model. */
     public Parameters parameters() {
         return parameters;
     }
@@ -123,10 +161,10 @@ public final class LanguageModel implements AutoCloseable {
                 Pass pass = pass(work, model, ids, batch, request, hooks);
                 collector.backward(pass.loss().loss());
                 Map<String, NDArray> gradients = new LinkedHashMap<>();
-                hooks.probes().forEach((hook, probe) -> gradients.put(hook.name(), keep(out, probe.getGradient())));
+                hooks.probes().forEach((hook, probe) -> gradients.put(hook.name(), keep(out, float32(probe.getGradient()))));
                 Map<String, NDArray> parameterGradients = new LinkedHashMap<>();
                 if (request.parameterGradients()) {
-                    params.asMap().forEach((name, leaf) -> parameterGradients.put(name, keep(out, leaf.getGradient())));
+                    params.asMap().forEach((name, leaf) -> parameterGradients.put(name, keep(out, float32(leaf.getGradient()))));
                 }
                 return collect(out, hooks, pass, gradients, parameterGradients);
             }
@@ -139,7 +177,7 @@ public final class LanguageModel implements AutoCloseable {
 
     private Pass pass(NDManager work, Transformer model, NDArray ids, TokenBatch batch, ForwardRequest request,
                       HookRecorder hooks) {
-        AttentionContext context = model.context(work, batch);
+        AttentionContext context = model.context(work, batch, dtype.dataType());
         NDArray residual = model.residual(ids, context, hooks, request.blocksToRun(model.layers())); // [B, T, d]
         boolean wantsNormalized = request.hooks().contains(HookPoint.finalNorm())
                 || request.gradientHooks().contains(HookPoint.finalNorm());
@@ -149,7 +187,8 @@ public final class LanguageModel implements AutoCloseable {
             }
             return new Pass(null, null);
         }
-        NDArray logits = model.unembed(model.normalize(residual, hooks)); // [B, T, vocab]
+        // [B, T, vocab]; in float32 from here, as HF's logits.float() before the loss
+        NDArray logits = ComputeDtype.cast(model.unembed(model.normalize(residual, hooks)), DataType.FLOAT32);
         NextTokenLoss loss = request.loss() ? NextTokenLoss.of(work, logits, ids, batch) : null;
         return new Pass(logits, loss);
     }
@@ -157,7 +196,7 @@ public final class LanguageModel implements AutoCloseable {
     private static ForwardResult collect(NDManager out, HookRecorder hooks, Pass pass, Map<String, NDArray> gradients,
                                          Map<String, NDArray> parameterGradients) {
         Map<String, NDArray> activations = new LinkedHashMap<>();
-        hooks.activations().forEach((hook, a) -> activations.put(hook.name(), keep(out, a.stopGradient())));
+        hooks.activations().forEach((hook, a) -> activations.put(hook.name(), keep(out, float32(a.stopGradient()))));
         Optional<NDArray> logits = Optional.empty();
         Optional<NDArray> logProbs = Optional.empty();
         OptionalDouble loss = OptionalDouble.empty();
@@ -169,6 +208,11 @@ public final class LanguageModel implements AutoCloseable {
             loss = OptionalDouble.of(pass.loss().loss().getFloat());
         }
         return new ForwardResult(activations, gradients, parameterGradients, logits, logProbs, loss);
+    }
+
+    /** A gradient or activation as the caller gets it: float32 (a copy when the compute dtype is narrower). */
+    private static NDArray float32(NDArray array) {
+        return ComputeDtype.float32(array);
     }
 
     /** Takes an array out of the forward's NDScope and hands it to the caller's manager. */
@@ -191,6 +235,13 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
+    private static void warnIfSlow(ComputeDtype dtype, Device device) {
+        if (dtype == ComputeDtype.FLOAT16 && !device.isGpu()) {
+            LOG.warn("compute dtype float16 on {}: PyTorch's CPU float16 kernels are far slower than float32"
+                    + " (a forward about 15x); use it on CPU to check numerics, on CUDA for speed", ComputeDtype.describe(device));
+        }
+    }
+
     @Override
     public void close() {
         manager.close();
@@ -198,6 +249,6 @@ public final class LanguageModel implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "LanguageModel[" + family.modelType() + " " + dims() + " from " + directory + "]";
+        return "LanguageModel[" + family.modelType() + " " + dims() + " " + dtype + " from " + directory + "]";
     }
 }

@@ -1,6 +1,7 @@
 package org.saestream.lm;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /** The normalisations the families use, over the last axis. */
@@ -17,12 +18,17 @@ sealed interface Norm permits Norm.LayerNorm, Norm.RmsNorm {
         }
     }
 
-    /** weight * x / sqrt(mean(x^2) + eps) (LlamaRMSNorm, computed in float32). */
+    /**
+     * weight * x / sqrt(mean(x^2) + eps) (LlamaRMSNorm): the normalisation in float32 whatever the compute
+     * dtype, cast back to it before the weight, as HF does.
+     */
     record RmsNorm(NDArray weight, float eps) implements Norm {
         @Override
         public NDArray forward(NDArray x) {
-            NDArray meanSquare = x.square().mean(new int[] {-1}, true); // [..., 1]
-            return weight.mul(x.div(meanSquare.add(eps).sqrt()));
+            DataType dtype = x.getDataType();
+            NDArray x32 = ComputeDtype.cast(x, DataType.FLOAT32);
+            NDArray meanSquare = x32.square().mean(new int[] {-1}, true); // [..., 1]
+            return weight.mul(ComputeDtype.cast(x32.div(meanSquare.add(eps).sqrt()), dtype));
         }
     }
 }

@@ -7,7 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 
-/** A model's float32 parameters under their canonical Hugging Face names, in checkpoint order. */
+/** A model's parameters (in its compute dtype) under their canonical Hugging Face names, in checkpoint order. */
 public final class Parameters {
     private final Map<String, NDArray> arrays;
 

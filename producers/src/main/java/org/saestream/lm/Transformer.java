@@ -2,6 +2,7 @@ package org.saestream.lm;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 
 import java.util.List;
 import java.util.Optional;
@@ -28,8 +29,9 @@ public final class Transformer {
         this.slidingWindow = slidingWindow;
     }
 
-    AttentionContext context(NDManager manager, TokenBatch batch) {
-        return AttentionContext.of(manager, batch, slidingWindow, rope);
+    /** The mask and rotary tables of one forward, in the compute dtype. */
+    AttentionContext context(NDManager manager, TokenBatch batch, DataType dtype) {
+        return AttentionContext.of(manager, batch, slidingWindow, rope, dtype);
     }
 
     /** The residual stream after the first {@code blocksToRun} blocks: [B, T, d]. */

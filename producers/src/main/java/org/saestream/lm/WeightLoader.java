@@ -19,7 +19,8 @@ import java.util.Optional;
 /**
  * Maps stored tensors to a family's canonical names, checks that every required tensor is present with
  * the shape config.json implies and a float dtype, then widens them to float32 NDArrays (BF16 in Java,
- * see TensorCodec). Everything is checked before anything is allocated.
+ * see TensorCodec) and casts those to the compute dtype, one tensor at a time. Everything is checked
+ * before anything is allocated.
  */
 final class WeightLoader {
     private static final Logger LOG = LoggerFactory.getLogger(WeightLoader.class);
@@ -27,7 +28,7 @@ final class WeightLoader {
     private WeightLoader() {
     }
 
-    static Parameters load(CheckpointFiles files, ModelFamily family, NDManager manager) {
+    static Parameters load(CheckpointFiles files, ModelFamily family, NDManager manager, ComputeDtype dtype) {
         Map<String, Shape> expected = family.parameterShapes();
         Map<String, CheckpointFiles.StoredTensor> found = new LinkedHashMap<>();
         List<String> unused = new ArrayList<>();
@@ -57,7 +58,8 @@ final class WeightLoader {
         Map<String, NDArray> arrays = new LinkedHashMap<>();
         try {
             for (String name : expected.keySet()) {
-                NDArray array = toOwnedFloat32(manager, found.get(name).tensor());
+                CheckpointFiles.StoredTensor stored = found.get(name);
+                NDArray array = toComputeDtype(stored, toOwnedFloat32(manager, stored.tensor()), dtype);
                 array.setName(name);
                 arrays.put(name, array);
             }
@@ -83,6 +85,27 @@ final class WeightLoader {
             throw new IllegalArgumentException(stored.file() + ": tensor '" + stored.name() + "' has shape "
                     + Arrays.toString(t.shape()) + " but config.json implies " + Arrays.toString(shape.getShape())
                     + " (" + family.modelType() + ", " + family.dims() + ")");
+        }
+    }
+
+    /** The float32 weight cast to the compute dtype (closing the float32 copy); fails if float16 cannot hold it. */
+    private static NDArray toComputeDtype(CheckpointFiles.StoredTensor stored, NDArray float32, ComputeDtype dtype) {
+        if (dtype == ComputeDtype.FLOAT32) {
+            return float32;
+        }
+        try (float32) {
+            if (dtype == ComputeDtype.FLOAT16) {
+                float largest;
+                try (NDArray abs = float32.abs(); NDArray max = abs.max()) {
+                    largest = max.getFloat();
+                }
+                if (largest > ComputeDtype.FLOAT16_MAX) {
+                    throw new IllegalArgumentException(stored.file() + ": tensor '" + stored.name() + "' holds "
+                            + largest + ", beyond float16's largest finite value " + ComputeDtype.FLOAT16_MAX
+                            + "; load this model with compute dtype float32");
+                }
+            }
+            return float32.toType(dtype.dataType(), false);
         }
     }
 
