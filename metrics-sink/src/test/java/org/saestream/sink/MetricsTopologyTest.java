@@ -122,7 +122,17 @@ class MetricsTopologyTest {
             Object v = expected.get(f.pos());
             JsonNode j = actual.get(f.name());
             assertTrue(j != null, "field " + f.name() + " missing in " + actual);
-            if (v instanceof Double d) {
+            if (v == null) {
+                assertTrue(j.isNull(), f.name() + " is null");
+            } else if (v instanceof List<?> list) {
+                assertTrue(j.isArray(), f.name() + " is an array");
+                assertEquals(list.size(), j.size(), f.name());
+                for (int i = 0; i < list.size(); i++) {
+                    assertEquals(((Number) list.get(i)).longValue(), j.get(i).asLong(), f.name() + "[" + i + "]");
+                }
+            } else if (v instanceof Boolean b) {
+                assertEquals(b, j.asBoolean(), f.name());
+            } else if (v instanceof Double d) {
                 if (d.isNaN()) {
                     assertTrue(j.isNull(), f.name());
                 } else {

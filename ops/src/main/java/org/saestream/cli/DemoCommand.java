@@ -80,12 +80,14 @@ public final class DemoCommand implements Callable<Integer> {
                 : Path.of("work", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))))
                 .toAbsolutePath();
         Files.createDirectories(dir);
-        SaeJobConfig job = sae.jobConfig(experiment, Topics.activations(run));
         SyntheticFeatures features = new SyntheticFeatures(
                 new SyntheticConfig(sae.dIn, trueFeatures, SyntheticConfig.defaults().meanActive(),
                         SyntheticConfig.defaults().probabilityDecay(), SyntheticConfig.defaults().noiseStd(), 42));
         Path truth = dir.resolve("ground-truth.safetensors");
         features.writeGroundTruth(truth);
+        // the ground truth doubles as the reference dictionary: MMCS against it is published live
+        SaeJobConfig job = sae.jobConfig(experiment, Topics.activations(run)).withReferenceDictionary(truth.toString());
+        String saeKey = job.saeKey(job.saes().get(0).saeId());
         Progress clock = new Progress();
 
         System.out.println("saestream demo: workdir " + dir);
@@ -93,6 +95,7 @@ public final class DemoCommand implements Callable<Integer> {
             String bootstrap = kafka.bootstrapServers();
             KafkaTopics.ensure(bootstrap, Topics.SAE_METRICS, 1, Map.of());
             KafkaTopics.ensure(bootstrap, Topics.SAE_SNAPSHOTS, 1, Map.of());
+            KafkaTopics.ensure(bootstrap, Topics.SAE_COMPARISONS, 1, Map.of());
             KafkaTopics.ensure(bootstrap, job.deadLetterTopic(), 1, Map.of());
             // the job subscribes before the producer starts: the topic must already be there
             KafkaTopics.ensure(bootstrap, job.sourceTopic(), 1, Map.of("retention.ms", "-1"));
@@ -117,7 +120,7 @@ public final class DemoCommand implements Callable<Integer> {
                 boolean stopping = false;
                 while (true) {
                     Thread.sleep(2000);
-                    last = api.latest(job.saeKey()).orElse(last);
+                    last = api.latest(saeKey).orElse(last);
                     long trained = last == null ? 0 : last.path("tokens_seen").asLong();
                     long received = last == null ? 0 : trained + last.path("tokens_buffered").asLong();
                     printProgress(clock, produced.get(), trained, last);
@@ -127,7 +130,7 @@ public final class DemoCommand implements Callable<Integer> {
                                 SavepointFormatType.CANONICAL).get();
                         stopping = true;
                     }
-                    if (stopping && trained >= production.join().tokens() && hasSnapshot(api, job, trained)) {
+                    if (stopping && trained >= production.join().tokens() && hasSnapshot(api, saeKey, trained)) {
                         break;
                     }
                     if (clock.elapsedSeconds() > 3600) {
@@ -135,14 +138,14 @@ public final class DemoCommand implements Callable<Integer> {
                     }
                 }
                 ProduceSummary summary = production.join();
-                printSummary(summary, last, api, job, truth, clock);
+                printSummary(summary, last, api, saeKey, truth, clock);
             }
         }
         return 0;
     }
 
-    private static boolean hasSnapshot(SinkClient api, SaeJobConfig job, long tokens) {
-        JsonNode snaps = api.snapshots(job.saeKey());
+    private static boolean hasSnapshot(SinkClient api, String saeKey, long tokens) {
+        JsonNode snaps = api.snapshots(saeKey);
         if (snaps == null) {
             return false;
         }
@@ -157,19 +160,21 @@ public final class DemoCommand implements Callable<Integer> {
     private static void printProgress(Progress clock, long produced, long trained, JsonNode m) {
         double t = clock.elapsedSeconds();
         System.out.printf(Locale.ROOT,
-                "[%5.1fs] produced %s tokens (%s/s) | trained %s (%s/s) | mse %s | L0 %s | dead %s%n",
+                "[%5.1fs] produced %s tokens (%s/s) | trained %s (%s/s) | mse %s | L0 %s | dead %s | MMCS vs truth %s"
+                        + " | self-sim %s%n",
                 t, Progress.count(produced), Progress.count((long) (produced / t)), Progress.count(trained),
                 Progress.count((long) (trained / t)), field(m, "mse", "%.4f"), field(m, "l0", "%.2f"),
-                field(m, "dead_fraction", "%.3f"));
+                field(m, "dead_fraction", "%.3f"), field(m, "reference_mmcs", "%.4f"),
+                field(m, "self_similarity_mean", "%.4f"));
     }
 
     private static String field(JsonNode m, String name, String format) {
         return m == null || !m.path(name).isNumber() ? "-" : String.format(Locale.ROOT, format, m.path(name).asDouble());
     }
 
-    private void printSummary(ProduceSummary produced, JsonNode last, SinkClient api, SaeJobConfig job, Path truth,
+    private void printSummary(ProduceSummary produced, JsonNode last, SinkClient api, String saeKey, Path truth,
                               Progress clock) {
-        JsonNode snaps = api.snapshots(job.saeKey());
+        JsonNode snaps = api.snapshots(saeKey);
         Path finalSnapshot = null;
         for (JsonNode s : snaps) {
             if (s.path("tokens_seen").asLong() == last.path("tokens_seen").asLong()) {

@@ -6,14 +6,24 @@ import picocli.CommandLine.Command;
 /** The saestream command line: one entry point, one subcommand per thing a user runs. */
 @Command(name = "saestream", mixinStandardHelpOptions = true, version = "saestream 0.1.0",
         description = "Streaming activation pipeline: Kafka topics of activations, SAEs trained online on Flink.",
-        subcommands = {DemoCommand.class, TrainCommand.class, ActivationsCommand.class, BenchCommand.class})
+        subcommands = {DemoCommand.class, TrainCommand.class, ReplayCommand.class, ExportCommand.class,
+                ActivationsCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
     public static int run(String... args) {
-        return new CommandLine(new Main()).execute(args);
+        return new CommandLine(new Main())
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    if (e instanceof IllegalArgumentException) {
+                        // a mistake in what the user gave (file, option, record): the message says which; no trace
+                        cmd.getErr().println("saestream " + cmd.getCommandName() + ": " + e.getMessage());
+                        return 2;
+                    }
+                    throw e;
+                })
+                .execute(args);
     }
 
     @Override

@@ -4,6 +4,8 @@ import org.saestream.jobs.SaeJobConfig;
 import org.saestream.sae.SaeConfig;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
+
 /** Options that define the SAE and its batching, shared by every command that trains. */
 public final class SaeOptions {
     @Option(names = "--sae-id", description = "Name of the SAE (default: ${DEFAULT-VALUE})")
@@ -43,8 +45,13 @@ public final class SaeOptions {
     @Option(names = "--mixing-buffer", description = "Tokens shuffled together; 0 = 8 batches (default: ${DEFAULT-VALUE})")
     int mixingBufferTokens = 0;
 
-    @Option(names = "--snapshot-every", description = "Tokens between snapshots (default: ${DEFAULT-VALUE})")
+    @Option(names = "--snapshot-every", description = "Tokens per drift window: a snapshot (with self-similarity "
+            + "against the previous one) is taken at each window boundary and at the end (default: ${DEFAULT-VALUE})")
     long snapshotEveryTokens = 1_000_000;
+
+    @Option(names = "--reference", description = "A dictionary to score the SAE against live (SAELens directory, or "
+            + "safetensors with W_dec [n, d_in], e.g. a synthetic run's ground truth)")
+    Path reference;
 
     SaeConfig saeConfig() {
         if (l1 != null && architecture != Architecture.relu) {
@@ -64,17 +71,18 @@ public final class SaeOptions {
             case batchtopk -> SaeConfig.batchTopK(saeId, dIn, dSae, k);
             case jumprelu -> SaeConfig.jumpReLU(saeId, dIn, dSae);
         };
-        return new SaeConfig(base.saeId(), base.dIn(), base.dSae(), base.architecture(),
+        SaeConfig sae = new SaeConfig(base.saeId(), base.dIn(), base.dSae(), base.architecture(),
                 learningRate != null ? learningRate : base.learningRate(),
                 base.beta1(), base.beta2(), base.epsilon(),
                 batchSize != null ? batchSize : base.batchSize(),
                 seed, hookName != null ? hookName : base.hookName(), base.modelName(), base.deadWindowTokens());
+        return sae.withOptions(sae.options().withDrift(snapshotEveryTokens, sae.options().driftLookback()));
     }
 
     SaeJobConfig jobConfig(String experiment, String topic) {
         SaeConfig sae = saeConfig();
         int buffer = mixingBufferTokens > 0 ? mixingBufferTokens : 8 * sae.batchSize();
-        return new SaeJobConfig(experiment, topic, hookName, sae, buffer, snapshotEveryTokens,
-                SaeJobConfig.DEFAULT_CHUNK_BYTES);
+        SaeJobConfig job = SaeJobConfig.single(experiment, topic, hookName, sae, buffer);
+        return reference == null ? job : job.withReferenceDictionary(reference.toAbsolutePath().toString());
     }
 }

@@ -50,7 +50,7 @@ public final class TrainCommand implements Callable<Integer> {
         SaeJobConfig job = sae.jobConfig(experiment, Topics.activations(run));
         JobClient client = FlinkRunner.startTraining(job, bootstrap, checkpointDir.toAbsolutePath(),
                 Durations.parse(checkpointInterval), restore == null ? null : restore.toAbsolutePath(), bounded, restPort);
-        System.out.println("training job " + client.getJobID() + " started for " + job.saeKey());
+        System.out.println("training job " + client.getJobID() + " started for " + job.saeKey(job.saes().get(0).saeId()));
         System.out.println("stop it with: curl -X POST http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID()
                 + "/stop -H 'Content-Type: application/json' -d '{\"drain\": true}'");
         client.getJobExecutionResult().get();

@@ -3,15 +3,15 @@ package org.saestream.embedded;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.jobs.SaeTrainingJob;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Comparator;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -22,25 +22,37 @@ public final class FlinkRunner {
     }
 
     /**
-     * @param restPort port of the MiniCluster's REST API (0 = any free port), where
-     *                 {@code POST /jobs/<id>/stop {"drain": true}} stops the job the way {@code flink stop --drain} does
+     * @param checkpointDir where checkpoints go (savepoints under its {@code savepoints/})
+     * @param restoreFrom   a checkpoint or savepoint to continue from, or null for a fresh start
+     * @param start         where a fresh start begins on the topic (a restore continues from its state)
+     * @param stopOrNull    an end for a bounded replay, or null to keep following the topic
+     * @param restPort      port of the MiniCluster's REST API (0 = any free port), where
+     *                      {@code POST /jobs/<id>/stop {"drain": true}} stops the job the way {@code flink stop --drain} does
      */
     public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Path checkpointDir,
-                                          Duration checkpointInterval, Path restoreFrom, boolean bounded,
-                                          int restPort) throws Exception {
+                                          java.time.Duration checkpointInterval, Path restoreFrom,
+                                          OffsetsInitializer start, OffsetsInitializer stopOrNull, int restPort)
+            throws Exception {
         Configuration conf = SaeTrainingJob.flinkConfiguration(checkpointDir, checkpointInterval, restoreFrom);
-        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, 2);
+        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, Math.max(2, job.parallelism()));
         conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
         conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(1);
-        SaeTrainingJob.wire(env, job, bootstrapServers, OffsetsInitializer.earliest(),
-                bounded ? OffsetsInitializer.latest() : null);
+        SaeTrainingJob.wire(env, job, bootstrapServers, start, stopOrNull);
         return env.executeAsync("saestream-train-" + job.experiment());
     }
 
+    /** From the earliest offset; {@code bounded} stops at the end offsets present at start. */
+    public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Path checkpointDir,
+                                          java.time.Duration checkpointInterval, Path restoreFrom, boolean bounded,
+                                          int restPort) throws Exception {
+        return startTraining(job, bootstrapServers, checkpointDir, checkpointInterval, restoreFrom,
+                OffsetsInitializer.earliest(), bounded ? OffsetsInitializer.latest() : null, restPort);
+    }
+
     /** The newest completed checkpoint under a checkpoint directory (one whose _metadata exists). */
-    public static Optional<Path> latestCheckpoint(Path checkpointDir) throws java.io.IOException {
+    public static Optional<Path> latestCheckpoint(Path checkpointDir) throws IOException {
         if (!Files.isDirectory(checkpointDir)) {
             return Optional.empty();
         }
@@ -48,6 +60,30 @@ public final class FlinkRunner {
             return files.filter(p -> p.getFileName().toString().startsWith("chk-"))
                     .filter(p -> Files.exists(p.resolve("_metadata")))
                     .max(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(4))));
+        }
+    }
+
+    /**
+     * The newest completed checkpoint or savepoint under a checkpoint directory, by the time its
+     * _metadata was written: where a stopped or killed experiment resumes.
+     */
+    public static Optional<Path> latestRestorePoint(Path checkpointDir) throws IOException {
+        if (!Files.isDirectory(checkpointDir)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> files = Files.walk(checkpointDir, 3)) {
+            return files.filter(p -> p.getFileName().toString().startsWith("chk-")
+                            || p.getFileName().toString().startsWith("savepoint-"))
+                    .filter(p -> Files.exists(p.resolve("_metadata")))
+                    .max(Comparator.comparingLong(FlinkRunner::metadataTime));
+        }
+    }
+
+    private static long metadataTime(Path point) {
+        try {
+            return Files.getLastModifiedTime(point.resolve("_metadata")).toMillis();
+        } catch (IOException e) {
+            return Long.MIN_VALUE;
         }
     }
 }

@@ -27,6 +27,8 @@ final class AdamOptimizer implements AutoCloseable {
     private final double beta2;
     private final double epsilon;
     private final List<String> names;
+    private final int dIn;
+    private final int dSae;
     private final Map<String, NDArray> firstMoments;
     private final Map<String, NDArray> secondMoments;
     private long step;
@@ -37,6 +39,8 @@ final class AdamOptimizer implements AutoCloseable {
         this.beta2 = config.beta2();
         this.epsilon = config.epsilon();
         this.names = SaeParameters.trainableNames(config.architecture());
+        this.dIn = config.dIn();
+        this.dSae = config.dSae();
         this.firstMoments = Collections.unmodifiableMap(m);
         this.secondMoments = Collections.unmodifiableMap(v);
         this.step = step;
@@ -103,6 +107,23 @@ final class AdamOptimizer implements AutoCloseable {
             v.muli(beta2).addi(g.square().muli(1 - beta2));
             NDArray denom = v.sqrt().divi(bias2Sqrt).addi(epsilon);
             p.subi(m.div(denom).muli(stepSize));
+        }
+    }
+
+    /**
+     * Sets both moments of the selected features' slices ({@link FeatureSlices}) to zero, so that
+     * momentum from before cannot move them: a frozen feature then stays bit-identical under masked
+     * gradients, and a resampled one starts afresh.
+     */
+    void resetFeatures(boolean[] features) {
+        if (features.length != dSae) {
+            throw new IllegalArgumentException("expected " + dSae + " feature flags, got " + features.length);
+        }
+        for (String name : names) {
+            if (FeatureSlices.isPerFeature(name)) {
+                FeatureSlices.zero(firstMoments.get(name), name, features, dIn, dSae);
+                FeatureSlices.zero(secondMoments.get(name), name, features, dIn, dSae);
+            }
         }
     }
 

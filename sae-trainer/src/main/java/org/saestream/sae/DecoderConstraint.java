@@ -26,4 +26,18 @@ final class DecoderConstraint {
                 .maximum(MIN_NORM);
         wDec.divi(norms);
     }
+
+    /**
+     * As {@link #normalizeRows(NDArray)} but frozen rows ({@code frozen} [dSae] 1 = frozen, 0 = not) are
+     * divided by exactly 1: a frozen row's norm is 1 only to within rounding, and renormalising it every
+     * step would move it.
+     */
+    static void normalizeRows(NDArray wDec, NDArray frozen) {
+        NDArray frozenColumn = frozen.reshape(frozen.size(), 1);             // [dSae, 1]
+        NDArray norms = wDec.square().sum(new int[]{1}, true).sqrt()          // [dSae, 1]
+                .maximum(MIN_NORM)
+                .muli(frozenColumn.neg().addi(1))                             // frozen rows: norm * 0 = 0
+                .addi(frozenColumn);                                          // then + 1 = exactly 1
+        wDec.divi(norms);
+    }
 }

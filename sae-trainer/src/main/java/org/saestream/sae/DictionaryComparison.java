@@ -80,7 +80,7 @@ public final class DictionaryComparison {
         return new Comparison(sum / maxCosine.length, (double) above / maxCosine.length, threshold, maxCosine);
     }
 
-    private static int rows(String what, float[] matrix, int d) {
+    static int rows(String what, float[] matrix, int d) {
         if (d < 1) {
             throw new IllegalArgumentException("d must be at least 1, got " + d);
         }
@@ -91,7 +91,7 @@ public final class DictionaryComparison {
         return matrix.length / d;
     }
 
-    private static float[] normalizedRows(float[] matrix, int d) {
+    static float[] normalizedRows(float[] matrix, int d) {
         float[] out = new float[matrix.length];
         for (int r = 0; r < matrix.length / d; r++) {
             double norm2 = 0;

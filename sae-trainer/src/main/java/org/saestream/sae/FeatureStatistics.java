@@ -15,7 +15,8 @@ package org.saestream.sae;
  *   <li>dense: density > 10% of the window's tokens.</li>
  * </ul>
  *
- * Changed only by the owning trainer's steps and by {@link #startNewWindow()}; the getters return copies.
+ * Changed only by the owning trainer's steps (and its resampling) and by {@link #startNewWindow()}; the
+ * getters return copies.
  * Not thread-safe: use it from the thread that steps the trainer.
  */
 public final class FeatureStatistics {
@@ -90,6 +91,14 @@ public final class FeatureStatistics {
                 lastFiredAt[i] = tokensSeen;
             }
         }
+    }
+
+    /**
+     * Marks a latent as having just fired (lastFired = tokens seen), without counting a fire: a resampled
+     * latent gets a full dead window to prove itself before it counts as dead again.
+     */
+    void revive(int latent) {
+        lastFiredAt[latent] = tokensSeen;
     }
 
     /** Restarts the density window (dead tracking is unaffected). */

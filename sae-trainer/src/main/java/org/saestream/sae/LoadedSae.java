@@ -17,12 +17,17 @@ package org.saestream.sae;
  * @param bDec         [dIn]
  * @param threshold    [dSae] the JumpReLU threshold SAELens applies (JumpReLU and BatchTopK), or empty
  * @param log10Density [dSae] from sparsity.safetensors, or empty when the directory has none
+ * @param activationScale cfg.json "activation_scaling_factor": the weights expect raw activations times this
+ *                     (1 when absent, and after {@link SaeLensFormat#export})
  */
 public record LoadedSae(SaeConfig config, String architecture, int hookLayer, long tokensSeen, long steps,
                         float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[] threshold,
-                        float[] log10Density) {
+                        float[] log10Density, double activationScale) {
 
     public LoadedSae {
+        if (!(activationScale > 0) || Double.isInfinite(activationScale)) {
+            throw new IllegalArgumentException("activationScale must be finite and > 0, got " + activationScale);
+        }
         int dIn = config.dIn();
         int dSae = config.dSae();
         check("W_enc", wEnc, (long) dIn * dSae);

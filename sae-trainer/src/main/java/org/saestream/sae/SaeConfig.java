@@ -21,10 +21,12 @@ import java.io.Serializable;
  * @param deadWindowTokens a latent is dead when it has not fired in this many tokens (TopK and BatchTopK
  *                         train dead latents with AuxK); also the length of the tumbling window over which
  *                         feature densities are counted
+ * @param options          initialisation from data, activation normalisation, drift windows, freezing and
+ *                         resampling ({@link TrainingOptions#defaults()} unless set)
  */
 public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture architecture, double learningRate,
                         double beta1, double beta2, double epsilon, int batchSize, long seed, String hookName,
-                        String modelName, long deadWindowTokens) implements Serializable {
+                        String modelName, long deadWindowTokens, TrainingOptions options) implements Serializable {
 
     /**
      * Tuned on the synthetic ground-truth task (d=64, 256 true features, 5 active per token, magnitudes
@@ -97,6 +99,26 @@ public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture archite
         if (deadWindowTokens < 1) {
             throw new IllegalArgumentException("deadWindowTokens must be at least 1, got " + deadWindowTokens);
         }
+        if (options == null) {
+            throw new IllegalArgumentException("options must not be null (use TrainingOptions.defaults())");
+        }
+        if (options.driftWindowTokens() < batchSize) {
+            // one step then closes at most one drift window, so every window has its own decoder
+            throw new IllegalArgumentException("driftWindowTokens must be at least batchSize " + batchSize + ", got "
+                    + options.driftWindowTokens());
+        }
+        if (options.resampling() != null && !(architecture instanceof ReluL1)) {
+            throw new IllegalArgumentException("resampling applies to ReLU + L1 SAEs only (the k-sparse ones train"
+                    + " dead latents with AuxK); this one is " + architecture.saeLensName());
+        }
+    }
+
+    /** The config of the first thirteen components with {@link TrainingOptions#defaults()}. */
+    public SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture architecture, double learningRate,
+                     double beta1, double beta2, double epsilon, int batchSize, long seed, String hookName,
+                     String modelName, long deadWindowTokens) {
+        this(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed, hookName,
+                modelName, deadWindowTokens, TrainingOptions.defaults());
     }
 
     /** A ReLU + L1 SAE with the default hyperparameters above, seed 0, unknown hook and model. */
@@ -132,7 +154,7 @@ public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture archite
 
     public SaeConfig withArchitecture(SaeArchitecture value) {
         return new SaeConfig(saeId, dIn, dSae, value, learningRate, beta1, beta2, epsilon, batchSize, seed, hookName,
-                modelName, deadWindowTokens);
+                modelName, deadWindowTokens, options);
     }
 
     /** A ReLU + L1 config with another L1 coefficient (warm-up kept); other architectures have no L1. */
@@ -158,31 +180,37 @@ public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture archite
 
     public SaeConfig withLearningRate(double value) {
         return new SaeConfig(saeId, dIn, dSae, architecture, value, beta1, beta2, epsilon, batchSize, seed, hookName,
-                modelName, deadWindowTokens);
+                modelName, deadWindowTokens, options);
     }
 
     public SaeConfig withAdam(double newBeta1, double newBeta2, double newEpsilon) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, newBeta1, newBeta2, newEpsilon, batchSize,
-                seed, hookName, modelName, deadWindowTokens);
+                seed, hookName, modelName, deadWindowTokens, options);
     }
 
     public SaeConfig withBatchSize(int value) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, value, seed, hookName,
-                modelName, deadWindowTokens);
+                modelName, deadWindowTokens, options);
     }
 
     public SaeConfig withSeed(long value) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, value,
-                hookName, modelName, deadWindowTokens);
+                hookName, modelName, deadWindowTokens, options);
     }
 
     public SaeConfig withSource(String newHookName, String newModelName) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed,
-                newHookName, newModelName, deadWindowTokens);
+                newHookName, newModelName, deadWindowTokens, options);
     }
 
     public SaeConfig withDeadWindowTokens(long value) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed,
-                hookName, modelName, value);
+                hookName, modelName, value, options);
+    }
+
+    /** The same SAE trained with other {@link TrainingOptions} (validated against the architecture). */
+    public SaeConfig withOptions(TrainingOptions value) {
+        return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed,
+                hookName, modelName, deadWindowTokens, value);
     }
 }

@@ -16,6 +16,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -31,7 +32,17 @@ import java.util.stream.Stream;
  * the global one. The architecture's hyperparameters follow under SAELens' names (l1_coefficient,
  * l1_warm_up_steps; k, aux_loss_coefficient; topk_threshold_lr; l0_coefficient, jumprelu_bandwidth,
  * jumprelu_init_threshold, l0_warm_up_steps), then saestream's keys (training_architecture, k_aux, sae_id, tokens_seen,
- * steps, the optimizer settings), which {@link #read} uses to rebuild the {@link SaeConfig}.
+ * steps, the optimizer settings, the {@link TrainingOptions}), which {@link #read} uses to rebuild the
+ * {@link SaeConfig}.
+ *
+ * <p>Activation normalisation: a snapshot's weights work on scaled activations (raw times cfg.json
+ * "activation_scaling_factor"), and cfg.json says "normalize_activations": "expected_average_only_in"
+ * when the trainer normalises, as SAELens does before it folds the factor in. {@link #export} folds it
+ * in and writes a directory for {@code SAE.load_from_disk} that works on raw activations.
+ *
+ * <p>drift.safetensors holds the latest drift boundary ({@link DriftReport}): "self_similarity_previous",
+ * "self_similarity_lookback" [d_sae] F32, "ever_reached_high" and "frozen" [d_sae] F32 0/1, and the
+ * metadata "window_index" and "tokens_at_boundary".
  */
 public final class SaeLensFormat {
     public static final String CONFIG_FILE = "cfg.json";
@@ -40,17 +51,32 @@ public final class SaeLensFormat {
     public static final String SPARSITY_TENSOR = "sparsity";
     /** The per-latent JumpReLU threshold SAELens loads (JumpReLU and BatchTopK snapshots). */
     public static final String THRESHOLD_TENSOR = "threshold";
+    public static final String DRIFT_FILE = "drift.safetensors";
+    public static final String DRIFT_PREVIOUS = "self_similarity_previous";
+    public static final String DRIFT_LOOKBACK = "self_similarity_lookback";
+    public static final String DRIFT_REACHED_HIGH = "ever_reached_high";
+    public static final String DRIFT_FROZEN = "frozen";
+    /** cfg.json "normalize_activations" of a trainer that scales its inputs (SAELens' name for the method). */
+    public static final String EXPECTED_AVERAGE_ONLY_IN = "expected_average_only_in";
+    /**
+     * The SAELens config layout {@link #export} writes (a nested "metadata" object): SAELens reads a
+     * config without a version of at least 6 through its converter for older layouts.
+     */
+    public static final String SAELENS_LAYOUT_VERSION = "6.0.0";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private SaeLensFormat() {
     }
 
-    /** The three snapshot files of the trainer's current state, by file name, in a fixed order. */
+    /**
+     * The four snapshot files of the trainer's current state (cfg.json, sae_weights, sparsity, drift), by
+     * file name, in a fixed order.
+     */
     public static Map<String, byte[]> files(SaeTrainer trainer) {
         SaeConfig c = trainer.config();
         Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put(CONFIG_FILE, configJson(c, trainer.tokensSeen(), trainer.steps()));
+        files.put(CONFIG_FILE, configJson(c, trainer.tokensSeen(), trainer.steps(), trainer.activationScale()));
 
         Map<String, Tensor> weights = new LinkedHashMap<>();
         weights.put(SaeParameters.W_ENC, Tensor.ofFloats(trainer.encoder(), c.dIn(), c.dSae()));
@@ -63,10 +89,32 @@ public final class SaeLensFormat {
         Map<String, Tensor> sparsity = new LinkedHashMap<>();
         sparsity.put(SPARSITY_TENSOR, Tensor.ofFloats(trainer.statistics().log10Density(), c.dSae()));
         files.put(SPARSITY_FILE, Safetensors.toBytes(sparsity, Map.of("format", "pt")));
+        files.put(DRIFT_FILE, driftFile(trainer.drift()));
         return files;
     }
 
-    static byte[] configJson(SaeConfig c, long tokensSeen, long steps) {
+    private static byte[] driftFile(DriftReport drift) {
+        int dSae = drift.selfSimilarityPrevious().length;
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put(DRIFT_PREVIOUS, Tensor.ofFloats(drift.selfSimilarityPrevious(), dSae));
+        tensors.put(DRIFT_LOOKBACK, Tensor.ofFloats(drift.selfSimilarityLookback(), dSae));
+        tensors.put(DRIFT_REACHED_HIGH, Tensor.ofFloats(zeroOne(drift.reachedHigh()), dSae));
+        tensors.put(DRIFT_FROZEN, Tensor.ofFloats(zeroOne(drift.frozen()), dSae));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("window_index", Long.toString(drift.windowIndex()));
+        meta.put("tokens_at_boundary", Long.toString(drift.tokensAtBoundary()));
+        return Safetensors.toBytes(tensors, meta);
+    }
+
+    private static float[] zeroOne(boolean[] flags) {
+        float[] out = new float[flags.length];
+        for (int i = 0; i < flags.length; i++) {
+            out[i] = flags[i] ? 1f : 0f;
+        }
+        return out;
+    }
+
+    static byte[] configJson(SaeConfig c, long tokensSeen, long steps, double activationScale) {
         ObjectNode cfg = JSON.createObjectNode();
         // SAELens keys
         SaeArchitecture architecture = c.architecture();
@@ -80,7 +128,8 @@ public final class SaeLensFormat {
         cfg.put("hook_layer", hookLayer(c.hookName()));
         cfg.putNull("hook_head_index");
         cfg.put("apply_b_dec_to_input", true);
-        cfg.put("normalize_activations", "none");
+        cfg.put("normalize_activations", c.options().normalizeActivations() ? EXPECTED_AVERAGE_ONLY_IN : "none");
+        cfg.put("activation_scaling_factor", activationScale);
         cfg.put("finetuning_scaling_factor", false);
         architecture.saeLensConfig().forEach((key, value) -> cfg.set(key, JSON.valueToTree(value)));
         cfg.put("lr", c.learningRate());
@@ -95,11 +144,60 @@ public final class SaeLensFormat {
         cfg.put("steps", steps);
         cfg.put("adam_epsilon", c.epsilon());
         cfg.put("dead_window_tokens", c.deadWindowTokens());
+        putOptions(cfg, c.options());
         try {
             return JSON.writeValueAsBytes(cfg);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static void putOptions(ObjectNode cfg, TrainingOptions o) {
+        cfg.put("decoder_bias_init", o.decoderBiasInit().name().toLowerCase(Locale.ROOT));
+        cfg.put("drift_window_tokens", o.driftWindowTokens());
+        cfg.put("drift_lookback", o.driftLookback());
+        if (o.freezing() == null) {
+            cfg.putNull("freezing");
+        } else {
+            ObjectNode f = cfg.putObject("freezing");
+            f.put("threshold", o.freezing().threshold());
+            f.put("windows", o.freezing().windows());
+            f.put("stop_when_all_live_frozen", o.freezing().stopWhenAllLiveFrozen());
+        }
+        if (o.resampling() == null) {
+            cfg.putNull("resampling");
+        } else {
+            cfg.putObject("resampling").put("every_tokens", o.resampling().everyTokens());
+        }
+    }
+
+    /** The options from cfg.json, defaults for missing keys (a directory written by SAELens or an older saestream). */
+    private static TrainingOptions options(JsonNode cfg, Path file) {
+        TrainingOptions defaults = TrainingOptions.defaults();
+        String normalize = textOr(cfg, "normalize_activations", "none");
+        if (!normalize.equals("none") && !normalize.equals(EXPECTED_AVERAGE_ONLY_IN)) {
+            throw new IllegalArgumentException(file + ": normalize_activations '" + normalize
+                    + "' is not supported; expected none or " + EXPECTED_AVERAGE_ONLY_IN);
+        }
+        TrainingOptions.DecoderBiasInit biasInit = defaults.decoderBiasInit();
+        JsonNode init = cfg.get("decoder_bias_init");
+        if (init != null && !init.isNull()) {
+            try {
+                biasInit = TrainingOptions.DecoderBiasInit.valueOf(init.asText().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": decoder_bias_init '" + init.asText()
+                        + "' is not one of zero, mean, geometric_median", e);
+            }
+        }
+        JsonNode f = cfg.get("freezing");
+        TrainingOptions.Freezing freezing = f == null || f.isNull() ? null : new TrainingOptions.Freezing(
+                f.path("threshold").asDouble(), f.path("windows").asInt(), f.path("stop_when_all_live_frozen").asBoolean());
+        JsonNode r = cfg.get("resampling");
+        TrainingOptions.Resampling resampling = r == null || r.isNull() ? null
+                : new TrainingOptions.Resampling(r.path("every_tokens").asLong());
+        return new TrainingOptions(biasInit, normalize.equals(EXPECTED_AVERAGE_ONLY_IN),
+                cfg.path("drift_window_tokens").asLong(defaults.driftWindowTokens()),
+                cfg.path("drift_lookback").asInt(defaults.driftLookback()), freezing, resampling);
     }
 
     /**
@@ -183,7 +281,8 @@ public final class SaeLensFormat {
                 cfg.path("seed").asLong(defaults.seed()),
                 textOr(cfg, "hook_name", defaults.hookName()),
                 textOr(cfg, "model_name", defaults.modelName()),
-                cfg.path("dead_window_tokens").asLong(defaults.deadWindowTokens()));
+                cfg.path("dead_window_tokens").asLong(defaults.deadWindowTokens()),
+                options(cfg, cfgFile));
 
         Path weightsFile = dir.resolve(WEIGHTS_FILE);
         Safetensors.Contents weights = Safetensors.read(weightsFile);
@@ -204,7 +303,96 @@ public final class SaeLensFormat {
                 : new float[0];
         return new LoadedSae(config, architectureName, cfg.path("hook_layer").asInt(0),
                 cfg.path("tokens_seen").asLong(0), cfg.path("steps").asLong(0), wEnc, bEnc, wDec, bDec, threshold,
-                sparsity);
+                sparsity, cfg.path("activation_scaling_factor").asDouble(1.0));
+    }
+
+    /**
+     * Writes into {@code outDir} (atomically, as {@link #write}) the snapshot in {@code snapshotDir} as a
+     * directory SAELens' {@code SAE.load_from_disk} loads and that works on raw activations: the
+     * activation scale s is folded into the weights as SAELens' fold_activation_norm_scaling_factor does
+     * (W_enc * s, W_dec / s, b_dec / s; b_enc and thresholds unchanged, since the pre-activations are
+     * unchanged: (x - b_dec / s) (s W_enc) = (s x - b_dec) W_enc), and cfg.json says
+     * "normalize_activations": "none". Files: cfg.json in SAELens' 6.x layout (architecture, d_in, d_sae,
+     * dtype, device, apply_b_dec_to_input, normalize_activations, reshape_activations, k for topk, and
+     * "metadata" with model_name, hook_name and saestream's provenance), sae_weights.safetensors, and
+     * sparsity.safetensors when the snapshot has one. TopK decoder rows are no longer unit norm after the
+     * fold, so "rescale_acts_by_decoder_norm" stays false (the selection uses the unchanged pre-activations).
+     */
+    public static void export(Path snapshotDir, Path outDir) {
+        LoadedSae sae = read(snapshotDir);
+        SaeConfig c = sae.config();
+        float s = (float) sae.activationScale();
+        float[] wEnc = sae.wEnc().clone();
+        float[] wDec = sae.wDec().clone();
+        float[] bDec = sae.bDec().clone();
+        if (s != 1f) {
+            for (int i = 0; i < wEnc.length; i++) {
+                wEnc[i] *= s;
+            }
+            for (int i = 0; i < wDec.length; i++) {
+                wDec[i] /= s;
+            }
+            for (int i = 0; i < bDec.length; i++) {
+                bDec[i] /= s;
+            }
+        }
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        weights.put(SaeParameters.W_ENC, Tensor.ofFloats(wEnc, c.dIn(), c.dSae()));
+        weights.put(SaeParameters.W_DEC, Tensor.ofFloats(wDec, c.dSae(), c.dIn()));
+        weights.put(SaeParameters.B_ENC, Tensor.ofFloats(sae.bEnc(), c.dSae()));
+        weights.put(SaeParameters.B_DEC, Tensor.ofFloats(bDec, c.dIn()));
+        if (sae.threshold().length > 0) {
+            weights.put(THRESHOLD_TENSOR, Tensor.ofFloats(sae.threshold(), c.dSae()));
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put(CONFIG_FILE, exportConfigJson(sae));
+        files.put(WEIGHTS_FILE, Safetensors.toBytes(weights, Map.of("format", "pt")));
+        Path sparsity = snapshotDir.resolve(SPARSITY_FILE);
+        if (Files.exists(sparsity)) {
+            try {
+                files.put(SPARSITY_FILE, Files.readAllBytes(sparsity));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + sparsity, e);
+            }
+        }
+        write(outDir, files);
+    }
+
+    private static byte[] exportConfigJson(LoadedSae sae) {
+        SaeConfig c = sae.config();
+        ObjectNode cfg = JSON.createObjectNode();
+        cfg.put("architecture", sae.architecture());
+        cfg.put("d_in", c.dIn());
+        cfg.put("d_sae", c.dSae());
+        cfg.put("dtype", "float32");
+        cfg.put("device", "cpu");
+        cfg.put("apply_b_dec_to_input", true);
+        cfg.put("normalize_activations", "none");
+        cfg.put("reshape_activations", "none");
+        if (sae.architecture().equals("topk")) {
+            cfg.put("k", ((TopK) c.architecture()).k());
+            cfg.put("rescale_acts_by_decoder_norm", false);
+        }
+        // flat copies for tools that read the pre-6 layout; SAELens 6 takes them from "metadata"
+        cfg.put("model_name", c.modelName());
+        cfg.put("hook_name", c.hookName());
+        cfg.put("hook_layer", sae.hookLayer());
+        ObjectNode meta = cfg.putObject("metadata");
+        meta.put("sae_lens_version", SAELENS_LAYOUT_VERSION);
+        meta.putNull("sae_lens_training_version");  // trained by saestream, not SAELens
+        meta.put("model_name", c.modelName());
+        meta.put("hook_name", c.hookName());
+        meta.putNull("hook_head_index");
+        meta.put("saestream_sae_id", c.saeId());
+        meta.put("saestream_training_architecture", c.architecture().saeLensName());
+        meta.put("saestream_tokens_seen", sae.tokensSeen());
+        meta.put("saestream_steps", sae.steps());
+        meta.put("saestream_folded_activation_scaling_factor", sae.activationScale());
+        try {
+            return JSON.writeValueAsBytes(cfg);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**

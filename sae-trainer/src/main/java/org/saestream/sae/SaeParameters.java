@@ -44,8 +44,8 @@ public final class SaeParameters implements AutoCloseable {
      * The standard initialisation: W_dec rows are Gaussian vectors normalised to unit length (drawn
      * with {@code java.util.Random(seed)}, so the same seed gives the same SAE on any engine),
      * W_enc = W_dec^T, b_enc = 0, b_dec = 0; the architecture's extra tensors at their initial values.
-     * SAELens also offers b_dec at the geometric median of a first batch; zeros keep the
-     * initialisation independent of the data.
+     * The data-dependent part (b_dec at the mean or geometric median of a first buffer, activation scale)
+     * comes afterwards, from {@link SaeTrainer#prepare}.
      */
     public static SaeParameters initial(NDManager manager, int dIn, int dSae, long seed, SaeArchitecture architecture) {
         Random random = new Random(seed);

@@ -9,13 +9,19 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import java.nio.FloatBuffer;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * Trains one SAE online, one batch per {@link #step}. Each step: forward, loss and hand-written
  * gradients ({@link SaeArchitecture}, which sees which latents are dead before the batch), remove the
- * decoder gradient parallel to each decoder row, Adam, renormalise decoder rows to unit length,
- * update the architecture's buffers, count which latents fired.
+ * decoder gradient parallel to each decoder row, mask the gradients of frozen features, Adam,
+ * renormalise decoder rows to unit length, update the architecture's buffers, count which latents
+ * fired; then, when due, resample dead features ({@link DeadFeatureResampler}) and close a drift window
+ * ({@link DriftTracker}, which may freeze features).
+ *
+ * <p>Before the first step the trainer is prepared from data ({@link #prepare}): b_dec from the first
+ * buffer and, when normalising, the activation scale every input is multiplied by.
  *
  * <p>Owns a child of the given manager holding the parameters and Adam state; each step's
  * temporaries live in an NDScope and a sub-manager closed before the step returns. Not thread-safe:
@@ -30,8 +36,12 @@ public final class SaeTrainer implements AutoCloseable {
     private final AdamOptimizer adam;
     private final FeatureStatistics statistics;
     private long steps;
+    private boolean prepared;
+    private double activationScale;
+    private DriftTracker drift;
+    private long resampledTotal;
 
-    /** A freshly initialised SAE (see {@link SaeParameters#initial}). */
+    /** A freshly initialised SAE (see {@link SaeParameters#initial}), not yet prepared. */
     public SaeTrainer(SaeConfig config, NDManager parent) {
         this.config = config;
         this.architecture = config.architecture();
@@ -45,6 +55,8 @@ public final class SaeTrainer implements AutoCloseable {
         }
         this.statistics = new FeatureStatistics(config.dSae(), config.deadWindowTokens());
         this.steps = 0;
+        this.activationScale = 1.0;
+        this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
     }
 
     private SaeTrainer(SaeConfig config, NDManager parent, TrainerState.Decoded state) {
@@ -56,30 +68,82 @@ public final class SaeTrainer implements AutoCloseable {
                     state.parameters());
             this.adam = AdamOptimizer.restore(manager, config, state.firstMoments(), state.secondMoments(),
                     state.adamStep());
+            this.statistics = state.statistics();
+            this.steps = state.steps();
+            TrainerState.Progress progress = state.progress();
+            this.prepared = progress.prepared();
+            this.activationScale = progress.activationScale();
+            this.resampledTotal = progress.resampledTotal();
+            if (progress.drift() != null) {
+                this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn(), progress.drift());
+            } else { // a format-1 state: drift windows start here
+                this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
+                if (prepared) {
+                    long tokens = statistics.tokensSeen();
+                    drift.start(params.toFloats(SaeParameters.W_DEC), tokens,
+                            tokens / config.options().driftWindowTokens());
+                }
+            }
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
-        this.statistics = state.statistics();
-        this.steps = state.steps();
     }
 
     /**
      * A trainer continuing from {@link #exportState()} bytes. The config must describe the same
-     * architecture and shapes; its optimizer settings (learning rate, betas) may differ and apply from
-     * the next step.
+     * architecture and shapes, the same activation normalisation and the same drift window and
+     * lookback; its optimizer settings (learning rate, betas), freezing and resampling rules may differ
+     * and apply from the next step (features frozen so far stay frozen).
      */
     public static SaeTrainer restore(SaeConfig config, byte[] state, NDManager parent) {
         return new SaeTrainer(config, parent, TrainerState.decode(config, state));
     }
 
     /**
+     * Initialises from data, once, before the first step: b_dec per {@link TrainingOptions#decoderBiasInit()}
+     * and, with {@link TrainingOptions#normalizeActivations()}, the activation scale s (mean over these rows
+     * of ||s x||^2 = dIn, s rounded to float32), both from the first {@code count} rows of {@code rows}
+     * (row-major [count, dIn]; count may exceed the batch size: pass the whole first buffer). b_dec is
+     * computed on the scaled rows. Takes drift boundary 0 (the decoder as initialised). Without a call,
+     * the first {@link #step} prepares from its own batch. Throws IllegalStateException when already
+     * prepared, IllegalArgumentException for non-finite rows or all-zero rows when normalising.
+     */
+    public void prepare(float[] rows, int count) {
+        if (prepared) {
+            throw new IllegalStateException("SAE " + config.saeId() + " is already prepared (prepare runs at most once,"
+                    + " before the first step; steps taken: " + steps + ")");
+        }
+        DataInitialization.Result init = DataInitialization.compute(config.options(), rows, count, config.dIn());
+        FeatureSlices.overwrite(params.bDec(), init.decoderBias());
+        activationScale = init.activationScale();
+        prepared = true;
+        long tokens = statistics.tokensSeen();
+        drift.start(params.toFloats(SaeParameters.W_DEC), tokens, tokens / config.options().driftWindowTokens());
+    }
+
+    /** Undoes a preparation the step that made it could not complete. */
+    private void unprepare(float[] decoderBiasBefore) {
+        FeatureSlices.overwrite(params.bDec(), decoderBiasBefore);
+        activationScale = 1.0;
+        prepared = false;
+        drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
+    }
+
+    /**
      * Trains on the first {@code rows} tokens of {@code batch}, row-major [rows, dIn]
-     * (1 <= rows <= batchSize; batch may be longer than rows * dIn). Throws IllegalStateException,
-     * leaving the state unchanged, if the loss is not finite.
+     * (1 <= rows <= batchSize; batch may be longer than rows * dIn), multiplied by the activation scale.
+     * Prepares the trainer from this batch first if {@link #prepare} was not called. Throws
+     * IllegalStateException, leaving the state unchanged, if the loss (or, for the preparing step, the
+     * input) is not finite, and if the SAE has {@link #finished()}; IllegalArgumentException, also leaving
+     * it unchanged, for a bad shape or a preparing batch that cannot be normalised (all zeros).
      */
     public StepResult step(float[] batch, int rows) {
         int dIn = config.dIn();
+        if (finished()) {
+            throw new IllegalStateException("SAE " + config.saeId() + " has finished: every live feature is frozen"
+                    + " (freezing.stopWhenAllLiveFrozen); check finished() before stepping");
+        }
         if (rows < 1 || rows > config.batchSize()) {
             throw new IllegalArgumentException("rows must be in [1, batchSize=" + config.batchSize() + "], got " + rows);
         }
@@ -87,9 +151,21 @@ public final class SaeTrainer implements AutoCloseable {
             throw new IllegalArgumentException("batch holds " + batch.length + " floats but " + rows + " rows of dIn "
                     + dIn + " need " + rows * dIn);
         }
+        float[] decoderBiasBefore = null;
+        if (!prepared) {
+            for (int i = 0; i < rows * dIn; i++) {
+                if (!Float.isFinite(batch[i])) {
+                    throw new IllegalStateException("SAE " + config.saeId() + ": non-finite input " + batch[i]
+                            + " in the batch of step " + (steps + 1) + " that would prepare the trainer; state left"
+                            + " at step " + steps);
+                }
+            }
+            decoderBiasBefore = params.toFloats(SaeParameters.B_DEC);
+            prepare(batch, rows);
+        }
         try (NDManager stepManager = manager.newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            NDArray x = stepManager.create(FloatBuffer.wrap(batch, 0, rows * dIn), new Shape(rows, dIn)); // [B, dIn]
+            NDArray x = input(stepManager, batch, rows);                                             // [B, dIn]
             var context = new SaeArchitecture.TrainingContext(steps, statistics.deadLatents());
             SaeArchitecture.TrainingPass pass = architecture.trainingPass(params, x, context);
 
@@ -101,25 +177,91 @@ public final class SaeTrainer implements AutoCloseable {
                     sumSquaredError, totalVariance, activeCount)).toType(DataType.FLOAT64, false).toDoubleArray();
             double loss = scalars[2];
             if (!Double.isFinite(loss)) {
+                if (decoderBiasBefore != null) {
+                    unprepare(decoderBiasBefore);
+                }
                 throw new IllegalStateException("SAE " + config.saeId() + ": loss is " + loss + " at step " + (steps + 1)
                         + " (mse " + scalars[0] + ", sparsity " + scalars[1] + "); non-finite input or divergence,"
                         + " state left at step " + steps);
             }
 
             DecoderConstraint.removeParallelGradient(params.wDec(), pass.gradients().get(SaeParameters.W_DEC));
+            NDArray frozen = drift.anyFrozen() ? stepManager.create(flags(drift.frozen())) : null;      // [dSae]
+            if (frozen != null) {
+                maskFrozen(pass.gradients(), frozen);
+            }
             adam.update(params, pass.gradients());
-            DecoderConstraint.normalizeRows(params.wDec());
+            if (frozen != null) {
+                DecoderConstraint.normalizeRows(params.wDec(), frozen);
+            } else {
+                DecoderConstraint.normalizeRows(params.wDec());
+            }
             pass.bufferUpdates().forEach(params::updateBuffer);
+            long tokensBefore = statistics.tokensSeen();
             statistics.record(rows, firesPerLatent.toFloatArray());
             steps++;
+            resampleIfDue(tokensBefore, x, pass.forward().reconstruction());
+            boolean windowClosed = closeWindowIfDue(tokensBefore);
             double fvu = scalars[4] > 0 ? scalars[3] / scalars[4] : Double.NaN;
-            return new StepResult(steps, rows, scalars[0], fvu, scalars[5] / rows, scalars[1], loss);
+            return new StepResult(steps, rows, scalars[0], fvu, scalars[5] / rows, scalars[1], loss, windowClosed);
         }
+    }
+
+    /** The first rows of the batch as the SAE sees them: [rows, dIn] times the activation scale. */
+    private NDArray input(NDManager stepManager, float[] batch, int rows) {
+        NDArray x = stepManager.create(FloatBuffer.wrap(batch, 0, rows * config.dIn()), new Shape(rows, config.dIn()));
+        if (activationScale != 1.0) {
+            x.muli((float) activationScale);   // a float32 value: the product is fl32(x * s), as DataInitialization
+        }
+        return x;
+    }
+
+    /**
+     * Zeroes the gradient slices of frozen features, so that (with their Adam moments zeroed when they
+     * froze) the update leaves them bit-identical.
+     */
+    private static void maskFrozen(Map<String, NDArray> gradients, NDArray frozen) {
+        NDArray keep = frozen.neg().addi(1);                                                      // [dSae] 0 = frozen
+        gradients.forEach((name, gradient) -> {
+            if (FeatureSlices.isPerFeature(name)) {
+                gradient.muli(FeatureSlices.alongFeatures(keep, name));
+            }
+        });
+    }
+
+    private void resampleIfDue(long tokensBefore, NDArray x, NDArray reconstruction) {
+        TrainingOptions.Resampling resampling = config.options().resampling();
+        if (resampling != null && statistics.tokensSeen() / resampling.everyTokens()
+                > tokensBefore / resampling.everyTokens()) {
+            resampledTotal += DeadFeatureResampler.resample(params, adam, statistics, drift.frozen(), x, reconstruction,
+                    config.seed(), steps);
+        }
+    }
+
+    private boolean closeWindowIfDue(long tokensBefore) {
+        if (!drift.due(tokensBefore, statistics.tokensSeen())) {
+            return false;
+        }
+        boolean[] newlyFrozen = drift.close(params.toFloats(SaeParameters.W_DEC), statistics.tokensSeen(),
+                statistics.deadLatents());
+        if (DriftReport.count(newlyFrozen) > 0) {
+            adam.resetFeatures(newlyFrozen);
+        }
+        return true;
+    }
+
+    private static float[] flags(boolean[] values) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i] ? 1f : 0f;
+        }
+        return out;
     }
 
     /**
      * The latents the SAE assigns at inference ({@link SaeArchitecture#forward}; BatchTopK uses its
-     * threshold) to the first {@code rows} tokens of {@code batch}, row-major [rows, dSae]. No state changes.
+     * threshold) to the first {@code rows} tokens of {@code batch} (raw activations: the activation scale
+     * is applied here), row-major [rows, dSae]. No state changes.
      */
     public float[] encode(float[] batch, int rows) {
         int dIn = config.dIn();
@@ -128,9 +270,40 @@ public final class SaeTrainer implements AutoCloseable {
         }
         try (NDManager stepManager = manager.newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            NDArray x = stepManager.create(FloatBuffer.wrap(batch, 0, rows * dIn), new Shape(rows, dIn)); // [B, dIn]
+            NDArray x = input(stepManager, batch, rows);                                             // [B, dIn]
             return architecture.forward(params, x).latents().toFloatArray();
         }
+    }
+
+    /** Whether {@link #prepare} has run (explicitly or from the first step's batch). */
+    public boolean prepared() {
+        return prepared;
+    }
+
+    /**
+     * The scalar s every input is multiplied by ({@link TrainingOptions#normalizeActivations()}), a float32
+     * value; 1.0 when not normalising or not yet prepared.
+     */
+    public double activationScale() {
+        return activationScale;
+    }
+
+    /** The latest drift boundary's report; {@link DriftReport#windowIndex()} 0 before the first boundary. */
+    public DriftReport drift() {
+        return drift.report();
+    }
+
+    /**
+     * True when {@link TrainingOptions.Freezing#stopWhenAllLiveFrozen()} is set and every live feature is
+     * frozen (at least one): training has converged and {@link #step} refuses further batches.
+     */
+    public boolean finished() {
+        return drift.allLiveFrozen(statistics.deadLatents());
+    }
+
+    /** Dead features re-initialised so far ({@link TrainingOptions.Resampling}). */
+    public long resampledTotal() {
+        return resampledTotal;
     }
 
     public SaeConfig config() {
@@ -187,9 +360,13 @@ public final class SaeTrainer implements AutoCloseable {
         }
     }
 
-    /** Parameters, Adam moments and step count, statistics and counters as safetensors bytes. */
+    /**
+     * Parameters, Adam moments and step count, statistics, preparation (activation scale), drift and
+     * freezing state, and counters as safetensors bytes.
+     */
     public byte[] exportState() {
-        return TrainerState.encode(config, params, adam, statistics, steps);
+        return TrainerState.encode(config, params, adam, statistics, steps,
+                new TrainerState.Progress(prepared, activationScale, resampledTotal, drift.state()));
     }
 
     /**

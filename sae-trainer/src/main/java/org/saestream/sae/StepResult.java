@@ -13,6 +13,14 @@ package org.saestream.sae;
  *               ReLU + L1: mean over the batch of sum_i f_i ||W_dec_i||; TopK and BatchTopK: the normalised
  *               AuxK loss (0 while no latent is dead); JumpReLU: the mean L0
  * @param loss   the loss that was minimised (ReLU + L1: mse + l1Coefficient * l1; see each architecture)
+ * @param windowClosed whether this step crossed a multiple of the drift window, so that
+ *               {@link SaeTrainer#drift()} now describes a new boundary
  */
-public record StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss) {
+public record StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss,
+                         boolean windowClosed) {
+
+    /** A step that closed no drift window. */
+    public StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss) {
+        this(step, tokens, mse, fvu, l0, l1, loss, false);
+    }
 }

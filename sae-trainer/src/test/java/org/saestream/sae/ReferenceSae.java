@@ -18,7 +18,7 @@ final class ReferenceSae {
     private final double[][] v;
     long step;
 
-    /** Starts from the same initial parameters as a fresh trainer (read from it). */
+    /** Starts from the parameters of a trainer that has not stepped yet (read from it; prepared or not). */
     ReferenceSae(SaeConfig config, SaeTrainer fresh) {
         this.config = config;
         this.dIn = config.dIn();

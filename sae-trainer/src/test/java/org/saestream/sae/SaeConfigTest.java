@@ -86,6 +86,46 @@ class SaeConfigTest {
         assertField("initialThreshold", () -> new JumpReLU(1, 0.001, Double.POSITIVE_INFINITY));
     }
 
+    @Test
+    void trainingOptionsHaveDefaultsAndNameTheirFields() {
+        SaeConfig c = SaeConfig.reluL1("x", 4, 8);
+        TrainingOptions defaults = TrainingOptions.defaults();
+        assertEquals(defaults, c.options());
+        assertEquals(TrainingOptions.DecoderBiasInit.MEAN, defaults.decoderBiasInit());
+        assertEquals(false, defaults.normalizeActivations());
+        assertEquals(1_000_000L, defaults.driftWindowTokens());
+        assertEquals(4, defaults.driftLookback());
+        assertEquals(null, defaults.freezing());
+        assertEquals(null, defaults.resampling());
+        assertEquals(c, new SaeConfig(c.saeId(), c.dIn(), c.dSae(), c.architecture(), c.learningRate(), c.beta1(),
+                c.beta2(), c.epsilon(), c.batchSize(), c.seed(), c.hookName(), c.modelName(), c.deadWindowTokens()),
+                "the 13-component constructor uses the default options");
+        TrainingOptions custom = defaults.withNormalizeActivations(true).withDrift(4096, 2)
+                .withFreezing(new TrainingOptions.Freezing(0.99, 3, true))
+                .withResampling(new TrainingOptions.Resampling(50_000));
+        SaeConfig tuned = c.withOptions(custom).withSeed(4).withLearningRate(1e-3);
+        assertEquals(custom, tuned.options(), "with* methods keep the options");
+
+        assertField("options", () -> c.withOptions(null));
+        assertField("decoderBiasInit", () -> defaults.withDecoderBiasInit(null));
+        assertField("driftWindowTokens", () -> defaults.withDrift(0, 4));
+        assertField("driftLookback", () -> defaults.withDrift(1000, 0));
+        assertField("driftWindowTokens", () -> c.withOptions(defaults.withDrift(1000, 4)), "below batchSize 1024");
+        assertField("freezing.threshold", () -> new TrainingOptions.Freezing(-1, 2, true));
+        assertField("freezing.threshold", () -> new TrainingOptions.Freezing(Double.NaN, 2, true));
+        assertField("freezing.windows", () -> new TrainingOptions.Freezing(0.9, 0, true));
+        assertField("resampling.everyTokens", () -> new TrainingOptions.Resampling(0));
+        assertField("resampling", () -> SaeConfig.topK("t", 4, 8, 2)
+                .withOptions(defaults.withResampling(new TrainingOptions.Resampling(100_000))));
+        assertField("resampling", () -> c.withOptions(defaults.withResampling(new TrainingOptions.Resampling(100_000)))
+                .withArchitecture(new JumpReLU(0.1, 0.01, 0.01)));
+    }
+
+    private static void assertField(String field, org.junit.jupiter.api.function.Executable build, String why) {
+        var e = assertThrows(IllegalArgumentException.class, build, why);
+        assertTrue(e.getMessage().startsWith(field), e.getMessage());
+    }
+
     private static void assertField(String field, org.junit.jupiter.api.function.Executable build) {
         var e = assertThrows(IllegalArgumentException.class, build);
         assertTrue(e.getMessage().startsWith(field), e.getMessage());
@@ -94,7 +134,11 @@ class SaeConfigTest {
     @Test
     void isJavaSerializableForFlinkOperators() throws Exception {
         for (SaeConfig c : new SaeConfig[]{SaeConfig.reluL1("x", 4, 8).withSource("blocks.0.hook_resid_pre", "m"),
-                SaeConfig.topK("t", 4, 8, 2), SaeConfig.batchTopK("b", 4, 8, 2), SaeConfig.jumpReLU("j", 4, 8)}) {
+                SaeConfig.topK("t", 4, 8, 2), SaeConfig.batchTopK("b", 4, 8, 2), SaeConfig.jumpReLU("j", 4, 8),
+                SaeConfig.reluL1("o", 4, 8).withOptions(TrainingOptions.defaults()
+                        .withDecoderBiasInit(TrainingOptions.DecoderBiasInit.GEOMETRIC_MEDIAN)
+                        .withFreezing(new TrainingOptions.Freezing(0.99, 3, true))
+                        .withResampling(new TrainingOptions.Resampling(50_000)))}) {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
                 out.writeObject(c);

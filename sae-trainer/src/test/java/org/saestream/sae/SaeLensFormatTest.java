@@ -47,7 +47,7 @@ class SaeLensFormatTest {
     void writeThenReadRoundTrips(@TempDir Path tmp) throws Exception {
         try (NDManager root = NDManager.newBaseManager(); SaeTrainer trainer = trained(root)) {
             Map<String, byte[]> files = SaeLensFormat.files(trainer);
-            assertEquals(List.of("cfg.json", "sae_weights.safetensors", "sparsity.safetensors"),
+            assertEquals(List.of("cfg.json", "sae_weights.safetensors", "sparsity.safetensors", "drift.safetensors"),
                     List.copyOf(files.keySet()));
             Path dir = tmp.resolve("snapshots").resolve("relu-32-192");
             SaeLensFormat.write(dir, files);
@@ -70,6 +70,10 @@ class SaeLensFormatTest {
             assertEquals("float32", cfg.get("dtype").asText());
             assertEquals("cpu", cfg.get("device").asText());
             assertEquals("none", cfg.get("normalize_activations").asText());
+            assertEquals(1.0, cfg.get("activation_scaling_factor").asDouble());
+            assertEquals("mean", cfg.get("decoder_bias_init").asText());
+            assertEquals(1_000_000, cfg.get("drift_window_tokens").asLong());
+            assertEquals(4, cfg.get("drift_lookback").asInt());
             assertTrue(cfg.get("apply_b_dec_to_input").asBoolean());
             assertEquals("pythia-70m", cfg.get("model_name").asText());
             assertEquals("blocks.3.hook_resid_post", cfg.get("hook_name").asText());
@@ -83,6 +87,36 @@ class SaeLensFormatTest {
             assertArrayEquals(new long[]{8}, weights.tensors().get("b_dec").shape());
             var sparsity = Safetensors.read(dir.resolve("sparsity.safetensors"));
             assertArrayEquals(new long[]{32}, sparsity.tensors().get("sparsity").shape());
+            var drift = Safetensors.read(dir.resolve("drift.safetensors"));
+            assertEquals(List.of("self_similarity_previous", "self_similarity_lookback", "ever_reached_high", "frozen"),
+                    List.copyOf(drift.tensors().keySet()));
+            assertEquals("0", drift.metadata().get("window_index"), "no boundary in 192 tokens");
+            assertTrue(Float.isNaN(drift.tensors().get("self_similarity_previous").toFloats()[0]));
+            assertArrayEquals(new float[32], drift.tensors().get("frozen").toFloats());
+        }
+    }
+
+    @Test
+    void trainingOptionsRoundTripThroughCfgJson(@TempDir Path tmp) throws Exception {
+        SaeConfig config = CONFIG.withOptions(TrainingOptions.defaults()
+                .withDecoderBiasInit(TrainingOptions.DecoderBiasInit.GEOMETRIC_MEDIAN).withNormalizeActivations(true)
+                .withDrift(640, 3).withFreezing(new TrainingOptions.Freezing(0.97, 5, true))
+                .withResampling(new TrainingOptions.Resampling(12_345)));
+        try (NDManager root = NDManager.newBaseManager(); SaeTrainer trainer = trained(root, config)) {
+            Path dir = tmp.resolve("snap");
+            SaeLensFormat.write(dir, SaeLensFormat.files(trainer));
+            LoadedSae loaded = SaeLensFormat.read(dir);
+            assertEquals(config, loaded.config());
+            assertEquals(trainer.activationScale(), loaded.activationScale());
+            assertTrue(trainer.activationScale() != 1.0);
+            JsonNode cfg = new ObjectMapper().readTree(dir.resolve("cfg.json").toFile());
+            assertEquals("expected_average_only_in", cfg.get("normalize_activations").asText());
+            assertEquals(trainer.activationScale(), cfg.get("activation_scaling_factor").asDouble());
+            assertEquals("geometric_median", cfg.get("decoder_bias_init").asText());
+            assertEquals(640, cfg.get("drift_window_tokens").asLong());
+            assertEquals(3, cfg.get("drift_lookback").asInt());
+            assertEquals(5, cfg.get("freezing").get("windows").asInt());
+            assertEquals(12_345, cfg.get("resampling").get("every_tokens").asLong());
         }
     }
 

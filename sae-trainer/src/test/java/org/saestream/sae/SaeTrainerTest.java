@@ -25,7 +25,7 @@ class SaeTrainerTest {
     /** SMALL in each architecture; the k-sparse ones with dead windows of 1 or 2 batches so that AuxK acts at once. */
     static Stream<SaeConfig> smallPerArchitecture() {
         return Stream.of(SMALL,
-                SMALL.withArchitecture(new TopK(4, 8, TopK.DEFAULT_AUX_K_COEFFICIENT)).withDeadWindowTokens(256),
+                SMALL.withArchitecture(new TopK(4, 8, TopK.DEFAULT_AUX_K_COEFFICIENT)).withDeadWindowTokens(128),
                 SMALL.withArchitecture(new BatchTopK(2, 8, TopK.DEFAULT_AUX_K_COEFFICIENT, 0.01))
                         .withDeadWindowTokens(128),
                 SMALL.withArchitecture(new JumpReLU(0.05, 0.05, 0.05)));
@@ -77,6 +77,7 @@ class SaeTrainerTest {
     @Test
     void stepsMatchThePlainJavaReference() {
         try (SaeTrainer trainer = new SaeTrainer(SMALL, root)) {
+            trainer.prepare(batch(0, 128, SMALL.dIn()), 128); // b_dec at the mean: the reference starts from it
             ReferenceSae reference = new ReferenceSae(SMALL, trainer);
             for (int s = 0; s < 5; s++) {
                 int rows = s == 4 ? 77 : 128; // last one a partial batch

@@ -1,12 +1,16 @@
 package org.saestream.records;
 
+import org.apache.avro.Schema;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificRecordBase;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Avro single-object encoding (magic, schema fingerprint, body) for one record type, so every Kafka
@@ -23,6 +27,11 @@ public final class RecordCodec<T extends SpecificRecordBase> {
             new RecordCodec<>("ShardLedgerEntry", ShardLedgerEntry.getEncoder(), ShardLedgerEntry.getDecoder());
     public static final RecordCodec<DeadLetter> DEAD_LETTER =
             new RecordCodec<>("DeadLetter", DeadLetter.getEncoder(), DeadLetter.getDecoder());
+    public static final RecordCodec<SaeComparison> SAE_COMPARISON =
+            new RecordCodec<>("SaeComparison", SaeComparison.getEncoder(), SaeComparison.getDecoder());
+
+    /** Earlier versions of a schema, kept as resources so records they wrote still decode (no registry). */
+    private static final String HISTORY = "/org/saestream/records/history/";
 
     private final String typeName;
     private final BinaryMessageEncoder<T> encoder;
@@ -32,6 +41,24 @@ public final class RecordCodec<T extends SpecificRecordBase> {
         this.typeName = typeName;
         this.encoder = encoder;
         this.decoder = decoder;
+        for (Schema old : history(typeName)) {
+            decoder.addSchema(old);
+        }
+    }
+
+    /** history/&lt;Type&gt;.1.avsc, .2.avsc, ... up to the first missing version. */
+    static List<Schema> history(String typeName) {
+        List<Schema> schemas = new ArrayList<>();
+        for (int version = 1; ; version++) {
+            try (InputStream in = RecordCodec.class.getResourceAsStream(HISTORY + typeName + "." + version + ".avsc")) {
+                if (in == null) {
+                    return schemas;
+                }
+                schemas.add(new Schema.Parser().parse(in));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read schema history of " + typeName + " version " + version, e);
+            }
+        }
     }
 
     public byte[] encode(T record) {

@@ -4,6 +4,8 @@ package org.saestream.records;
 public final class Topics {
     public static final String SAE_METRICS = "sae-metrics";
     public static final String SAE_SNAPSHOTS = "sae-snapshots";
+    /** Ensemble comparisons (MMCS between the dictionaries of one experiment), keyed by experiment. */
+    public static final String SAE_COMPARISONS = "sae-comparisons";
     public static final String SHARD_LEDGER = "shard-ledger";
     public static final String SPECTRUM = "spectrum";
     public static final String DLQ_SUFFIX = ".dlq";

@@ -78,4 +78,31 @@ class RecordCodecTest {
         assertEquals("blocks.3.hook_resid_post", read.get("hook_name").toString());
         assertEquals(2, read.get("token_count"));
     }
+
+    @Test
+    void metricsWrittenWithTheFirstSaeMetricsSchemaStillDecode() throws Exception {
+        java.util.List<Schema> history = RecordCodec.history("SaeMetrics");
+        assertEquals(1, history.size(), "version 1 of SaeMetrics is kept as a resource");
+        Schema v1 = history.get(0);
+        GenericRecord old = new GenericData.Record(v1);
+        for (Schema.Field f : v1.getFields()) {
+            switch (f.schema().getType()) {
+                case STRING -> old.put(f.name(), "x-" + f.name());
+                case INT -> old.put(f.name(), 7);
+                case LONG -> old.put(f.name(), 11L);
+                case DOUBLE -> old.put(f.name(), 0.25);
+                default -> throw new AssertionError("unexpected field type in v1: " + f);
+            }
+        }
+        byte[] written = new org.apache.avro.message.BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1)
+                .encode(old).array();
+
+        SaeMetrics read = RecordCodec.SAE_METRICS.decode(written);
+        assertEquals("x-sae_id", read.getSaeId());
+        assertEquals(11L, read.getTokensSeen());
+        assertEquals(0.25, read.getMse());
+        assertEquals(1.0, read.getActivationScale(), "new fields take their defaults");
+        assertEquals(null, read.getSelfSimilarityMean());
+        assertEquals(0, read.getSelfSimilarityHistogram().size());
+    }
 }

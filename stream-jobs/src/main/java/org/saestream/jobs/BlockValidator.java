@@ -1,5 +1,7 @@
 package org.saestream.jobs;
 
+import java.util.List;
+import java.util.stream.Collectors;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.RecordDecodeException;
@@ -15,7 +17,8 @@ final class BlockValidator {
     sealed interface Outcome permits Accepted, Rejected, Skipped {
     }
 
-    record Accepted(TokenRows rows) implements Outcome {
+    /** @param groupKeys the groups that train on these rows */
+    record Accepted(TokenRows rows, List<String> groupKeys) implements Outcome {
     }
 
     record Rejected(String reason) implements Outcome {
@@ -24,13 +27,10 @@ final class BlockValidator {
     record Skipped(String hookName) implements Outcome {
     }
 
-    private final int width;
-    private final String hookName;
+    private final List<SaeGroup> groups;
 
-    /** @param hookName the hook to train on, or null to accept every hook in the topic */
-    BlockValidator(int width, String hookName) {
-        this.width = width;
-        this.hookName = hookName;
+    BlockValidator(List<SaeGroup> groups) {
+        this.groups = List.copyOf(groups);
     }
 
     Outcome check(InputRecord record) {
@@ -41,11 +41,16 @@ final class BlockValidator {
             return new Rejected(e.getMessage());
         }
         String where = "block " + block.getShardId() + "/" + block.getDocumentId() + "#" + block.getSequenceIndex();
-        if (hookName != null && !hookName.equals(block.getHookName())) {
-            return new Skipped(block.getHookName());
+        String hook = block.getHookName();
+        List<SaeGroup> forHook = groups.stream().filter(g -> g.takes(hook)).toList();
+        if (forHook.isEmpty()) {
+            return new Skipped(hook);
         }
-        if (block.getWidth() != width) {
-            return new Rejected(where + ": width " + block.getWidth() + ", expected " + width);
+        int width = block.getWidth();
+        List<String> keys = forHook.stream().filter(g -> g.dIn() == width).map(SaeGroup::key).toList();
+        if (keys.isEmpty()) {
+            return new Rejected(where + " (" + hook + "): width " + width + ", expected "
+                    + forHook.stream().map(g -> String.valueOf(g.dIn())).distinct().collect(Collectors.joining(" or ")));
         }
         int rows = block.getTokenCount();
         if (rows <= 0) {
@@ -72,6 +77,6 @@ final class BlockValidator {
         for (int r = 0; r < rows; r++) {
             ids[r] = TokenIdentity.hashInDocument(documentKey, block.getFirstTokenPosition() + r);
         }
-        return new Accepted(new TokenRows(rows, width, data, ids));
+        return new Accepted(new TokenRows(rows, width, data, ids), keys);
     }
 }

@@ -4,24 +4,24 @@ import ai.djl.ndarray.NDManager;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
-import org.saestream.records.DeadLetter;
+import org.apache.flink.util.OutputTag;
 import org.saestream.records.RecordCodec;
-import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.records.Topics;
+import org.saestream.sae.SaeConfig;
 import org.saestream.sae.SaeLensFormat;
 import org.saestream.sae.SaeTrainer;
 import org.saestream.sae.StepResult;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -30,35 +30,29 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Trains one SAE on the blocks of one experiment. Everything that decides the result lives in keyed
- * RocksDB state (the trainer's parameters, Adam moments and feature statistics; the mixing buffer;
- * the counters), written back whenever it changes, so a checkpoint always holds state and Kafka
+ * Trains one group of SAEs ({@link SaeGroup}) on the rows routed to it: one mixing buffer, and every
+ * batch it hands out goes through every member. Everything that decides the result lives in keyed
+ * RocksDB state (each trainer's parameters, Adam moments, statistics and drift history; the mixing
+ * buffer; the counters), written back whenever it changes, so a checkpoint holds state and Kafka
  * offsets of the same instant and a restore continues exactly where it was.
  */
-public final class SaeTrainingFunction extends KeyedProcessFunction<String, InputRecord, OutboundRecord> {
-    private static final Logger LOG = LoggerFactory.getLogger(SaeTrainingFunction.class);
-
-    private final SaeJobConfig config;
-
-    private transient ValueState<byte[]> trainerState;
-    private transient ListState<TokenRows> bufferState;
-    private transient ValueState<TrainingCounters> countersState;
-    private transient NDManager manager;
-    private transient BlockValidator validator;
-    /** Working copies of the keyed state, loaded on a key's first element after (re)start. */
-    private transient Map<String, Session> sessions;
-
+public final class SaeTrainingFunction extends KeyedProcessFunction<String, GroupInput, OutboundRecord> {
+    static final OutputTag<DecoderAtBoundary> BOUNDARIES = new OutputTag<>("decoders-at-boundaries") {
+    };
     /** Metrics go out after every drain, and at least this often while records arrive. */
     static final long PROGRESS_INTERVAL_MS = 1000;
 
-    private static final class Session {
-        SaeTrainer trainer;
-        MixingBuffer buffer;
-        TrainingCounters counters;
-        /** the last step's numbers, repeated in progress metrics between drains (not state: only for display) */
-        StepResult lastStep;
-        boolean progressTimerPending;
-    }
+    private final SaeJobConfig config;
+
+    private transient MapState<String, byte[]> trainerState;
+    private transient ListState<TokenRows> bufferState;
+    private transient ValueState<TrainingCounters> countersState;
+    private transient NDManager manager;
+    private transient List<SaeGroup> groups;
+    private transient ReferenceDictionary reference;
+    private transient MetricsRecords metrics;
+    /** Working copies of the keyed state, loaded on a key's first element after (re)start. */
+    private transient Map<String, GroupSession> sessions;
 
     public SaeTrainingFunction(SaeJobConfig config) {
         this.config = config;
@@ -66,18 +60,21 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
 
     @Override
     public void open(OpenContext openContext) {
-        trainerState = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("sae-trainer", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        trainerState = getRuntimeContext().getMapState(new MapStateDescriptor<>("sae-trainers", Types.STRING,
+                PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         bufferState = getRuntimeContext().getListState(new ListStateDescriptor<>("mixing-buffer", TokenRows.class));
         countersState = getRuntimeContext().getState(new ValueStateDescriptor<>("counters", TrainingCounters.class));
         manager = NDManager.newBaseManager();
-        validator = new BlockValidator(config.sae().dIn(), config.hookName());
+        groups = config.groups();
+        reference = config.referenceDictionary() == null ? null : ReferenceDictionary.load(config.referenceDictionary(),
+                config.comparisonThreshold());
+        metrics = new MetricsRecords(config);
         sessions = new HashMap<>();
     }
 
     @Override
-    public void processElement(InputRecord record, Context ctx, Collector<OutboundRecord> out) throws Exception {
-        Session s = session(ctx.getCurrentKey());
+    public void processElement(GroupInput input, Context ctx, Collector<OutboundRecord> out) throws Exception {
+        GroupSession s = session(ctx.getCurrentKey());
         TrainingCounters c = s.counters;
         if (!c.endTimerRegistered) {
             // fires at end of input (bounded replay) or on stop --drain: flushes the mixing buffer
@@ -90,124 +87,147 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
                     ctx.timerService().currentProcessingTime() + PROGRESS_INTERVAL_MS);
             s.progressTimerPending = true;
         }
-        BlockValidator.Outcome outcome = validator.check(record);
-        if (outcome instanceof BlockValidator.Accepted accepted) {
-            s.buffer.add(accepted.rows());
-            bufferState.add(accepted.rows());
-            if (s.buffer.isFull()) {
-                drain(s, false, out);
-            }
-        } else if (outcome instanceof BlockValidator.Rejected rejected) {
+        if (input.isRejection()) {
             c.recordsRejected++;
-            LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.experiment(), record.topic, record.partition,
-                    record.offset, rejected.reason());
-            out.collect(deadLetter(record, rejected.reason()));
+        } else {
+            s.buffer.add(input.rows);
+            bufferState.add(input.rows);
+            if (s.buffer.isFull()) {
+                drain(s, false, ctx, out);
+            }
         }
-        // blocks of other hooks (Skipped) are simply not ours to train on
         countersState.update(c);
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<OutboundRecord> out) throws Exception {
-        Session s = session(ctx.getCurrentKey());
+        GroupSession s = session(ctx.getCurrentKey());
         if (ctx.timeDomain() == TimeDomain.PROCESSING_TIME) {
             s.progressTimerPending = false;
-            out.collect(metrics(s, s.lastStep));
+            emitMetrics(s, out);
             return;
         }
         if (s.buffer.tokens() > 0) {
-            drain(s, true, out);
+            drain(s, true, ctx, out);
         }
-        if (s.trainer.tokensSeen() > s.counters.lastSnapshotTokens) {
-            emitSnapshot(s, out);
+        for (int i = 0; i < s.trainers.size(); i++) {
+            SaeTrainer t = s.trainers.get(i);
+            if (t.tokensSeen() > s.counters.lastSnapshotTokens[i]) {
+                emitSnapshot(s, i, out);
+            }
+            ctx.output(BOUNDARIES, boundary(s, i, DecoderAtBoundary.END_OF_STREAM));
         }
-        out.collect(metrics(s, s.lastStep));
+        emitMetrics(s, out);
         s.counters.endTimerRegistered = false;
         countersState.update(s.counters);
     }
 
-    private void drain(Session s, boolean flush, Collector<OutboundRecord> out) throws Exception {
+    private void drain(GroupSession s, boolean flush, Context ctx, Collector<OutboundRecord> out) throws Exception {
         TrainingCounters c = s.counters;
-        MixingBuffer.Drain drain = s.buffer.drain(shuffleSeed(c.drainCycles), flush);
+        MixingBuffer.Drain drain = s.buffer.drain(shuffleSeed(s.group, c.drainCycles), flush);
         c.drainCycles++;
-        StepResult last = null;
+        prepareOnFirstDrain(s, drain.batches());
+        boolean[] stepped = new boolean[s.trainers.size()];
         for (MixingBuffer.Batch batch : drain.batches()) {
-            last = s.trainer.step(batch.data(), batch.rows());
-            c.tokenChecksum += batch.identitySum();
+            for (int i = 0; i < s.trainers.size(); i++) {
+                SaeTrainer t = s.trainers.get(i);
+                if (t.finished()) {
+                    continue; // met its stop rule: later tokens are not its to train on
+                }
+                StepResult result = t.step(batch.data(), batch.rows());
+                c.tokenChecksum[i] += batch.identitySum();
+                s.lastSteps[i] = result;
+                stepped[i] = true;
+                if (result.windowClosed()) {
+                    emitSnapshot(s, i, out);
+                    s.referenceComparisons[i] = reference == null ? null : reference.compare(t);
+                    ctx.output(BOUNDARIES, boundary(s, i, t.drift().windowIndex()));
+                }
+            }
         }
-        trainerState.update(s.trainer.exportState());
+        for (int i = 0; i < s.trainers.size(); i++) {
+            if (stepped[i]) {
+                trainerState.put(s.group.members().get(i).saeId(), s.trainers.get(i).exportState());
+            }
+        }
         bufferState.update(new ArrayList<>(drain.kept()));
-        if (last != null) {
-            s.lastStep = last;
-            out.collect(metrics(s, last));
+        emitMetrics(s, out);
+    }
+
+    /** Data-based init (b_dec, activation scale) from everything the first drain hands out. */
+    private static void prepareOnFirstDrain(GroupSession s, List<MixingBuffer.Batch> batches) {
+        if (batches.isEmpty() || s.trainers.stream().allMatch(SaeTrainer::prepared)) {
+            return;
         }
-        long every = config.snapshotEveryTokens();
-        if (s.trainer.tokensSeen() / every > c.lastSnapshotTokens / every) {
-            emitSnapshot(s, out);
+        int width = s.group.dIn();
+        int rows = batches.stream().mapToInt(MixingBuffer.Batch::rows).sum();
+        float[] all = new float[rows * width];
+        int at = 0;
+        for (MixingBuffer.Batch b : batches) {
+            System.arraycopy(b.data(), 0, all, at * width, b.rows() * width);
+            at += b.rows();
+        }
+        for (SaeTrainer t : s.trainers) {
+            if (!t.prepared()) {
+                t.prepare(all, rows);
+            }
         }
     }
 
-    private long shuffleSeed(long cycle) {
-        return config.sae().seed() * 0x9E3779B97F4A7C15L + cycle;
+    /** The first member's seed, so a one-SAE experiment shuffles as it always did. */
+    private static long shuffleSeed(SaeGroup group, long cycle) {
+        return group.members().get(0).seed() * 0x9E3779B97F4A7C15L + cycle;
     }
 
-    private void emitSnapshot(Session s, Collector<OutboundRecord> out) {
-        Map<String, byte[]> files = SaeLensFormat.files(s.trainer);
-        List<SaeSnapshot> chunks = SnapshotChunker.chunks(config.experiment(), config.sae().saeId(),
-                s.trainer.tokensSeen(), s.trainer.steps(), files, config.snapshotChunkBytes(), Instant.now());
-        byte[] key = config.saeKey().getBytes(StandardCharsets.UTF_8);
+    private DecoderAtBoundary boundary(GroupSession s, int i, long windowIndex) {
+        SaeTrainer t = s.trainers.get(i);
+        SaeConfig c = t.config();
+        return new DecoderAtBoundary(DecoderAtBoundary.hookKey(s.group.hookName()), c.saeId(), windowIndex,
+                t.tokensSeen(), c.dSae(), c.dIn(), t.decoder(), t.finished());
+    }
+
+    private void emitSnapshot(GroupSession s, int i, Collector<OutboundRecord> out) {
+        SaeTrainer t = s.trainers.get(i);
+        String saeId = t.config().saeId();
+        Map<String, byte[]> files = SaeLensFormat.files(t);
+        List<SaeSnapshot> chunks = SnapshotChunker.chunks(config.experiment(), saeId, t.tokensSeen(), t.steps(), files,
+                config.snapshotChunkBytes(), Instant.now());
+        byte[] key = config.saeKey(saeId).getBytes(StandardCharsets.UTF_8);
         for (SaeSnapshot chunk : chunks) {
             out.collect(new OutboundRecord(Topics.SAE_SNAPSHOTS, key, RecordCodec.SAE_SNAPSHOT.encode(chunk)));
         }
-        s.counters.lastSnapshotTokens = s.trainer.tokensSeen();
+        s.counters.lastSnapshotTokens[i] = t.tokensSeen();
     }
 
-    private OutboundRecord metrics(Session s, StepResult last) {
-        var stats = s.trainer.statistics();
-        SaeMetrics.Builder m = SaeMetrics.newBuilder()
-                .setExperiment(config.experiment()).setSaeId(config.sae().saeId())
-                .setArchitecture(config.sae().architecture().saeLensName())
-                .setHookName(String.valueOf(config.sae().hookName()))
-                .setDIn(config.sae().dIn()).setDSae(config.sae().dSae())
-                .setStep(s.trainer.steps()).setTokensSeen(s.trainer.tokensSeen())
-                .setTokensBuffered(s.buffer.tokens()).setTokenChecksum(s.counters.tokenChecksum)
-                .setRecordsRejected(s.counters.recordsRejected)
-                .setDeadFraction(stats.deadFraction()).setDenseFraction(stats.denseFraction())
-                .setDeadWindowTokens(config.sae().deadWindowTokens())
-                .setLearningRate(config.sae().learningRate())
-                .setTimeMs(Instant.now());
-        if (last != null) {
-            m.setMse(last.mse()).setFvu(last.fvu()).setL0(last.l0()).setL1(last.l1()).setLoss(last.loss());
-        } else {
-            m.setMse(Double.NaN).setFvu(Double.NaN).setL0(Double.NaN).setL1(Double.NaN).setLoss(Double.NaN);
+    private void emitMetrics(GroupSession s, Collector<OutboundRecord> out) {
+        for (int i = 0; i < s.trainers.size(); i++) {
+            out.collect(metrics.record(s.trainers.get(i), s.lastSteps[i], s.buffer.tokens(),
+                    s.counters.tokenChecksum[i], s.counters.recordsRejected, s.referenceComparisons[i]));
         }
-        return new OutboundRecord(Topics.SAE_METRICS, config.saeKey().getBytes(StandardCharsets.UTF_8),
-                RecordCodec.SAE_METRICS.encode(m.build()));
     }
 
-    private OutboundRecord deadLetter(InputRecord record, String reason) {
-        DeadLetter letter = DeadLetter.newBuilder()
-                .setSourceTopic(record.topic).setPartition(record.partition).setOffset(record.offset)
-                .setKey(record.key == null ? null : ByteBuffer.wrap(record.key))
-                .setValue(record.value == null ? null : ByteBuffer.wrap(record.value))
-                .setReason(reason).setJob(config.experiment()).setTimeMs(Instant.now())
-                .build();
-        return new OutboundRecord(config.deadLetterTopic(), record.key, RecordCodec.DEAD_LETTER.encode(letter));
-    }
-
-    private Session session(String key) throws Exception {
-        Session s = sessions.get(key);
+    private GroupSession session(String key) throws Exception {
+        GroupSession s = sessions.get(key);
         if (s != null) {
             return s;
         }
-        s = new Session();
-        byte[] saved = trainerState.value();
-        s.trainer = saved == null ? new SaeTrainer(config.sae(), manager) : SaeTrainer.restore(config.sae(), saved, manager);
+        SaeGroup group = SaeGroups.byKey(groups, key);
+        List<SaeTrainer> trainers = new ArrayList<>();
+        for (SaeConfig sae : group.members()) {
+            byte[] saved = trainerState.get(sae.saeId());
+            trainers.add(saved == null ? new SaeTrainer(sae, manager) : SaeTrainer.restore(sae, saved, manager));
+        }
         Iterable<TokenRows> buffered = bufferState.get();
-        s.buffer = new MixingBuffer(config.sae().dIn(), config.mixingBufferTokens(), config.sae().batchSize(),
+        MixingBuffer buffer = new MixingBuffer(group.dIn(), config.mixingBufferTokens(), group.batchSize(),
                 buffered == null ? List.of() : buffered);
         TrainingCounters counters = countersState.value();
-        s.counters = counters == null ? new TrainingCounters() : counters;
+        s = new GroupSession(group, trainers, buffer,
+                counters == null ? TrainingCounters.fresh(trainers.size()) : counters);
+        if (reference != null) {
+            for (int i = 0; i < trainers.size(); i++) {
+                s.referenceComparisons[i] = reference.compare(trainers.get(i));
+            }
+        }
         sessions.put(key, s);
         return s;
     }
@@ -215,8 +235,8 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Inpu
     @Override
     public void close() throws Exception {
         if (sessions != null) {
-            for (Session s : sessions.values()) {
-                s.trainer.close();
+            for (GroupSession s : sessions.values()) {
+                s.trainers.forEach(SaeTrainer::close);
             }
             sessions.clear();
         }

@@ -12,21 +12,27 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * SaeTrainingJob: activation blocks (read_committed) → validate (bad records to the DLQ) → mixing
- * buffer → batches → SAE step → metrics and snapshot chunks, all through one exactly-once Kafka sink.
+ * SaeTrainingJob: activation blocks (read_committed) → router (decode and validate once; bad records to
+ * the DLQ; rows fanned out to every SAE group of their hook) → per group: mixing buffer → batches → a
+ * step of every member → metrics and snapshot chunks; decoders at drift-window boundaries → ensemble
+ * comparison per hook. Everything leaves through one exactly-once Kafka sink.
  * The topology takes its input stream, so tests can wire in-memory sources; {@link #kafkaSource} and
  * {@link #kafkaSink} are what production wires.
  */
 public final class SaeTrainingJob {
     public static final String SOURCE_UID = "activation-source";
+    public static final String ROUTER_UID = "block-router";
     public static final String TRAIN_UID = "sae-train";
+    public static final String COMPARE_UID = "ensemble-compare";
     public static final String SINK_UID = "kafka-out";
 
     private SaeTrainingJob() {
@@ -34,11 +40,21 @@ public final class SaeTrainingJob {
 
     /** The topology between input records and outbound records. */
     public static DataStream<OutboundRecord> build(DataStream<InputRecord> input, SaeJobConfig config) {
-        String experiment = config.experiment();
-        return input
-                .keyBy(new ExperimentKey(experiment))
+        SingleOutputStreamOperator<GroupInput> routed = input
+                .process(new BlockRouter(config))
+                .name("route[" + config.experiment() + "]").uid(ROUTER_UID);
+        SingleOutputStreamOperator<OutboundRecord> trained = routed
+                .keyBy(new GroupKey())
                 .process(new SaeTrainingFunction(config))
-                .name("sae-train[" + config.sae().saeId() + "]").uid(TRAIN_UID);
+                .setParallelism(config.parallelism())
+                .setMaxParallelism(SaeJobConfig.MAX_PARALLELISM)
+                .name("sae-train[" + config.saes().size() + " SAEs]").uid(TRAIN_UID);
+        DataStream<OutboundRecord> compared = trained.getSideOutput(SaeTrainingFunction.BOUNDARIES)
+                .keyBy(new HookKey())
+                .process(new EnsembleComparisonFunction(config))
+                .setParallelism(1)
+                .name("ensemble-compare").uid(COMPARE_UID);
+        return trained.union(routed.getSideOutput(BlockRouter.DEAD_LETTERS), compared);
     }
 
     /** Kafka in, train, Kafka out: the whole job on an environment. */
@@ -53,8 +69,12 @@ public final class SaeTrainingJob {
                 .name("kafka-out").uid(SINK_UID);
     }
 
-    public static KafkaSource<InputRecord> kafkaSource(String bootstrapServers, SaeJobConfig config,
-                                                      OffsetsInitializer start, OffsetsInitializer stopOrNull) {
+    /**
+     * The experiment's source: its own consumer group, read_committed, from {@code start}; bounded at
+     * {@code stopOrNull} when given (also after a restore: see {@link BoundedReplaySource}).
+     */
+    public static Source<InputRecord, ?, ?> kafkaSource(String bootstrapServers, SaeJobConfig config,
+                                                       OffsetsInitializer start, OffsetsInitializer stopOrNull) {
         var builder = KafkaSource.<InputRecord>builder()
                 .setBootstrapServers(bootstrapServers)
                 .setTopics(config.sourceTopic())
@@ -67,7 +87,7 @@ public final class SaeTrainingJob {
         if (stopOrNull != null) {
             builder.setBounded(stopOrNull);
         }
-        return builder.build();
+        return new BoundedReplaySource<>(builder.build());
     }
 
     public static KafkaSink<OutboundRecord> kafkaSink(String bootstrapServers, SaeJobConfig config) {

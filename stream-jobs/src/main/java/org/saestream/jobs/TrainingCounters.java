@@ -1,14 +1,22 @@
 package org.saestream.jobs;
 
-/** Per-experiment bookkeeping kept in Flink state beside the SAE. */
+/** Per-group bookkeeping kept in Flink state beside the SAEs; arrays are indexed like the group's members. */
 public class TrainingCounters {
-    /** order-independent sum of the identities of the tokens trained on */
-    public long tokenChecksum;
+    /** order-independent sum of the identities of the tokens each SAE trained on */
+    public long[] tokenChecksum;
+    /** tokens_seen at each SAE's last snapshot */
+    public long[] lastSnapshotTokens;
     public long recordsRejected;
     public long drainCycles;
-    public long lastSnapshotTokens;
     public boolean endTimerRegistered;
 
     public TrainingCounters() {
+    }
+
+    static TrainingCounters fresh(int members) {
+        TrainingCounters c = new TrainingCounters();
+        c.tokenChecksum = new long[members];
+        c.lastSnapshotTokens = new long[members];
+        return c;
     }
 }

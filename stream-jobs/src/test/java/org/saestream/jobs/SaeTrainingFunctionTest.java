@@ -1,10 +1,6 @@
 package org.saestream.jobs;
 
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
-import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 import org.saestream.records.DeadLetter;
 import org.saestream.records.RecordCodec;
@@ -28,24 +24,19 @@ class SaeTrainingFunctionTest {
     private static final int WIDTH = 8;
     private static final int ROWS = 48;
 
-    private static SaeJobConfig config() {
-        SaeConfig base = SaeConfig.reluL1("sae-a", WIDTH, 32);
+    static SaeConfig sae(String id, int batchSize, long seed) {
+        SaeConfig base = SaeConfig.reluL1(id, WIDTH, 32);
         SaeConfig sae = new SaeConfig(base.saeId(), WIDTH, 32, base.architecture(), base.learningRate(), base.beta1(),
-                base.beta2(), base.epsilon(), 32, 7, "h", "test-model", base.deadWindowTokens());
-        return new SaeJobConfig("exp", TestBlocks.TOPIC, "h", sae, 128, 200, 2048);
+                base.beta2(), base.epsilon(), batchSize, seed, "h", "test-model", base.deadWindowTokens());
+        return sae.withOptions(sae.options().withDrift(256, 2));
     }
 
-    private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, OutboundRecord> harness(
-            SaeJobConfig config, OperatorSubtaskState restore) throws Exception {
-        var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new SaeTrainingFunction(config)), new ExperimentKey(config.experiment()),
-                Types.STRING, 128, 1, 0);
-        harness.setStateBackend(new EmbeddedRocksDBStateBackend());
-        if (restore != null) {
-            harness.initializeState(restore);
-        }
-        harness.open();
-        return harness;
+    private static SaeJobConfig config() {
+        return SaeJobConfig.single("exp", TestBlocks.TOPIC, "h", sae("sae-a", 32, 7), 128).withSnapshotChunkBytes(2048);
+    }
+
+    private static JobHarness harness(SaeJobConfig config, OperatorSubtaskState restore) throws Exception {
+        return new JobHarness(config, restore);
     }
 
     @Test
@@ -55,24 +46,25 @@ class SaeTrainingFunctionTest {
         long expectedChecksum = 0;
         long offset = 100;
         for (int doc = 0; doc < 4; doc++) {
-            harness.processElement(TestBlocks.good(doc, ROWS, WIDTH), 0);
+            harness.process(TestBlocks.good(doc, ROWS, WIDTH));
             expectedChecksum += TestBlocks.checksum(doc, ROWS);
         }
-        harness.processElement(TestBlocks.record(offset++, new byte[] {0x01, 0x02}), 0);
-        harness.processElement(TestBlocks.record(offset++, RecordCodec.ACTIVATION_BLOCK.encode(
-                TestBlocks.block(50, 4, WIDTH + 1, TestBlocks.randomRows(1, 4, WIDTH + 1), "h"))), 0);
+        harness.process(TestBlocks.record(offset++, new byte[] {0x01, 0x02}));
+        harness.process(TestBlocks.record(offset++, RecordCodec.ACTIVATION_BLOCK.encode(
+                TestBlocks.block(50, 4, WIDTH + 1, TestBlocks.randomRows(1, 4, WIDTH + 1), "h"))));
         float[] nan = TestBlocks.randomRows(2, 4, WIDTH);
         nan[9] = Float.NaN;
-        harness.processElement(TestBlocks.record(offset, RecordCodec.ACTIVATION_BLOCK.encode(
-                TestBlocks.block(51, 4, WIDTH, nan, "h"))), 0);
+        harness.process(TestBlocks.record(offset, RecordCodec.ACTIVATION_BLOCK.encode(
+                TestBlocks.block(51, 4, WIDTH, nan, "h"))));
         for (int doc = 4; doc < 7; doc++) {
-            harness.processElement(TestBlocks.good(doc, ROWS, WIDTH), 0);
+            harness.process(TestBlocks.good(doc, ROWS, WIDTH));
             expectedChecksum += TestBlocks.checksum(doc, ROWS);
         }
-        harness.processWatermark(Long.MAX_VALUE); // end of input: flush the mixing buffer
+        harness.endOfInput(); // flush the mixing buffer
 
-        List<OutboundRecord> out = harness.extractOutputValues();
-        List<DeadLetter> dead = out.stream().filter(r -> r.topic.equals(Topics.deadLetters(TestBlocks.TOPIC)))
+        List<OutboundRecord> out = harness.trainingOutput();
+        assertTrue(harness.deadLetters().stream().allMatch(r -> r.topic.equals(Topics.deadLetters(TestBlocks.TOPIC))));
+        List<DeadLetter> dead = harness.deadLetters().stream()
                 .map(r -> RecordCodec.DEAD_LETTER.decode(r.value)).collect(Collectors.toList());
         assertEquals(3, dead.size(), "three bad records dead-lettered");
         assertTrue(dead.get(0).getReason().contains("ActivationBlock"), dead.get(0).getReason());
@@ -94,31 +86,31 @@ class SaeTrainingFunctionTest {
         SaeJobConfig config = config();
         var straight = harness(config, null);
         for (int doc = 0; doc < 5; doc++) {
-            straight.processElement(TestBlocks.good(doc, ROWS, WIDTH), 0);
+            straight.process(TestBlocks.good(doc, ROWS, WIDTH));
         }
-        OperatorSubtaskState checkpoint = straight.snapshot(1, 1);
-        assertTrue(lastMetrics(straight.extractOutputValues()).getStep() > 0, "trained before the checkpoint");
-        assertTrue(lastMetrics(straight.extractOutputValues()).getTokensBuffered() > 0,
+        OperatorSubtaskState checkpoint = straight.snapshotTraining(1);
+        assertTrue(lastMetrics(straight.trainingOutput()).getStep() > 0, "trained before the checkpoint");
+        assertTrue(lastMetrics(straight.trainingOutput()).getTokensBuffered() > 0,
                 "the mixing buffer holds tokens at the checkpoint");
-        int before = straight.extractOutputValues().size();
+        int before = straight.trainingOutput().size();
         straight.close(); // the "killed" instance
 
         var uninterrupted = harness(config, null);
         var restored = harness(config, checkpoint);
         for (int doc = 0; doc < 5; doc++) {
-            uninterrupted.processElement(TestBlocks.good(doc, ROWS, WIDTH), 0);
+            uninterrupted.process(TestBlocks.good(doc, ROWS, WIDTH));
         }
-        int uninterruptedBefore = uninterrupted.extractOutputValues().size();
+        int uninterruptedBefore = uninterrupted.trainingOutput().size();
         assertEquals(before, uninterruptedBefore);
         for (int doc = 5; doc < 11; doc++) {
-            uninterrupted.processElement(TestBlocks.good(doc, ROWS, WIDTH), 0);
-            restored.processElement(TestBlocks.good(doc, ROWS, WIDTH), 0);
+            uninterrupted.process(TestBlocks.good(doc, ROWS, WIDTH));
+            restored.process(TestBlocks.good(doc, ROWS, WIDTH));
         }
-        uninterrupted.processWatermark(Long.MAX_VALUE);
-        restored.processWatermark(Long.MAX_VALUE);
+        uninterrupted.endOfInput();
+        restored.endOfInput();
 
-        List<OutboundRecord> a = uninterrupted.extractOutputValues();
-        List<OutboundRecord> b = restored.extractOutputValues();
+        List<OutboundRecord> a = uninterrupted.trainingOutput();
+        List<OutboundRecord> b = restored.trainingOutput();
         a = a.subList(uninterruptedBefore, a.size());
         assertEquals(a.size(), b.size(), "same records after the checkpoint");
         assertFalse(a.isEmpty());

@@ -1,0 +1,169 @@
+package org.saestream.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.JobClient;
+import org.saestream.embedded.EmbeddedKafka;
+import org.saestream.embedded.FlinkRunner;
+import org.saestream.jobs.ExperimentFile;
+import org.saestream.jobs.ReplayRange;
+import org.saestream.jobs.SaeJobConfig;
+import org.saestream.produce.KafkaTopics;
+import org.saestream.records.Topics;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/**
+ * Trains a new experiment on a retained activation topic, without running the model again. The
+ * experiment owns a state directory (checkpoints, savepoints, what it was started with); run the same
+ * command again after a stop or a crash and it resumes from the newest checkpoint or savepoint, which
+ * holds the Kafka offsets together with every SAE's state, so no token is repeated or skipped.
+ */
+@Command(name = "replay", mixinStandardHelpOptions = true,
+        description = "Train an experiment (SAE ensemble from --config) on a retained activations topic; "
+                + "rerun to resume after a stop or crash.")
+public final class ReplayCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String STARTED_WITH = "experiment.json";
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Cluster cluster;
+
+    static final class Cluster {
+        @Option(names = "--bootstrap", description = "Kafka bootstrap servers")
+        String bootstrap;
+
+        @Option(names = "--kafka-dir", description = "Start the embedded broker on this existing data directory "
+                + "(e.g. a demo's <workdir>/kafka) and replay from it")
+        Path kafkaDir;
+    }
+
+    @Option(names = "--topic", required = true, description = "The topic to replay, e.g. activations.<run>")
+    String topic;
+
+    @Option(names = "--experiment", required = true, description = "Name of the new experiment ([A-Za-z0-9._-])")
+    String experiment;
+
+    @Option(names = "--config", required = true, description = "Experiment file (YAML or JSON) listing the SAEs")
+    Path config;
+
+    @Option(names = "--from", description = "Where to start: earliest, latest, an ISO-8601 time, or "
+            + "partition:offset,... (default: earliest; ignored when resuming)")
+    String from;
+
+    @Option(names = "--until", description = "Where to end (exclusive): latest (the end when the job starts), an "
+            + "ISO-8601 time, or partition:offset,...; without it the replay keeps following the topic")
+    String until;
+
+    @Option(names = "--state-dir", description = "The experiment's checkpoints and savepoints "
+            + "(default: work/experiments/<experiment>)")
+    Path stateDir;
+
+    @Option(names = "--checkpoint-interval", description = "Checkpoint interval (default: ${DEFAULT-VALUE})")
+    String checkpointInterval = "2s";
+
+    @Option(names = "--rest-port", description = "Flink REST port, where the job is stopped (default: ${DEFAULT-VALUE})")
+    int restPort = 8081;
+
+    @Override
+    public Integer call() throws Exception {
+        Topics.requireName(experiment, "--experiment");
+        SaeJobConfig job = ExperimentFile.read(config).jobConfig(experiment, topic); // fails before anything starts
+        OffsetsInitializer start = ReplayRange.start(from, topic);
+        Path dir = (stateDir != null ? stateDir : Path.of("work", "experiments", experiment)).toAbsolutePath();
+        Path checkpoints = dir.resolve("checkpoints");
+        Optional<Path> resumeFrom = FlinkRunner.latestRestorePoint(checkpoints);
+        String configDigest = sha256(Files.readAllBytes(config));
+        String effectiveUntil = checkStartedWith(dir, configDigest, resumeFrom.isPresent());
+        OffsetsInitializer stop = ReplayRange.stop(effectiveUntil, topic);
+
+        EmbeddedKafka embedded = cluster.kafkaDir != null ? EmbeddedKafka.start(cluster.kafkaDir.toAbsolutePath()) : null;
+        try {
+            String bootstrap = embedded != null ? embedded.bootstrapServers() : cluster.bootstrap;
+            for (String t : new String[] {Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS, Topics.SAE_COMPARISONS,
+                    job.deadLetterTopic()}) {
+                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
+            }
+            resumeFrom.ifPresentOrElse(
+                    p -> System.out.println("resuming experiment " + experiment + " from " + p),
+                    () -> System.out.println("starting experiment " + experiment + " on " + topic + " from "
+                            + (from == null ? "earliest" : from) + (effectiveUntil == null ? " (following the topic)"
+                            : " until " + effectiveUntil)));
+            System.out.println(job.saes().size() + " SAEs in " + job.groups().size() + " groups, state in " + dir);
+            JobClient client = FlinkRunner.startTraining(job, bootstrap, checkpoints,
+                    Durations.parse(checkpointInterval), resumeFrom.orElse(null), start, stop, restPort);
+            System.out.println("flink job " + client.getJobID() + "; stop it to resume later with: curl -X POST "
+                    + "http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID() + "/stop -H 'Content-Type: "
+                    + "application/json' -d '{\"drain\": false}'");
+            client.getJobExecutionResult().get();
+            System.out.println("replay of experiment " + experiment + " ended");
+        } finally {
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Records what a fresh experiment was started with; on resume refuses a different experiment file or
+     * end, since the state belongs to the old one. Returns the --until to use.
+     */
+    private String checkStartedWith(Path dir, String configDigest, boolean resuming) throws IOException {
+        Path file = dir.resolve(STARTED_WITH);
+        if (resuming && Files.exists(file)) {
+            var was = JSON.readTree(file.toFile());
+            if (!was.path("config_sha256").asText().equals(configDigest)) {
+                throw new IllegalArgumentException("experiment " + experiment + " in " + dir + " was started with another "
+                        + "experiment file (" + was.path("config").asText() + "); use a new --experiment name");
+            }
+            if (!was.path("topic").asText().equals(topic)) {
+                throw new IllegalArgumentException("experiment " + experiment + " was started on topic "
+                        + was.path("topic").asText() + ", not " + topic);
+            }
+            String wasUntil = was.path("until").isNull() || was.path("until").isMissingNode() ? null
+                    : was.path("until").asText();
+            if (until != null && !Objects.equals(until, wasUntil)) {
+                throw new IllegalArgumentException("experiment " + experiment + " was started with --until " + wasUntil
+                        + "; a resumed experiment keeps its range");
+            }
+            return wasUntil;
+        }
+        Files.createDirectories(dir);
+        ObjectNode started = JSON.createObjectNode();
+        started.put("experiment", experiment);
+        started.put("topic", topic);
+        started.put("config", config.toAbsolutePath().toString());
+        started.put("config_sha256", configDigest);
+        started.put("from", from == null ? "earliest" : from);
+        if (until == null) {
+            started.putNull("until");
+        } else {
+            started.put("until", until);
+        }
+        Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(started), StandardCharsets.UTF_8);
+        return until;
+    }
+
+    private static String sha256(byte[] bytes) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

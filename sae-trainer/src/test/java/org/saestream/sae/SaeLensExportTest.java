@@ -1,0 +1,180 @@
+package org.saestream.sae;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.saestream.tensor.Safetensors;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link SaeLensFormat#export}: a normalising trainer's snapshot becomes a SAELens directory that works
+ * on raw activations. The exported SAE is run here the way SAELens' inference classes run it
+ * (StandardSAE: relu(pre); TopKSAE: relu of the k largest pre-activations; JumpReLUSAE: relu(pre) where
+ * pre > threshold; all with pre = (x - b_dec) W_enc + b_enc and x_hat = f W_dec + b_dec) and compared
+ * with the trainer on the same raw activations (which it scales itself).
+ */
+class SaeLensExportTest {
+    private static final int D = 8;
+    private static final int N = 32;
+    private static final int ROWS = 64;
+    /** Raw activations far from unit scale, so that the fold matters. */
+    private static final float RAW_SCALE = 7.3f;
+
+    static Stream<SaeConfig> everyArchitecture() {
+        SaeConfig base = SaeConfig.reluL1("export", D, N).withBatchSize(ROWS).withSeed(2)
+                .withSource("blocks.1.hook_resid_post", "pythia-70m")
+                .withOptions(TrainingOptions.defaults().withNormalizeActivations(true));
+        return Stream.of(base.withArchitecture(new ReluL1(0.05)),
+                base.withArchitecture(new TopK(3, 4, 0.05)),
+                base.withArchitecture(new BatchTopK(3, 4, 0.05, 0.05)),
+                base.withArchitecture(new JumpReLU(0.02, 0.05, 0.05)));
+    }
+
+    private static float[] raw(Random random) {
+        float[] x = new float[ROWS * D];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = RAW_SCALE * (float) Math.abs(random.nextGaussian()) + (i % D == 0 ? 3f : 0f);
+        }
+        return x;
+    }
+
+    @ParameterizedTest
+    @MethodSource("everyArchitecture")
+    void exportedSaeOnRawActivationsMatchesTheTrainer(SaeConfig config, @TempDir Path tmp) throws Exception {
+        Random random = new Random(4);
+        try (NDManager root = NDManager.newBaseManager(); SaeTrainer trainer = new SaeTrainer(config, root)) {
+            for (int s = 0; s < 20; s++) {
+                trainer.step(raw(random), ROWS);
+            }
+            double scale = trainer.activationScale();
+            assertTrue(scale < 0.5, "raw activations are large, so s is small: " + scale);
+            Path snapshot = tmp.resolve("snapshot");
+            SaeLensFormat.write(snapshot, SaeLensFormat.files(trainer));
+            Path out = tmp.resolve("exported");
+            SaeLensFormat.export(snapshot, out);
+
+            try (Stream<Path> files = Files.list(out)) {
+                assertEquals(List.of("cfg.json", "sae_weights.safetensors", "sparsity.safetensors"),
+                        files.map(p -> p.getFileName().toString()).sorted().toList());
+            }
+            JsonNode cfg = new ObjectMapper().readTree(out.resolve("cfg.json").toFile());
+            String architecture = config.architecture().inferenceSaeLensName();
+            assertEquals(architecture, cfg.get("architecture").asText());
+            assertEquals(D, cfg.get("d_in").asInt());
+            assertEquals(N, cfg.get("d_sae").asInt());
+            assertEquals("float32", cfg.get("dtype").asText());
+            assertEquals("cpu", cfg.get("device").asText());
+            assertTrue(cfg.get("apply_b_dec_to_input").asBoolean());
+            assertEquals("none", cfg.get("normalize_activations").asText());
+            assertEquals("none", cfg.get("reshape_activations").asText());
+            assertEquals("6.0.0", cfg.get("metadata").get("sae_lens_version").asText());
+            assertEquals("pythia-70m", cfg.get("metadata").get("model_name").asText());
+            assertEquals("blocks.1.hook_resid_post", cfg.get("metadata").get("hook_name").asText());
+            if (config.architecture() instanceof TopK t) {
+                assertEquals(t.k(), cfg.get("k").asInt());
+                assertFalse(cfg.get("rescale_acts_by_decoder_norm").asBoolean());
+            }
+            Safetensors.Contents weights = Safetensors.read(out.resolve("sae_weights.safetensors"));
+            boolean hasThreshold = architecture.equals("jumprelu");
+            assertEquals(hasThreshold ? List.of("W_enc", "W_dec", "b_enc", "b_dec", "threshold")
+                    : List.of("W_enc", "W_dec", "b_enc", "b_dec"), List.copyOf(weights.tensors().keySet()));
+            Map<String, float[]> w = new java.util.HashMap<>();
+            weights.tensors().forEach((name, t) -> w.put(name, t.toFloats()));
+
+            float[] x = raw(new Random(99));
+            float[] expectedLatents = trainer.encode(x, ROWS);
+            float[] latents = saeLensEncode(architecture, config, w, x);
+            int compared = 0;
+            for (int i = 0; i < latents.length; i++) {
+                assertEquals(expectedLatents[i], latents[i], 1e-5 * Math.max(1, Math.abs(expectedLatents[i])),
+                        "latent " + i % N + " of token " + i / N);
+                compared += expectedLatents[i] > 0 ? 1 : 0;
+            }
+            assertTrue(compared > 0, "some latents are active");
+
+            // trainer: x_hat' = f W_dec + b_dec on scaled activations; exported: x_hat = x_hat' / s on raw ones
+            float[] wDec = trainer.decoder();
+            float[] bDec = trainer.decoderBias();
+            float[] exportedXHat = decode(latents, w.get("W_dec"), w.get("b_dec"));
+            float[] trainerXHat = decode(expectedLatents, wDec, bDec);
+            for (int i = 0; i < exportedXHat.length; i++) {
+                double want = trainerXHat[i] / scale;
+                assertEquals(want, exportedXHat[i], 1e-5 * Math.max(1, Math.abs(want)), "x_hat " + i);
+            }
+            System.out.printf("export [%s as %s]: activation scale %.5f folded; %d active latents match%n",
+                    config.architecture().saeLensName(), architecture,
+                    scale, compared);
+        }
+    }
+
+    /** SAELens' inference encode for the exported weights on raw activations [ROWS, D]. */
+    private static float[] saeLensEncode(String architecture, SaeConfig config, Map<String, float[]> w, float[] x) {
+        float[] wEnc = w.get("W_enc");
+        float[] bEnc = w.get("b_enc");
+        float[] bDec = w.get("b_dec");
+        float[] f = new float[ROWS * N];
+        for (int b = 0; b < ROWS; b++) {
+            double[] pre = new double[N];
+            for (int i = 0; i < N; i++) {
+                double acc = bEnc[i];
+                for (int j = 0; j < D; j++) {
+                    acc += ((double) x[b * D + j] - bDec[j]) * wEnc[j * N + i];
+                }
+                pre[i] = acc;
+            }
+            boolean[] keep = new boolean[N];
+            switch (architecture) {
+                case "standard" -> java.util.Arrays.fill(keep, true);
+                case "topk" -> {
+                    int k = ((TopK) config.architecture()).k();
+                    Integer[] order = new Integer[N];
+                    for (int i = 0; i < N; i++) {
+                        order[i] = i;
+                    }
+                    java.util.Arrays.sort(order, (p, q) -> Double.compare(pre[q], pre[p]));
+                    for (int r = 0; r < k; r++) {
+                        keep[order[r]] = true;
+                    }
+                }
+                case "jumprelu" -> {
+                    float[] threshold = w.get("threshold");
+                    for (int i = 0; i < N; i++) {
+                        keep[i] = pre[i] > threshold[i];
+                    }
+                }
+                default -> throw new AssertionError(architecture);
+            }
+            for (int i = 0; i < N; i++) {
+                f[b * N + i] = keep[i] ? (float) Math.max(0, pre[i]) : 0f;
+            }
+        }
+        return f;
+    }
+
+    private static float[] decode(float[] f, float[] wDec, float[] bDec) {
+        float[] out = new float[ROWS * D];
+        for (int b = 0; b < ROWS; b++) {
+            for (int j = 0; j < D; j++) {
+                double acc = bDec[j];
+                for (int i = 0; i < N; i++) {
+                    acc += (double) f[b * N + i] * wDec[i * D + j];
+                }
+                out[b * D + j] = (float) acc;
+            }
+        }
+        return out;
+    }
+}

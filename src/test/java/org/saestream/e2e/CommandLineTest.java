@@ -1,0 +1,92 @@
+package org.saestream.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import ai.djl.ndarray.NDManager;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.saestream.cli.Main;
+import org.saestream.sae.SaeConfig;
+import org.saestream.sae.SaeLensFormat;
+import org.saestream.sae.SaeTrainer;
+import org.saestream.tensor.Safetensors;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** `saestream export` and `saestream replay` as a user runs them, in this JVM. */
+class CommandLineTest {
+    @Test
+    void exportFoldsTheActivationScaleAndWritesSaeLensKeys(@TempDir Path dir) throws Exception {
+        Path snapshot = dir.resolve("snapshot");
+        float[] wDec;
+        float scale;
+        try (NDManager manager = NDManager.newBaseManager()) {
+            SaeConfig config = SaeConfig.topK("topk-64", 16, 64, 4).withBatchSize(64)
+                    .withSource("blocks.1.hook_resid_post", "gpt2");
+            config = config.withOptions(config.options().withNormalizeActivations(true).withDrift(64, 1));
+            try (SaeTrainer trainer = new SaeTrainer(config, manager)) {
+                float[] rows = new float[256 * 16];
+                SplittableRandom random = new SplittableRandom(3);
+                for (int i = 0; i < rows.length; i++) {
+                    rows[i] = (float) (random.nextGaussian() * 7);
+                }
+                trainer.prepare(rows, 256);
+                for (int b = 0; b < 4; b++) {
+                    trainer.step(java.util.Arrays.copyOfRange(rows, b * 64 * 16, (b + 1) * 64 * 16), 64);
+                }
+                SaeLensFormat.write(snapshot, SaeLensFormat.files(trainer));
+                wDec = trainer.decoder();
+                scale = (float) trainer.activationScale();
+            }
+        }
+        assertNotEquals(1.0f, scale, "the data was scaled");
+
+        Path out = dir.resolve("exported");
+        assertEquals(0, Main.run("export", "--snapshot", snapshot.toString(), "--out", out.toString()));
+        JsonNode cfg = new ObjectMapper().readTree(out.resolve("cfg.json").toFile());
+        assertEquals("topk", cfg.path("architecture").asText());
+        assertEquals(16, cfg.path("d_in").asInt());
+        assertEquals(64, cfg.path("d_sae").asInt());
+        assertEquals(4, cfg.path("k").asInt());
+        assertEquals("none", cfg.path("normalize_activations").asText(), "the scale is folded into the weights");
+        assertEquals("blocks.1.hook_resid_post", cfg.path("metadata").path("hook_name").asText());
+        float[] exported = Safetensors.read(out.resolve("sae_weights.safetensors")).require("W_dec", out).toFloats();
+        float[] expected = wDec.clone();
+        for (int i = 0; i < expected.length; i++) {
+            expected[i] /= scale;
+        }
+        assertArrayEquals(expected, exported, 1e-6f, "W_dec / s");
+    }
+
+    @Test
+    void aMalformedExperimentFileFailsBeforeAnythingStartsAndNamesTheField(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("exp.yaml");
+        Files.writeString(config, "d_in: 64\nsaes:\n  - {id: a, d_sae: 128, architecture: topk}\n");
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc;
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            // no broker at this address: the file must fail first
+            rc = Main.run("replay", "--bootstrap", "127.0.0.1:1", "--topic", "activations.x", "--experiment", "bad",
+                    "--config", config.toString(), "--state-dir", dir.resolve("state").toString());
+        } finally {
+            System.setErr(oldErr);
+        }
+        String message = err.toString(StandardCharsets.UTF_8);
+        assertEquals(2, rc, "a usage error, not a crash");
+        assertTrue(message.contains("exp.yaml: saes[0].k: is required"), message);
+        assertFalse(Files.exists(dir.resolve("state")), "nothing was started or written");
+    }
+}

@@ -1,0 +1,351 @@
+package org.saestream.jobs;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import org.saestream.sae.BatchTopK;
+import org.saestream.sae.JumpReLU;
+import org.saestream.sae.ReluL1;
+import org.saestream.sae.SaeArchitecture;
+import org.saestream.sae.SaeConfig;
+import org.saestream.sae.TopK;
+import org.saestream.sae.TrainingOptions;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Reads an experiment file (YAML, or JSON, which YAML reads too): the ensemble of SAEs to train on one
+ * stream and how. Every field is checked before anything starts; a mistake fails with the file and the
+ * field's path (for example {@code saes[1].k}). Unknown fields are mistakes too: a typo must not
+ * silently fall back to a default. See the README for the format.
+ */
+public final class ExperimentFile {
+    private static final YAMLMapper YAML = new YAMLMapper();
+
+    private ExperimentFile() {
+    }
+
+    /** What the file says; the experiment name and topic come from the command line. */
+    public record Plan(String hookName, List<SaeConfig> saes, int mixingBufferTokens, int parallelism,
+                       String referenceDictionary, double comparisonThreshold, int matchingMaxFeatures) {
+        public SaeJobConfig jobConfig(String experiment, String sourceTopic) {
+            return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism,
+                    referenceDictionary, comparisonThreshold, matchingMaxFeatures, SaeJobConfig.DEFAULT_CHUNK_BYTES);
+        }
+    }
+
+    /** Thrown for any mistake in the file; the message names the file and the field. */
+    public static final class InvalidExperimentException extends IllegalArgumentException {
+        InvalidExperimentException(String message) {
+            super(message);
+        }
+    }
+
+    public static Plan read(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new InvalidExperimentException(file + ": cannot read experiment file: " + e.getMessage());
+        }
+        return parse(text, file.toString(), file.toAbsolutePath().getParent());
+    }
+
+    /** @param baseDir relative paths in the file (the reference dictionary) resolve against it */
+    public static Plan parse(String text, String source, Path baseDir) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new InvalidExperimentException(source + ": not valid YAML or JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()));
+        }
+        Fields top = new Fields(source, "", root);
+        String hook = top.text("hook", null);
+        String model = top.text("model", "");
+        Integer dIn = top.intOrNull("d_in");
+        long deadWindow = top.longValue("dead_window_tokens", SaeConfig.DEFAULT_DEAD_WINDOW_TOKENS, 1);
+        int parallelism = top.intValue("parallelism", 1, 1);
+        String reference = top.text("reference", null);
+        if (reference != null && baseDir != null) {
+            reference = baseDir.resolve(reference).toString();
+        }
+        double threshold = top.doubleValue("comparison_threshold", SaeJobConfig.DEFAULT_COMPARISON_THRESHOLD);
+        int matchingMax = top.intValue("matching_max_features", SaeJobConfig.DEFAULT_MATCHING_MAX_FEATURES, 0);
+        Integer mixing = top.intOrNull("mixing_buffer_tokens");
+        TrainingOptions defaults = options(top.object("training"), TrainingOptions.defaults());
+
+        JsonNode list = top.required("saes");
+        if (!list.isArray() || list.isEmpty()) {
+            throw top.error("saes", "must be a non-empty list of SAEs");
+        }
+        List<SaeConfig> saes = new ArrayList<>();
+        Set<String> ids = new HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            Fields f = new Fields(source, "saes[" + i + "].", list.get(i));
+            SaeConfig sae = sae(f, hook, model, dIn, deadWindow, defaults);
+            if (!ids.add(sae.saeId())) {
+                throw f.error("id", "'" + sae.saeId() + "' is used by an earlier SAE");
+            }
+            saes.add(sae);
+            f.rejectUnknown();
+        }
+        top.rejectUnknown();
+        int maxBatch = saes.stream().mapToInt(SaeConfig::batchSize).max().orElseThrow();
+        int mixingTokens = mixing != null ? mixing : 8 * maxBatch;
+        if (mixingTokens < 2 * maxBatch) {
+            throw top.error("mixing_buffer_tokens", mixingTokens + " must hold at least two of the largest batch ("
+                    + maxBatch + ")");
+        }
+        try {
+            return new Plan(hook, saes, mixingTokens, parallelism, reference, threshold, matchingMax);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidExperimentException(source + ": " + e.getMessage());
+        }
+    }
+
+    private static SaeConfig sae(Fields f, String defaultHook, String model, Integer defaultDIn, long deadWindow,
+                                 TrainingOptions defaults) {
+        String id = f.requiredText("id");
+        String hook = f.text("hook", defaultHook);
+        Integer dInOrNull = f.intOrNull("d_in");
+        int dIn = dInOrNull != null ? dInOrNull : defaultDIn != null ? defaultDIn
+                : f.fail("d_in", "is required (here or at the top of the file)");
+        if (dIn < 1) {
+            throw f.error("d_in", "must be at least 1, got " + dIn);
+        }
+        Integer dSae = f.intOrNull("d_sae");
+        Integer expansion = f.intOrNull("expansion_factor");
+        if ((dSae == null) == (expansion == null)) {
+            throw f.error("d_sae", "give exactly one of d_sae and expansion_factor");
+        }
+        int size = dSae != null ? dSae : Math.multiplyExact(expansion, dIn);
+        if (size < 1) {
+            throw f.error(dSae != null ? "d_sae" : "expansion_factor", "must be positive");
+        }
+        String kind = f.text("architecture", "relu").toLowerCase(Locale.ROOT);
+        SaeArchitecture architecture = switch (kind) {
+            case "relu", "standard" -> new ReluL1(f.doubleValue("l1", SaeConfig.DEFAULT_L1_COEFFICIENT),
+                    f.longValue("l1_warmup_steps", 0, 0));
+            case "topk" -> {
+                TopK d = TopK.withDefaults(f.requiredInt("k"), dIn);
+                yield new TopK(d.k(), f.intValue("aux_k", d.auxK(), 0), f.doubleValue("aux_k_coefficient", d.auxKCoefficient()));
+            }
+            case "batchtopk" -> {
+                BatchTopK d = BatchTopK.withDefaults(f.requiredInt("k"), dIn);
+                yield new BatchTopK(d.k(), f.intValue("aux_k", d.auxK(), 0),
+                        f.doubleValue("aux_k_coefficient", d.auxKCoefficient()), d.thresholdLearningRate());
+            }
+            case "jumprelu" -> {
+                JumpReLU d = JumpReLU.withDefaults(f.doubleValue("l0", SaeConfig.DEFAULT_L0_COEFFICIENT));
+                yield new JumpReLU(d.l0Coefficient(), f.doubleValue("bandwidth", d.bandwidth()),
+                        f.doubleValue("initial_threshold", d.initialThreshold()), f.longValue("l0_warmup_steps",
+                        d.l0WarmUpSteps(), 0));
+            }
+            default -> throw f.error("architecture", "'" + kind + "' is not one of relu, topk, batchtopk, jumprelu");
+        };
+        try {
+            SaeConfig base = SaeConfig.withDefaults(id, dIn, size, architecture);
+            return new SaeConfig(id, dIn, size, architecture,
+                    f.doubleValue("lr", base.learningRate()),
+                    f.doubleValue("adam_beta1", base.beta1()), f.doubleValue("adam_beta2", base.beta2()),
+                    base.epsilon(),
+                    f.intValue("batch_size", base.batchSize(), 1),
+                    f.longValue("seed", 0, Long.MIN_VALUE),
+                    hook == null ? "" : hook, model, f.longValue("dead_window_tokens", deadWindow, 1),
+                    options(f.object("training"), defaults));
+        } catch (InvalidExperimentException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new InvalidExperimentException(f.source + ": " + f.prefix.replaceAll("\\.$", "") + ": " + e.getMessage());
+        }
+    }
+
+    /** The "training" block: init, normalisation, drift windows, freezing, resampling. */
+    private static TrainingOptions options(Fields f, TrainingOptions base) {
+        if (f == null) {
+            return base;
+        }
+        TrainingOptions o = base;
+        String init = f.text("b_dec_init", null);
+        if (init != null) {
+            o = o.withDecoderBiasInit(switch (init.toLowerCase(Locale.ROOT)) {
+                case "zeros", "zero" -> TrainingOptions.DecoderBiasInit.ZERO;
+                case "mean" -> TrainingOptions.DecoderBiasInit.MEAN;
+                case "geometric_median" -> TrainingOptions.DecoderBiasInit.GEOMETRIC_MEDIAN;
+                default -> throw f.error("b_dec_init", "'" + init + "' is not one of zeros, mean, geometric_median");
+            });
+        }
+        JsonNode normalize = f.optional("normalize_activations");
+        if (normalize != null) {
+            if (normalize.isBoolean()) {
+                o = o.withNormalizeActivations(normalize.booleanValue());
+            } else if (normalize.isTextual() && normalize.textValue().equals("expected_average_only_in")) {
+                o = o.withNormalizeActivations(true);
+            } else if (normalize.isTextual() && normalize.textValue().equals("none")) {
+                o = o.withNormalizeActivations(false);
+            } else {
+                throw f.error("normalize_activations", "must be true, false, \"none\" or \"expected_average_only_in\"");
+            }
+        }
+        o = o.withDrift(f.longValue("drift_window_tokens", o.driftWindowTokens(), 1),
+                f.intValue("drift_lookback", o.driftLookback(), 1));
+        Fields freeze = f.object("freeze");
+        if (freeze != null) {
+            o = o.withFreezing(new TrainingOptions.Freezing(freeze.doubleValue("threshold", 0.99),
+                    freeze.intValue("windows", 3, 1), freeze.bool("stop_when_all_frozen", false)));
+            freeze.rejectUnknown();
+        }
+        long resampleEvery = f.longValue("resample_every_tokens", 0, 0);
+        if (resampleEvery > 0) {
+            o = o.withResampling(new TrainingOptions.Resampling(resampleEvery));
+        }
+        f.rejectUnknown();
+        return o;
+    }
+
+    /** One JSON object and the path to it; remembers which fields were read, so the rest can be rejected. */
+    private static final class Fields {
+        final String source;
+        final String prefix;
+        final JsonNode node;
+        final Set<String> seen = new HashSet<>();
+
+        Fields(String source, String prefix, JsonNode node) {
+            this.source = source;
+            this.prefix = prefix;
+            if (node == null || !node.isObject()) {
+                throw new InvalidExperimentException(source + ": " + (prefix.isEmpty() ? "the file" : prefix.replaceAll("\\.$", ""))
+                        + " must be a mapping of fields");
+            }
+            this.node = node;
+        }
+
+        InvalidExperimentException error(String field, String message) {
+            return new InvalidExperimentException(source + ": " + prefix + field + ": " + message);
+        }
+
+        <T> T fail(String field, String message) {
+            throw error(field, message);
+        }
+
+        JsonNode optional(String field) {
+            seen.add(field);
+            JsonNode v = node.get(field);
+            return v == null || v.isNull() ? null : v;
+        }
+
+        JsonNode required(String field) {
+            JsonNode v = optional(field);
+            if (v == null) {
+                throw error(field, "is required");
+            }
+            return v;
+        }
+
+        Fields object(String field) {
+            JsonNode v = optional(field);
+            return v == null ? null : new Fields(source, prefix + field + ".", v);
+        }
+
+        String text(String field, String fallback) {
+            JsonNode v = optional(field);
+            if (v == null) {
+                return fallback;
+            }
+            if (!v.isTextual() || v.textValue().isBlank()) {
+                throw error(field, "must be a non-empty string, got " + v);
+            }
+            return v.textValue();
+        }
+
+        String requiredText(String field) {
+            String v = text(field, null);
+            if (v == null) {
+                throw error(field, "is required");
+            }
+            return v;
+        }
+
+        Integer intOrNull(String field) {
+            JsonNode v = optional(field);
+            if (v == null) {
+                return null;
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                throw error(field, "must be a whole number, got " + v);
+            }
+            return v.intValue();
+        }
+
+        int requiredInt(String field) {
+            Integer v = intOrNull(field);
+            if (v == null) {
+                throw error(field, "is required");
+            }
+            return v;
+        }
+
+        int intValue(String field, int fallback, int min) {
+            Integer v = intOrNull(field);
+            if (v != null && v < min) {
+                throw error(field, "must be at least " + min + ", got " + v);
+            }
+            return v == null ? fallback : v;
+        }
+
+        long longValue(String field, long fallback, long min) {
+            JsonNode v = optional(field);
+            if (v == null) {
+                return fallback;
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+                throw error(field, "must be a whole number, got " + v);
+            }
+            if (v.longValue() < min) {
+                throw error(field, "must be at least " + min + ", got " + v);
+            }
+            return v.longValue();
+        }
+
+        double doubleValue(String field, double fallback) {
+            JsonNode v = optional(field);
+            if (v == null) {
+                return fallback;
+            }
+            if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
+                throw error(field, "must be a finite number, got " + v);
+            }
+            return v.doubleValue();
+        }
+
+        boolean bool(String field, boolean fallback) {
+            JsonNode v = optional(field);
+            if (v == null) {
+                return fallback;
+            }
+            if (!v.isBoolean()) {
+                throw error(field, "must be true or false, got " + v);
+            }
+            return v.booleanValue();
+        }
+
+        void rejectUnknown() {
+            for (Iterator<String> names = ((ObjectNode) node).fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!seen.contains(name)) {
+                    throw error(name, "is not a known field");
+                }
+            }
+        }
+    }
+}

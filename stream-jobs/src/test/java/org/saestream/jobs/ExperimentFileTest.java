@@ -1,0 +1,134 @@
+package org.saestream.jobs;
+
+import org.junit.jupiter.api.Test;
+import org.saestream.sae.BatchTopK;
+import org.saestream.sae.ReluL1;
+import org.saestream.sae.SaeConfig;
+import org.saestream.sae.TopK;
+import org.saestream.sae.TrainingOptions;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ExperimentFileTest {
+    private static final String GOOD = """
+            hook: blocks.3.hook_resid_post
+            model: pythia-70m
+            d_in: 512
+            parallelism: 2
+            reference: truth.safetensors
+            training:
+              b_dec_init: geometric_median
+              normalize_activations: expected_average_only_in
+              drift_window_tokens: 2000000
+              drift_lookback: 3
+            saes:
+              - id: relu-8x
+                expansion_factor: 8
+                l1: 5.0
+                lr: 0.0003
+                seed: 1
+                training:
+                  resample_every_tokens: 500000
+              - id: topk-32
+                architecture: topk
+                d_sae: 4096
+                k: 32
+                batch_size: 2048
+                training:
+                  freeze: {threshold: 0.98, windows: 4, stop_when_all_frozen: true}
+              - id: btk
+                architecture: batchtopk
+                d_sae: 1024
+                k: 16
+                hook: blocks.4.hook_resid_post
+            """;
+
+    @Test
+    void readsAnEnsembleWithDefaultsAndOverrides() {
+        ExperimentFile.Plan plan = ExperimentFile.parse(GOOD, "exp.yaml", Path.of("/data"));
+        assertEquals(3, plan.saes().size());
+        assertEquals(2, plan.parallelism());
+        assertEquals(Path.of("/data/truth.safetensors").toString(), plan.referenceDictionary());
+        assertEquals(8 * 2048, plan.mixingBufferTokens(), "eight of the largest batch by default");
+
+        SaeConfig relu = plan.saes().get(0);
+        assertEquals(4096, relu.dSae(), "expansion factor 8 x d_in 512");
+        assertEquals(5.0, assertInstanceOf(ReluL1.class, relu.architecture()).l1Coefficient());
+        assertEquals(3e-4, relu.learningRate());
+        assertEquals("blocks.3.hook_resid_post", relu.hookName());
+        assertEquals("pythia-70m", relu.modelName());
+        assertEquals(TrainingOptions.DecoderBiasInit.GEOMETRIC_MEDIAN, relu.options().decoderBiasInit(),
+                "the file's training block applies to every SAE");
+        assertTrue(relu.options().normalizeActivations());
+        assertEquals(2_000_000, relu.options().driftWindowTokens());
+        assertEquals(500_000, relu.options().resampling().everyTokens(), "and the SAE's own block adds to it");
+
+        SaeConfig topk = plan.saes().get(1);
+        assertEquals(32, assertInstanceOf(TopK.class, topk.architecture()).k());
+        assertEquals(2048, topk.batchSize());
+        assertEquals(0.98, topk.options().freezing().threshold());
+        assertTrue(topk.options().freezing().stopWhenAllLiveFrozen());
+        assertEquals(null, topk.options().resampling());
+
+        SaeConfig btk = plan.saes().get(2);
+        assertInstanceOf(BatchTopK.class, btk.architecture());
+        assertEquals("blocks.4.hook_resid_post", btk.hookName());
+
+        SaeJobConfig job = plan.jobConfig("exp-1", "activations.pile");
+        assertEquals(3, job.groups().size(), "two hooks and two batch sizes give three groups");
+    }
+
+    @Test
+    void jsonIsReadToo() {
+        ExperimentFile.Plan plan = ExperimentFile.parse("""
+                {"d_in": 64, "saes": [{"id": "a", "d_sae": 256, "architecture": "topk", "k": 4}]}
+                """, "exp.json", null);
+        assertEquals(256, plan.saes().get(0).dSae());
+    }
+
+    @Test
+    void mistakesFailWithTheFieldThatIsWrong() {
+        assertMessage("saes[0].k: is required", """
+                d_in: 64
+                saes: [{id: a, d_sae: 128, architecture: topk}]""");
+        assertMessage("saes[1].id: 'a' is used by an earlier SAE", """
+                d_in: 64
+                saes: [{id: a, d_sae: 128}, {id: a, d_sae: 256}]""");
+        assertMessage("saes[0].l1x: is not a known field", """
+                d_in: 64
+                saes: [{id: a, d_sae: 128, l1x: 3}]""");
+        assertMessage("saes[0].d_in: is required", """
+                saes: [{id: a, d_sae: 128}]""");
+        assertMessage("saes[0].d_sae: give exactly one of d_sae and expansion_factor", """
+                d_in: 64
+                saes: [{id: a, d_sae: 128, expansion_factor: 4}]""");
+        assertMessage("saes[0].architecture: 'gated' is not one of", """
+                d_in: 64
+                saes: [{id: a, d_sae: 128, architecture: gated}]""");
+        assertMessage("saes[0].lr: must be a finite number, got \"fast\"", """
+                d_in: 64
+                saes: [{id: a, d_sae: 128, lr: fast}]""");
+        assertMessage("training.freeze.windows: must be at least 1", """
+                d_in: 64
+                training: {freeze: {windows: 0}}
+                saes: [{id: a, d_sae: 128}]""");
+        assertMessage("saes: is required", "d_in: 64");
+        assertMessage("not valid YAML or JSON", "saes: [{id: a");
+        assertMessage("mixing_buffer_tokens: 1000 must hold at least two of the largest batch (1024)", """
+                d_in: 64
+                mixing_buffer_tokens: 1000
+                saes: [{id: a, d_sae: 128}]""");
+    }
+
+    private static void assertMessage(String expected, String yaml) {
+        var e = assertThrows(ExperimentFile.InvalidExperimentException.class,
+                () -> ExperimentFile.parse(yaml, "bad.yaml", null));
+        assertTrue(e.getMessage().startsWith("bad.yaml: "), e.getMessage());
+        assertTrue(e.getMessage().contains(expected), "expected '" + expected + "' in: " + e.getMessage());
+    }
+}
