@@ -27,6 +27,8 @@ public final class RecordCodec<T extends SpecificRecordBase> {
             new RecordCodec<>("ShardLedgerEntry", ShardLedgerEntry.getEncoder(), ShardLedgerEntry.getDecoder());
     public static final RecordCodec<DeadLetter> DEAD_LETTER =
             new RecordCodec<>("DeadLetter", DeadLetter.getEncoder(), DeadLetter.getDecoder());
+    public static final RecordCodec<ProducerMetrics> PRODUCER_METRICS =
+            new RecordCodec<>("ProducerMetrics", ProducerMetrics.getEncoder(), ProducerMetrics.getDecoder());
     public static final RecordCodec<SaeComparison> SAE_COMPARISON =
             new RecordCodec<>("SaeComparison", SaeComparison.getEncoder(), SaeComparison.getDecoder());
 

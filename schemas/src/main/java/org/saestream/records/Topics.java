@@ -7,6 +7,8 @@ public final class Topics {
     /** Ensemble comparisons (MMCS between the dictionaries of one experiment), keyed by experiment. */
     public static final String SAE_COMPARISONS = "sae-comparisons";
     public static final String SHARD_LEDGER = "shard-ledger";
+    /** ProducerMetrics, keyed by run:producer. */
+    public static final String PRODUCER_METRICS = "producer-metrics";
     public static final String SPECTRUM = "spectrum";
     public static final String DLQ_SUFFIX = ".dlq";
 
@@ -20,6 +22,11 @@ public final class Topics {
 
     public static String gradients(String run) {
         return "gradients." + requireName(run, "run");
+    }
+
+    /** Key of a shard in the compacted shard-ledger topic: shards are per run. */
+    public static String ledgerKey(String run, String shardId) {
+        return requireName(run, "run") + ":" + shardId;
     }
 
     public static String deadLetters(String sourceTopic) {

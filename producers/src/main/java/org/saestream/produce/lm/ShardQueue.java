@@ -1,0 +1,122 @@
+package org.saestream.produce.lm;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.saestream.corpus.CorpusShard;
+import org.saestream.produce.CommittedRecords;
+import org.saestream.produce.KafkaTopics;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+/**
+ * The run's shards as a Kafka topic, corpus-shards.&lt;run&gt; (key shard id, value the shard's path), that
+ * the run's producers consume as one consumer group: each shard goes to one producer at a time, and to
+ * another when that one dies.
+ */
+final class ShardQueue {
+    static final int PARTITIONS = 8;
+
+    /** A shard record this producer was given. */
+    record Assigned(TopicPartition partition, long offset, CorpusShard shard) {
+    }
+
+    private final CorpusProducerConfig config;
+    private final String topic;
+    private final Set<String> known = new HashSet<>();
+
+    ShardQueue(CorpusProducerConfig config) {
+        this.config = config;
+        this.topic = "corpus-shards." + config.run();
+    }
+
+    /** Adds the shards not in the topic yet (racing producers may both add one: the ledger makes that harmless). */
+    void publishNew(List<CorpusShard> shards) {
+        KafkaTopics.ensure(config.bootstrapServers(), topic, PARTITIONS, Map.of("retention.ms", "-1"));
+        known.addAll(CommittedRecords.latestByKey(config.bootstrapServers(), topic, k -> true).keySet());
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+            for (CorpusShard shard : shards) {
+                if (known.add(shard.shardId())) {
+                    producer.send(new ProducerRecord<>(topic, shard.shardId().getBytes(StandardCharsets.UTF_8),
+                            shard.path().toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8)));
+                }
+            }
+        }
+    }
+
+    int shardCount() {
+        return known.size();
+    }
+
+    KafkaConsumer<byte[], byte[]> subscribe() {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "saestream-produce-" + config.run());
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "saestream-produce-" + config.run() + "-" + config.producerId());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // one shard per poll; a shard may take long, and a member that stops polling loses its partitions
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+        p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(30).toMillis());
+        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) config.sessionTimeout().toMillis());
+        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, (int) Math.max(500, config.sessionTimeout().toMillis() / 4));
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p);
+        consumer.subscribe(List.of(topic));
+        return consumer;
+    }
+
+    List<Assigned> poll(KafkaConsumer<byte[], byte[]> consumer) {
+        List<Assigned> out = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+            String id = new String(r.key(), StandardCharsets.UTF_8);
+            known.add(id);
+            try {
+                out.add(new Assigned(new TopicPartition(r.topic(), r.partition()), r.offset(),
+                        CorpusShard.of(id, Path.of(new String(r.value(), StandardCharsets.UTF_8)))));
+            } catch (IOException e) {
+                throw new UncheckedIOException("shard " + id + " listed in " + topic + " cannot be opened", e);
+            }
+        }
+        return out;
+    }
+
+    /** Whether the group has consumed every shard record (offsets are committed with each shard's last transaction). */
+    boolean allConsumed(KafkaConsumer<byte[], byte[]> consumer) {
+        Set<TopicPartition> partitions = new HashSet<>();
+        consumer.partitionsFor(topic).forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));
+        Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(partitions);
+        for (TopicPartition tp : partitions) {
+            OffsetAndMetadata c = committed.get(tp);
+            if ((c == null ? 0 : c.offset()) < end.get(tp)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
