@@ -40,8 +40,24 @@ import java.util.concurrent.atomic.AtomicLong;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Run producer, training job and sink together on the embedded stack.")
 public final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--source", description = "Activation source: synthetic (default: ${DEFAULT-VALUE})")
+    @Option(names = "--source", description = "Activation source: synthetic (known ground truth) or lm (a language "
+            + "model over the shipped corpus; needs --model) (default: ${DEFAULT-VALUE})")
     String source = "synthetic";
+
+    @Option(names = "--model", description = "With --source lm: Hugging Face model directory")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "With --source lm: tokenizer.json (default: the model directory's)")
+    Path tokenizer;
+
+    @Option(names = "--corpus", description = "With --source lm: corpus shards (default: ${DEFAULT-VALUE})")
+    Path corpus = Path.of("corpus", "pd-en");
+
+    @Option(names = "--lm-hook", description = "With --source lm: the hook the SAE trains on (default: ${DEFAULT-VALUE})")
+    String lmHook = "blocks.0.hook_resid_post";
+
+    @Option(names = "--context", description = "With --source lm: tokens per context window (default: ${DEFAULT-VALUE})")
+    int context = 128;
 
     @Option(names = "--tokens", description = "Tokens to produce (default: ${DEFAULT-VALUE})")
     long tokens = 3_000_000;
@@ -72,13 +88,19 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!source.equals("synthetic")) {
-            System.err.println("--source " + source + " is not available yet; use --source synthetic");
-            return 2;
-        }
         Path dir = (workdir != null ? workdir
                 : Path.of("work", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))))
                 .toAbsolutePath();
+        if (source.equals("lm")) {
+            if (model == null) {
+                throw new IllegalArgumentException("--source lm needs --model DIR (a Hugging Face model directory) until "
+                        + "the project ships its own small model");
+            }
+            return new LmDemo(this, dir).run();
+        }
+        if (!source.equals("synthetic")) {
+            throw new IllegalArgumentException("--source " + source + ": expected synthetic or lm");
+        }
         Files.createDirectories(dir);
         SyntheticFeatures features = new SyntheticFeatures(
                 new SyntheticConfig(sae.dIn, trueFeatures, SyntheticConfig.defaults().meanActive(),
@@ -144,7 +166,7 @@ public final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static boolean hasSnapshot(SinkClient api, String saeKey, long tokens) {
+    static boolean hasSnapshot(SinkClient api, String saeKey, long tokens) {
         JsonNode snaps = api.snapshots(saeKey);
         if (snaps == null) {
             return false;
@@ -157,7 +179,7 @@ public final class DemoCommand implements Callable<Integer> {
         return false;
     }
 
-    private static void printProgress(Progress clock, long produced, long trained, JsonNode m) {
+    static void printProgress(Progress clock, long produced, long trained, JsonNode m) {
         double t = clock.elapsedSeconds();
         System.out.printf(Locale.ROOT,
                 "[%5.1fs] produced %s tokens (%s/s) | trained %s (%s/s) | mse %s | L0 %s | dead %s | MMCS vs truth %s"
@@ -168,7 +190,7 @@ public final class DemoCommand implements Callable<Integer> {
                 field(m, "self_similarity_mean", "%.4f"));
     }
 
-    private static String field(JsonNode m, String name, String format) {
+    static String field(JsonNode m, String name, String format) {
         return m == null || !m.path(name).isNumber() ? "-" : String.format(Locale.ROOT, format, m.path(name).asDouble());
     }
 

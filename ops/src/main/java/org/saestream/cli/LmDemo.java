@@ -1,0 +1,128 @@
+package org.saestream.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.saestream.corpus.Corpus;
+import org.saestream.corpus.CorpusOptions;
+import org.saestream.embedded.EmbeddedKafka;
+import org.saestream.embedded.FlinkRunner;
+import org.saestream.jobs.SaeJobConfig;
+import org.saestream.lm.HfTokenizer;
+import org.saestream.lm.HookPoint;
+import org.saestream.lm.LanguageModel;
+import org.saestream.produce.KafkaTopics;
+import org.saestream.produce.lm.CorpusProducer;
+import org.saestream.produce.lm.CorpusProducerConfig;
+import org.saestream.records.ProducerMetrics;
+import org.saestream.records.Topics;
+import org.saestream.sae.SaeConfig;
+import org.saestream.sink.MetricsSink;
+import org.saestream.sink.SinkConfig;
+import org.saestream.tensor.DType;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * `saestream demo --source lm`: a language model over the shipped corpus, one hook, an SAE trained live
+ * on it, and the sink, all in this JVM. Activations are normalised (SAELens' expected_average_only_in)
+ * so the L1 default means the same whatever the model's scale.
+ */
+final class LmDemo {
+    private final DemoCommand options;
+    private final Path dir;
+
+    LmDemo(DemoCommand options, Path dir) {
+        this.options = options;
+        this.dir = dir;
+    }
+
+    int run() throws Exception {
+        Files.createDirectories(dir);
+        Progress clock = new Progress();
+        try (LanguageModel lm = LanguageModel.load(options.model);
+             HfTokenizer tokenizer = HfTokenizer.load(options.tokenizer != null ? options.tokenizer : options.model);
+             EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
+            HookPoint hook = HookPoint.parse(options.lmHook);
+            int width = hook.name().endsWith("mlp.hook_post") ? lm.dims().mlpWidth() : lm.dims().width();
+            options.sae.dIn = width;
+            if (options.sae.dSae == 512 && width != 64) {
+                options.sae.dSae = 8 * width; // the default dictionary: expansion factor 8
+            }
+            options.sae.hookName = options.lmHook;
+            SaeJobConfig job = options.sae.jobConfig(options.experiment, Topics.activations(options.run));
+            SaeConfig sae = job.saes().get(0).withSource(options.lmHook, options.model.getFileName().toString());
+            sae = sae.withOptions(sae.options().withNormalizeActivations(true));
+            job = SaeJobConfig.single(job.experiment(), job.sourceTopic(), options.lmHook, sae, job.mixingBufferTokens());
+            String saeKey = job.saeKey(sae.saeId());
+
+            String bootstrap = kafka.bootstrapServers();
+            for (String t : List.of(Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS, Topics.SAE_COMPARISONS, job.deadLetterTopic())) {
+                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
+            }
+            KafkaTopics.ensure(bootstrap, job.sourceTopic(), 1, Map.of("retention.ms", "-1"));
+            System.out.println("saestream demo (lm): workdir " + dir);
+            System.out.println("model      " + lm + ", hook " + options.lmHook + " (width " + width + ")");
+            System.out.println("kafka      " + bootstrap + " (KRaft, in this JVM)");
+            try (MetricsSink sink = new MetricsSink(SinkConfig.of(bootstrap, dir.resolve("sink"), dir.resolve("snapshots"),
+                    options.httpPort))) {
+                sink.start();
+                SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());
+                System.out.println("sink       " + api.baseUrl() + "/api/saes");
+                JobClient training = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints"),
+                        Duration.ofSeconds(1), null, false, 0);
+                System.out.println("flink      job " + training.getJobID() + " (MiniCluster, RocksDB, exactly-once)");
+
+                CorpusProducerConfig produce = new CorpusProducerConfig(options.run, bootstrap, "demo-producer",
+                        options.model.getFileName().toString(), List.of(options.lmHook), options.context, 8, 64, false,
+                        false, DType.F32, CorpusOptions.defaults(), null, null);
+                AtomicReference<ProducerMetrics> produced = new AtomicReference<>();
+                var shards = Corpus.list(options.corpus);
+                CompletableFuture<ProducerMetrics> production = CompletableFuture.supplyAsync(
+                        () -> new CorpusProducer(produce, lm, tokenizer).run(shards, produced::set));
+
+                JsonNode last = null;
+                boolean stopping = false;
+                while (true) {
+                    Thread.sleep(2000);
+                    last = api.latest(saeKey).orElse(last);
+                    long trained = last == null ? 0 : last.path("tokens_seen").asLong();
+                    long received = last == null ? 0 : trained + last.path("tokens_buffered").asLong();
+                    ProducerMetrics p = produced.get();
+                    DemoCommand.printProgress(clock, p == null ? 0 : p.getTokens(), trained, last);
+                    if (production.isDone() && !stopping && received >= production.join().getTokens()) {
+                        training.stopWithSavepoint(true, dir.resolve("savepoints").toUri().toString(),
+                                SavepointFormatType.CANONICAL).get();
+                        stopping = true;
+                    }
+                    if (stopping && trained >= production.join().getTokens()
+                            && DemoCommand.hasSnapshot(api, saeKey, trained)) {
+                        break;
+                    }
+                }
+                ProducerMetrics p = production.join();
+                System.out.println();
+                System.out.println("=== saestream demo (lm) summary ===");
+                System.out.printf(Locale.ROOT, "documents            %d in %d shards%n", p.getDocuments(), p.getShardsDone());
+                System.out.printf(Locale.ROOT, "tokens produced      %d (%.0f tokens/s)%n", p.getTokens(),
+                        p.getTokensPerSecond());
+                System.out.printf(Locale.ROOT, "tokens trained       %d in %d steps%n", last.path("tokens_seen").asLong(),
+                        last.path("step").asLong());
+                System.out.printf(Locale.ROOT, "exactly once         %s%n",
+                        last.path("tokens_seen").asLong() == p.getTokens() ? "yes (tokens trained = produced)" : "NO");
+                System.out.printf(Locale.ROOT, "fvu / L0 / dead      %s / %s / %s%n", DemoCommand.field(last, "fvu", "%.4f"),
+                        DemoCommand.field(last, "l0", "%.2f"), DemoCommand.field(last, "dead_fraction", "%.3f"));
+                System.out.printf(Locale.ROOT, "snapshots            %s%n", dir.resolve("snapshots"));
+                System.out.printf(Locale.ROOT, "wall time            %.1fs%n", clock.elapsedSeconds());
+            }
+        }
+        return 0;
+    }
+}
