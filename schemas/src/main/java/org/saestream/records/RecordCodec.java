@@ -27,6 +27,10 @@ public final class RecordCodec<T extends SpecificRecordBase> {
             new RecordCodec<>("ShardLedgerEntry", ShardLedgerEntry.getEncoder(), ShardLedgerEntry.getDecoder());
     public static final RecordCodec<DeadLetter> DEAD_LETTER =
             new RecordCodec<>("DeadLetter", DeadLetter.getEncoder(), DeadLetter.getDecoder());
+    public static final RecordCodec<GradientStep> GRADIENT_STEP =
+            new RecordCodec<>("GradientStep", GradientStep.getEncoder(), GradientStep.getDecoder());
+    public static final RecordCodec<SpectrumMetrics> SPECTRUM_METRICS =
+            new RecordCodec<>("SpectrumMetrics", SpectrumMetrics.getEncoder(), SpectrumMetrics.getDecoder());
     public static final RecordCodec<ProducerMetrics> PRODUCER_METRICS =
             new RecordCodec<>("ProducerMetrics", ProducerMetrics.getEncoder(), ProducerMetrics.getDecoder());
     public static final RecordCodec<SaeComparison> SAE_COMPARISON =
