@@ -40,6 +40,9 @@ class SinkApiAgainstBrokerTest {
             String bootstrap = kafka.bootstrapServers();
             KafkaTopics.ensure(bootstrap, Topics.SAE_METRICS, 2, Map.of());
             KafkaTopics.ensure(bootstrap, Topics.SAE_SNAPSHOTS, 2, Map.of());
+            for (var stream : org.saestream.sink.RecordStream.ALL) {
+                KafkaTopics.ensure(bootstrap, stream.topic(), 1, Map.of());
+            }
             Properties p = new Properties();
             p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
             p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);

@@ -33,6 +33,13 @@ final class MetricsJson {
         return node;
     }
 
+    /** Any record: every schema field under its Avro name. */
+    static ObjectNode toJson(GenericRecord record) {
+        ObjectNode node = NODES.objectNode();
+        fields(record, node);
+        return node;
+    }
+
     private static void fields(GenericRecord record, ObjectNode into) {
         for (Schema.Field f : record.getSchema().getFields()) {
             into.set(f.name(), value(record.get(f.pos())));

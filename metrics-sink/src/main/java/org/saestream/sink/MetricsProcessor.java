@@ -19,11 +19,13 @@ import org.slf4j.LoggerFactory;
 final class MetricsProcessor implements Processor<String, byte[], Void, Void> {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsProcessor.class);
     private final SinkCounters counters;
+    private final SinkEvents events;
     private KeyValueStore<String, byte[]> history;
     private KeyValueStore<String, byte[]> latest;
 
-    MetricsProcessor(SinkCounters counters) {
+    MetricsProcessor(SinkCounters counters, SinkEvents events) {
         this.counters = counters;
+        this.events = events;
     }
 
     @Override
@@ -53,5 +55,6 @@ final class MetricsProcessor implements Processor<String, byte[], Void, Void> {
         if (current == null || RecordCodec.SAE_METRICS.decode(current).getStep() <= m.getStep()) {
             latest.put(saeKey, record.value());
         }
+        events.publish("metrics", saeKey, MetricsJson.toJson(m));
     }
 }

@@ -29,8 +29,8 @@ import java.util.concurrent.TimeoutException;
  *     // GET http://127.0.0.1:<sink.httpPort()>/api/saes
  * }
  * }</pre>
- * The source topics (sae-metrics, sae-snapshots) must exist before {@link #start()}; otherwise Streams
- * stops with a MissingSourceTopicException and {@link #awaitRunning} says so.
+ * The source topics ({@link SinkTopology#sourceTopics()}) must exist before {@link #start()}; otherwise
+ * Streams stops with a MissingSourceTopicException and {@link #awaitRunning} says so.
  */
 public final class MetricsSink implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsSink.class);
@@ -39,6 +39,7 @@ public final class MetricsSink implements AutoCloseable {
 
     private final SinkConfig config;
     private final SinkCounters counters = new SinkCounters();
+    private final SinkEvents events = new SinkEvents();
     private final KafkaStreams streams;
     private final SinkQueries queries;
     private final SinkHttpServer http;
@@ -50,7 +51,7 @@ public final class MetricsSink implements AutoCloseable {
         this.config = config;
         Files.createDirectories(config.snapshotRoot());
         StreamsBuilder builder = new StreamsBuilder();
-        SinkTopology.build(builder, SinkTopology.Options.defaults(config.snapshotRoot(), counters));
+        SinkTopology.build(builder, SinkTopology.Options.defaults(config.snapshotRoot(), counters, events));
         this.streams = new KafkaStreams(builder.build(), streamsConfig(config));
         streams.setStateListener((now, before) -> {
             LOG.info("sink streams {} -> {}", before, now);
@@ -66,7 +67,7 @@ public final class MetricsSink implements AutoCloseable {
         this.queries = SinkQueries.of(name ->
                 streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.keyValueStore())));
         try {
-            this.http = new SinkHttpServer(config.httpHost(), config.httpPort(), queries);
+            this.http = new SinkHttpServer(config.httpHost(), config.httpPort(), queries, events, config.bearerToken());
         } catch (IOException | RuntimeException e) {
             streams.close(Duration.ZERO);
             throw new IOException("cannot bind the sink's HTTP API to " + config.httpHost() + ":" + config.httpPort(), e);

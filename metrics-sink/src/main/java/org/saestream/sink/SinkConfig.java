@@ -16,9 +16,11 @@ import java.util.Objects;
  * @param httpPort         port of the HTTP API; 0 picks a free one ({@link MetricsSink#httpPort()} tells which)
  * @param commitInterval   how often Streams commits (each commit ends a transaction); under exactly-once the
  *                         stores are flushed then, so this bounds how stale the API is (default 200 ms)
+ * @param bearerToken      when set, every HTTP request must carry {@code Authorization: Bearer <token>}
+ *                         (401 otherwise); null serves without (fine on the default localhost binding)
  */
 public record SinkConfig(String bootstrapServers, String applicationId, Path stateDir, Path snapshotRoot,
-                         String httpHost, int httpPort, Duration commitInterval) {
+                         String httpHost, int httpPort, Duration commitInterval, String bearerToken) {
     public static final String DEFAULT_APPLICATION_ID = "saestream-sink";
     public static final String DEFAULT_HTTP_HOST = "127.0.0.1";
     public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(200);
@@ -44,6 +46,21 @@ public record SinkConfig(String bootstrapServers, String applicationId, Path sta
         if (commitInterval.isNegative() || commitInterval.isZero()) {
             throw new IllegalArgumentException("commitInterval must be positive, got " + commitInterval);
         }
+        if (bearerToken != null && (bearerToken.isBlank() || !bearerToken.matches("[\\x21-\\x7e]+"))) {
+            throw new IllegalArgumentException("bearerToken must be printable ASCII without spaces");
+        }
+    }
+
+    /** No bearer token. */
+    public SinkConfig(String bootstrapServers, String applicationId, Path stateDir, Path snapshotRoot,
+                      String httpHost, int httpPort, Duration commitInterval) {
+        this(bootstrapServers, applicationId, stateDir, snapshotRoot, httpHost, httpPort, commitInterval, null);
+    }
+
+    /** The same sink serving on {@code host}, requiring {@code token} (null: none). */
+    public SinkConfig withHttp(String host, String token) {
+        return new SinkConfig(bootstrapServers, applicationId, stateDir, snapshotRoot, host, httpPort, commitInterval,
+                token);
     }
 
     /** All but the commit interval, which gets its default. */

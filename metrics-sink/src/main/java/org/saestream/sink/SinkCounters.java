@@ -9,6 +9,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class SinkCounters {
     final AtomicLong malformedMetrics = new AtomicLong();
     final AtomicLong malformedSnapshotChunks = new AtomicLong();
+    /** bad values of the other materialised topics (comparisons, producer metrics, spectrum) */
+    final AtomicLong malformedRecords = new AtomicLong();
     final AtomicLong duplicateSnapshotChunks = new AtomicLong();
     final AtomicLong snapshotsWritten = new AtomicLong();
     final AtomicLong snapshotsRejected = new AtomicLong();
@@ -19,6 +21,10 @@ public final class SinkCounters {
     }
 
     /** sae-snapshots values that did not decode, held invalid names or indices, or contradicted earlier chunks. */
+    public long malformedRecords() {
+        return malformedRecords.get();
+    }
+
     public long malformedSnapshotChunks() {
         return malformedSnapshotChunks.get();
     }

@@ -25,6 +25,12 @@ public interface SinkQueries {
     /** One SAE's snapshots written to disk, by tokens seen; empty if none. */
     List<SnapshotEntry> snapshots(String saeKey);
 
+    /** One key's records of a {@link RecordStream} in arrival order; empty if the key is unknown. */
+    List<org.apache.avro.generic.GenericRecord> history(RecordStream stream, String key);
+
+    /** The newest record of every key of a {@link RecordStream}, by key. */
+    java.util.SortedMap<String, org.apache.avro.generic.GenericRecord> latest(RecordStream stream);
+
     /** Whether anything (metrics or snapshots) is known of the SAE. */
     default boolean knows(String saeKey) {
         return latest(saeKey).isPresent() || !snapshots(saeKey).isEmpty();

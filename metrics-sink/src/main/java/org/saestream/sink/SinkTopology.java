@@ -12,6 +12,7 @@ import org.apache.kafka.streams.state.Stores;
 import org.saestream.records.Topics;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -66,18 +67,34 @@ public final class SinkTopology {
      * @param snapshotRoot snapshot directories go to {@code <snapshotRoot>/<experiment>/<sae>/<snapshot_id>/}
      * @param counters     where skipped and written records are counted
      */
-    public record Options(Topic metrics, Topic snapshots, Path snapshotRoot, SinkCounters counters) {
+    public record Options(Topic metrics, Topic snapshots, Path snapshotRoot, SinkCounters counters,
+                          List<RecordStream> streams, SinkEvents events) {
         public Options {
             Objects.requireNonNull(metrics, "metrics");
             Objects.requireNonNull(snapshots, "snapshots");
             Objects.requireNonNull(snapshotRoot, "snapshotRoot");
             Objects.requireNonNull(counters, "counters");
+            streams = List.copyOf(streams);
+            Objects.requireNonNull(events, "events");
         }
 
         /** The standard topics ({@link Topics#SAE_METRICS}, {@link Topics#SAE_SNAPSHOTS}). */
         public static Options defaults(Path snapshotRoot, SinkCounters counters) {
-            return new Options(Topic.of(Topics.SAE_METRICS), Topic.of(Topics.SAE_SNAPSHOTS), snapshotRoot, counters);
+            return defaults(snapshotRoot, counters, new SinkEvents());
         }
+
+        /** The standard topics, every {@link RecordStream} too, and live events to {@code events}. */
+        public static Options defaults(Path snapshotRoot, SinkCounters counters, SinkEvents events) {
+            return new Options(Topic.of(Topics.SAE_METRICS), Topic.of(Topics.SAE_SNAPSHOTS), snapshotRoot, counters,
+                    RecordStream.ALL, events);
+        }
+    }
+
+    /** Every topic the sink reads: they must exist before it starts. */
+    public static List<String> sourceTopics() {
+        List<String> topics = new java.util.ArrayList<>(List.of(Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS));
+        RecordStream.ALL.forEach(s -> topics.add(s.topic()));
+        return topics;
     }
 
     /** Adds the sink's stores, sources and processors to {@code builder}. */
@@ -93,13 +110,21 @@ public final class SinkTopology {
         Path snapshotRoot = options.snapshotRoot();
         Topic metrics = options.metrics();
         builder.stream(metrics.name(), Consumed.with(metrics.keySerde(), metrics.valueSerde()).withName(METRICS_SOURCE))
-                .process(() -> new MetricsProcessor(counters), Named.as(METRICS_PROCESSOR),
+                .process(() -> new MetricsProcessor(counters, options.events()), Named.as(METRICS_PROCESSOR),
                         StoreNames.METRICS_HISTORY, StoreNames.METRICS_LATEST);
         Topic snapshots = options.snapshots();
         builder.stream(snapshots.name(),
                         Consumed.with(snapshots.keySerde(), snapshots.valueSerde()).withName(SNAPSHOTS_SOURCE))
                 .process(() -> new SnapshotAssembler(snapshotRoot, counters), Named.as(SNAPSHOTS_PROCESSOR),
                         StoreNames.SNAPSHOT_CHUNKS, StoreNames.SNAPSHOT_PROGRESS, StoreNames.SNAPSHOT_INDEX);
+        for (RecordStream stream : options.streams()) {
+            builder.addStateStore(store(stream.historyStore(), Map.of()));
+            builder.addStateStore(store(stream.latestStore(), Map.of()));
+            builder.stream(stream.topic(), Consumed.with(Serdes.String(), Serdes.ByteArray())
+                            .withName(stream.topic() + "-source"))
+                    .process(() -> new RecordStreamProcessor(stream, counters, options.events()),
+                            Named.as(stream.topic() + "-materialise"), stream.historyStore(), stream.latestStore());
+        }
     }
 
     private static StoreBuilder<KeyValueStore<String, byte[]>> store(String name, Map<String, String> changelogConfig) {

@@ -60,6 +60,20 @@ final class StoreQueries implements SinkQueries {
         return out;
     }
 
+    @Override
+    public List<org.apache.avro.generic.GenericRecord> history(RecordStream stream, String key) {
+        return scan(stream.historyStore(), key, stream.decode());
+    }
+
+    @Override
+    public java.util.SortedMap<String, org.apache.avro.generic.GenericRecord> latest(RecordStream stream) {
+        java.util.TreeMap<String, org.apache.avro.generic.GenericRecord> byKey = new java.util.TreeMap<>();
+        try (KeyValueIterator<String, byte[]> it = stores.apply(stream.latestStore()).all()) {
+            it.forEachRemaining(kv -> byKey.put(kv.key, stream.decode().apply(kv.value)));
+        }
+        return byKey;
+    }
+
     /** Values under {@code <saeKey>/} in key order. */
     private <T> List<T> scan(String store, String saeKey, Function<byte[], T> decode) {
         List<T> out = new ArrayList<>();

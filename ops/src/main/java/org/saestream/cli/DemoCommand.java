@@ -115,9 +115,9 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.println("saestream demo: workdir " + dir);
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            KafkaTopics.ensure(bootstrap, Topics.SAE_METRICS, 1, Map.of());
-            KafkaTopics.ensure(bootstrap, Topics.SAE_SNAPSHOTS, 1, Map.of());
-            KafkaTopics.ensure(bootstrap, Topics.SAE_COMPARISONS, 1, Map.of());
+            for (String t : org.saestream.sink.SinkTopology.sourceTopics()) {
+                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
+            }
             KafkaTopics.ensure(bootstrap, job.deadLetterTopic(), 1, Map.of());
             // the job subscribes before the producer starts: the topic must already be there
             KafkaTopics.ensure(bootstrap, job.sourceTopic(), 1, Map.of("retention.ms", "-1"));

@@ -64,7 +64,9 @@ final class LmDemo {
             String saeKey = job.saeKey(sae.saeId());
 
             String bootstrap = kafka.bootstrapServers();
-            for (String t : List.of(Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS, Topics.SAE_COMPARISONS, job.deadLetterTopic())) {
+            List<String> topics = new java.util.ArrayList<>(org.saestream.sink.SinkTopology.sourceTopics());
+            topics.add(job.deadLetterTopic());
+            for (String t : topics) {
                 KafkaTopics.ensure(bootstrap, t, 1, Map.of());
             }
             KafkaTopics.ensure(bootstrap, job.sourceTopic(), 1, Map.of("retention.ms", "-1"));
