@@ -57,6 +57,9 @@ final class LmDemo {
                 options.sae.dSae = 8 * width; // the default dictionary: expansion factor 8
             }
             options.sae.hookName = options.lmHook;
+            if (options.sae.saeId.equals("relu-512")) { // the default name: say what this dictionary is
+                options.sae.saeId = options.sae.architecture + "-" + options.sae.dSae;
+            }
             SaeJobConfig job = options.sae.jobConfig(options.experiment, Topics.activations(options.run));
             SaeConfig sae = job.saes().get(0).withSource(options.lmHook, options.model.getFileName().toString());
             sae = sae.withOptions(sae.options().withNormalizeActivations(true));

@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The saestream command line: one entry point, one subcommand per thing a user runs. */
 @Command(name = "saestream", mixinStandardHelpOptions = true, version = "saestream 0.1.0",
         description = "Streaming activation pipeline: Kafka topics of activations, SAEs trained online on Flink.",
-        subcommands = {DemoCommand.class, ProduceCommand.class, TrainCommand.class, ReplayCommand.class, ExportCommand.class,
+        subcommands = {DemoCommand.class, ProduceCommand.class, TrainCommand.class, ReplayCommand.class, SinkCommand.class,
+                ExportCommand.class,
                 ActivationsCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     public static void main(String[] args) {
