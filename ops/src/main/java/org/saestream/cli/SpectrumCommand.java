@@ -1,0 +1,81 @@
+package org.saestream.cli;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.saestream.produce.KafkaTopics;
+import org.saestream.records.Topics;
+import org.saestream.spectrum.GradientSpectrumJob;
+import org.saestream.spectrum.SpectrumJobConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** GradientSpectrumJob on a Flink MiniCluster: the live spectrum of a training run's gradients. */
+@Command(name = "spectrum", mixinStandardHelpOptions = true,
+        description = "Track the singular values and effective rank of gradients.<run> (Frequent Directions) into "
+                + "the spectrum topic.")
+public final class SpectrumCommand implements Callable<Integer> {
+    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers")
+    String bootstrap;
+
+    @Option(names = "--run", required = true, description = "The training run: reads gradients.<run>")
+    String run;
+
+    @Option(names = "--checkpoint-dir", description = "Checkpoints (default: work/spectrum/<run>)")
+    Path checkpointDir;
+
+    @Option(names = "--checkpoint-interval", description = "(default: ${DEFAULT-VALUE})")
+    String checkpointInterval = "2s";
+
+    @Option(names = "--restore", description = "A checkpoint or savepoint to continue from")
+    Path restore;
+
+    @Option(names = "--bounded", description = "Stop at the end offsets present at start")
+    boolean bounded;
+
+    @Option(names = "--rest-port", description = "Flink REST port (default: ${DEFAULT-VALUE})")
+    int restPort = 8082;
+
+    @Option(names = "--sketch-rows", description = "Frequent Directions rows l (default: ${DEFAULT-VALUE})")
+    int sketchRows = 64;
+
+    @Option(names = "--publish-every", description = "Publish every S steps (default: ${DEFAULT-VALUE})")
+    int publishEvery = 50;
+
+    @Option(names = "--rank-threshold", description = "Effective rank counts singular values above this fraction "
+            + "of the largest (default: ${DEFAULT-VALUE})")
+    double rankThreshold = 0.1;
+
+    @Option(names = "--recent-steps", description = "Steps whose loadings are reported (default: ${DEFAULT-VALUE})")
+    int recentSteps = 64;
+
+    @Option(names = "--top-directions", description = "Directions with loadings (default: ${DEFAULT-VALUE})")
+    int topDirections = 3;
+
+    @Override
+    public Integer call() throws Exception {
+        SpectrumJobConfig config = SpectrumJobConfig.forRun(run).withSketchRows(sketchRows)
+                .withPublishEvery(publishEvery).withRankThreshold(rankThreshold).withLoadings(recentSteps, topDirections);
+        KafkaTopics.ensure(bootstrap, Topics.SPECTRUM, 1, Map.of());
+        KafkaTopics.ensure(bootstrap, config.deadLetterTopic(), 1, Map.of());
+        Path dir = (checkpointDir != null ? checkpointDir : Path.of("work", "spectrum", run)).toAbsolutePath();
+        Configuration conf = GradientSpectrumJob.flinkConfiguration(dir, Durations.parse(checkpointInterval),
+                restore == null ? null : restore.toAbsolutePath());
+        conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+        conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(1);
+        GradientSpectrumJob.wire(env, config, bootstrap, OffsetsInitializer.earliest(),
+                bounded ? OffsetsInitializer.latest() : null);
+        JobClient client = env.executeAsync("saestream-" + config.jobName());
+        System.out.println("spectrum job " + client.getJobID() + " for " + config.sourceTopic() + " -> " + Topics.SPECTRUM);
+        client.getJobExecutionResult().get();
+        return 0;
+    }
+}
