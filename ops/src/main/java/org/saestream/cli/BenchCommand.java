@@ -4,7 +4,7 @@ import picocli.CommandLine.Command;
 
 /** Benchmarks that print figures; never run as tests. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks that print figures.",
-        subcommands = {BenchSaeCommand.class, BenchLmCommand.class, BenchProduceCommand.class})
+        subcommands = {BenchSaeCommand.class, BenchLmCommand.class, BenchProduceCommand.class, TrainLmCommand.Bench.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "saestream", mixinStandardHelpOptions = true, version = "saestream 0.1.0",
         description = "Streaming activation pipeline: Kafka topics of activations, SAEs trained online on Flink.",
         subcommands = {DemoCommand.class, ProduceCommand.class, TrainCommand.class, ReplayCommand.class, SinkCommand.class,
-                SpectrumCommand.class,
+                SpectrumCommand.class, TrainLmCommand.class,
                 ExportCommand.class,
                 ActivationsCommand.class, BenchCommand.class})
 public final class Main implements Runnable {

@@ -43,6 +43,18 @@ final class ConfigJson {
         return new ConfigJson(root, file, "");
     }
 
+    /**
+     * A config already parsed (e.g. a {@code model_config} block nested in a training config): errors name
+     * {@code source} and the field under {@code fieldPrefix} (e.g. {@code "model.model_config."}).
+     */
+    static ConfigJson of(JsonNode node, Path source, String fieldPrefix) {
+        if (node == null || !node.isObject()) {
+            throw new IllegalArgumentException(source + ": '" + fieldPrefix.replaceAll("\\.$", "")
+                    + "' must be an object (a Hugging Face config.json), got " + node);
+        }
+        return new ConfigJson(node, source, fieldPrefix);
+    }
+
     Path source() {
         return source;
     }

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
+import java.util.function.BiFunction;
 
 /**
  * A Hugging Face model directory loaded for forwards on DJL's PyTorch engine in a {@link ComputeDtype}
@@ -110,6 +111,34 @@ public final class LanguageModel implements AutoCloseable {
                 arrays.put(name, a);
             });
             return new LanguageModel(Path.of("random:" + family.modelType()), family, dtype, manager,
+                    new Parameters(arrays));
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A float32 model of the given family whose weights {@code init} supplies: for each canonical name
+     * (in {@link ModelFamily#parameterShapes()} order) and its shape, the row-major values, copied onto the
+     * device. For a training initialisation; the model owns its weights, so they may be updated in place.
+     */
+    public static LanguageModel withInitialWeights(ModelFamily family, Device device,
+                                                   BiFunction<String, Shape, float[]> init) {
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            Map<String, NDArray> arrays = new LinkedHashMap<>();
+            family.parameterShapes().forEach((name, shape) -> {
+                float[] values = init.apply(name, shape);
+                if (values == null || values.length != shape.size()) {
+                    throw new IllegalArgumentException("initial weights of '" + name + "' " + shape + " need "
+                            + shape.size() + " values, got " + (values == null ? "none" : values.length));
+                }
+                NDArray a = manager.create(values, shape);
+                a.setName(name);
+                arrays.put(name, a);
+            });
+            return new LanguageModel(Path.of("init:" + family.modelType()), family, ComputeDtype.FLOAT32, manager,
                     new Parameters(arrays));
         } catch (RuntimeException e) {
             manager.close();

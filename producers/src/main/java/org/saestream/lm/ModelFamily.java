@@ -1,6 +1,7 @@
 package org.saestream.lm;
 
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -55,7 +56,18 @@ public sealed interface ModelFamily permits Gpt2, GptNeoX, Llama {
 
     /** Reads config.json and picks the family from its {@code model_type}. */
     static ModelFamily fromConfig(Path configJson) {
-        ConfigJson config = ConfigJson.read(configJson);
+        return fromConfig(ConfigJson.read(configJson));
+    }
+
+    /**
+     * Picks and builds the family from a config.json already parsed, e.g. one nested in another file;
+     * messages name {@code source} and each field under {@code fieldPrefix} ("" at the top level).
+     */
+    static ModelFamily fromConfig(JsonNode config, Path source, String fieldPrefix) {
+        return fromConfig(ConfigJson.of(config, source, fieldPrefix));
+    }
+
+    private static ModelFamily fromConfig(ConfigJson config) {
         String type = config.text("model_type").orElseThrow(() -> config.error("model_type",
                 "is missing, so the architecture is unknown (architectures: " + config.architectures() + ")"));
         return switch (type) {

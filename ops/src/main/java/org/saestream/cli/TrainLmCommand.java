@@ -1,0 +1,315 @@
+package org.saestream.cli;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import org.saestream.embedded.EmbeddedKafka;
+import org.saestream.records.SketchMethod;
+import org.saestream.records.Topics;
+import org.saestream.train.GradientSink;
+import org.saestream.train.KafkaGradientSink;
+import org.saestream.train.StepReport;
+import org.saestream.train.TrainBenchmark;
+import org.saestream.train.TrainConfig;
+import org.saestream.train.Trainer;
+import org.saestream.train.TrainingRun;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/**
+ * Trains a language model (GPT-2, GPT-NeoX or Llama family; from scratch or from a model directory) over
+ * corpus shards with AdamW, warm-up and cosine decay, and gradient clipping; writes Hugging Face
+ * checkpoints; with Kafka, publishes a GradientStep (sketch of the gradient, per-tensor norms, loss,
+ * learning rate, tokens) per step to gradients.&lt;run&gt;. Without --bootstrap or --kafka-dir it trains
+ * without publishing.
+ */
+@Command(name = "train-lm", mixinStandardHelpOptions = true,
+        description = "Train a language model over corpus shards; checkpoint HF directories; publish a gradient sketch"
+                + " per step to gradients.<run> (when Kafka is given).")
+public final class TrainLmCommand implements Callable<Integer> {
+    /** A sample config: the project's default small GPT-NeoX (tied embeddings) on the GPT-2 tokenizer. */
+    static final String SAMPLE_CONFIG = """
+            # saestream train-lm config (YAML, or the same fields as JSON). Relative paths are resolved
+            # against this file's directory.
+            model:
+              # either init_from: a Hugging Face model directory to continue from (fresh optimizer state) ...
+              # init_from: ../models/pythia-14m
+              # ... or model_config: a Hugging Face config.json (gpt_neox, gpt2 or llama), randomly initialised
+              model_config:
+                model_type: gpt_neox
+                vocab_size: 50304            # the GPT-2 tokenizer's 50257 ids, padded to a multiple of 128
+                hidden_size: 128
+                num_hidden_layers: 4
+                num_attention_heads: 4
+                intermediate_size: 512
+                max_position_embeddings: 2048
+                rotary_pct: 0.25
+                rotary_emb_base: 10000
+                use_parallel_residual: true
+                attention_bias: true
+                hidden_act: gelu
+                layer_norm_eps: 1.0e-5
+                initializer_range: 0.02
+                tie_word_embeddings: true
+                bos_token_id: 50256
+                eos_token_id: 50256          # also the separator between packed documents
+            tokenizer: ../shared/fixtures/hf/tokenizer/tokenizer.json   # default with init_from: its own
+            data:
+              context_length: 128
+              batch_size: 16                 # windows per optimizer step
+              pack: true                     # documents joined by eos_token_id, cut into full windows
+              text_field: text               # JSONL field of a document's text
+            steps: 2000                      # or tokens: N (steps = ceil(tokens / (batch_size * context_length)))
+            seed: 0                          # initialisation and the shuffled order of windows
+            optimizer:
+              lr: 1.0e-3
+              weight_decay: 0.1              # matrices only: not biases, norms or embeddings
+              betas: [0.9, 0.95]
+              eps: 1.0e-8
+              clip_norm: 1.0                 # global L2 norm; 0 turns clipping off
+            schedule:
+              warmup_steps: 100              # linear warm-up, then cosine decay ...
+              min_lr_ratio: 0.1              # ... to this fraction of lr at the last step
+            checkpoint:
+              every: 500                     # OUT/checkpoint-N every N steps (0: only the final model in OUT)
+              dtype: float32                 # or float16
+              optimizer_state: true          # optimizer.safetensors, needed by --resume
+            sketch:
+              method: count_sketch           # count_sketch | gaussian (k x P multiply-adds a step) | full (P <= 2M)
+              width: 4096                    # k
+              seed: 0
+            publish_gradients: true          # a GradientStep per step to gradients.<run> (with --bootstrap/--kafka-dir)
+            """;
+
+    @ArgGroup(exclusive = true)
+    Cluster cluster;
+
+    static final class Cluster {
+        @Option(names = "--bootstrap", description = "Kafka bootstrap servers: publish gradients there")
+        String bootstrap;
+
+        @Option(names = "--kafka-dir", description = "Run the embedded broker on this data directory and publish there")
+        Path kafkaDir;
+    }
+
+    @Option(names = "--config", description = "Training config, YAML (.yaml/.yml) or JSON (see --sample-config)")
+    Path config;
+
+    @Option(names = "--corpus", split = ",", description = "Corpus shards: a directory or files (.txt, .jsonl, .gz of either)")
+    List<Path> corpus;
+
+    @Option(names = "--run", description = "Run name: gradients go to gradients.<run>")
+    String run;
+
+    @Option(names = "--out", description = "Output directory: the final model (a Hugging Face directory) and"
+            + " checkpoint-N/ directories")
+    Path out;
+
+    @Option(names = "--steps", description = "Override the config's steps (or tokens)")
+    Long steps;
+
+    @Option(names = "--resume", description = "Continue from a checkpoint directory this run wrote (OUT/checkpoint-N)")
+    Path resume;
+
+    @Option(names = "--device", converter = ActivationsCommand.DeviceConverter.class,
+            description = "cpu or cuda[:i] (default: cpu)")
+    Device device = Device.cpu();
+
+    @Option(names = "--progress-every", description = "Seconds between progress lines (default: ${DEFAULT-VALUE})")
+    String progressEvery = "5s";
+
+    @Option(names = "--sample-config", description = "Print a sample config (YAML) and exit")
+    boolean sampleConfig;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (sampleConfig) {
+            System.out.print(SAMPLE_CONFIG);
+            return 0;
+        }
+        require(config, "--config");
+        require(corpus, "--corpus");
+        require(run, "--run");
+        require(out, "--out");
+        Topics.requireName(run, "--run");
+        TrainConfig trainConfig = readConfig(config);
+        if (steps != null) {
+            trainConfig = trainConfig.withSteps(steps);
+        }
+        boolean kafka = cluster != null;
+        if (!kafka && trainConfig.publishGradients()) {
+            System.out.println("no --bootstrap or --kafka-dir: training without publishing gradients");
+        }
+        EmbeddedKafka embedded = kafka && cluster.kafkaDir != null ? EmbeddedKafka.start(cluster.kafkaDir.toAbsolutePath()) : null;
+        String bootstrap = embedded != null ? embedded.bootstrapServers() : kafka ? cluster.bootstrap : null;
+        GradientSink sink = bootstrap != null && trainConfig.publishGradients()
+                ? new KafkaGradientSink(bootstrap, run) : GradientSink.NONE;
+        TrainingRun.Options options = new TrainingRun.Options(run, out, corpus, Optional.ofNullable(resume), device);
+        try (sink; TrainingRun training = TrainingRun.prepare(trainConfig, options, sink)) {
+            System.out.println(training.describe());
+            if (sink instanceof KafkaGradientSink k) {
+                System.out.printf(Locale.ROOT, "publishing to %s at %s%n", k.topic(), bootstrap);
+            }
+            ProgressPrinter progress = new ProgressPrinter(Durations.parse(progressEvery).toNanos());
+            Trainer.Result result = training.train(progress);
+            printSummary(result, sink);
+        } finally {
+            if (embedded != null) {
+                embedded.close();
+            }
+        }
+        return 0;
+    }
+
+    /** YAML for .yaml/.yml files, JSON otherwise. */
+    static TrainConfig readConfig(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        ObjectMapper mapper = name.endsWith(".yaml") || name.endsWith(".yml") ? new YAMLMapper() : new ObjectMapper();
+        return TrainConfig.read(file, mapper);
+    }
+
+    private void require(Object value, String option) {
+        if (value == null) {
+            throw new ParameterException(spec.commandLine(), "Missing required option: '" + option + "'");
+        }
+    }
+
+    private static void printSummary(Trainer.Result r, GradientSink sink) {
+        StepReport.StepTimings t = r.timings();
+        System.out.println();
+        System.out.println("=== saestream train-lm summary ===");
+        System.out.printf(Locale.ROOT, "steps                %d%n", r.steps());
+        System.out.printf(Locale.ROOT, "tokens seen          %,d (%,.0f tokens/s this session)%n", r.tokensSeen(),
+                r.tokensPerSecond());
+        System.out.printf(Locale.ROOT, "loss                 %.4f first, %.4f last, %.4f moving average%n", r.firstLoss(),
+                r.lastLoss(), r.lastLossEma());
+        if (r.skippedSteps() > 0) {
+            System.out.printf(Locale.ROOT, "skipped steps        %d (non-finite loss or gradient: no update; see the log)%n",
+                    r.skippedSteps());
+        }
+        System.out.printf(Locale.ROOT, "time by phase        forward+backward %.0f%%, norms %.1f%%, sketch %.1f%%,"
+                        + " AdamW %.1f%%, publish %.1f%%%n", pct(t.forwardBackward(), t), pct(t.norms(), t),
+                pct(t.sketch(), t), pct(t.optimizer(), t), pct(t.publish(), t));
+        if (sink instanceof KafkaGradientSink k) {
+            System.out.printf(Locale.ROOT, "published            %d GradientStep records, %.1f MB to %s%n", k.records(),
+                    k.bytes() / 1e6, k.topic());
+        }
+        System.out.printf(Locale.ROOT, "wall time            %.1fs%n", r.sessionSeconds());
+        System.out.printf(Locale.ROOT, "model                %s%n", r.output());
+    }
+
+    private static double pct(double part, StepReport.StepTimings t) {
+        return t.total() > 0 ? 100 * part / t.total() : 0;
+    }
+
+    /** Prints the progress line every few seconds, on the last step, and at each checkpoint. */
+    static final class ProgressPrinter implements Trainer.Listener {
+        private final long intervalNanos;
+        private long last = System.nanoTime();
+
+        ProgressPrinter(long intervalNanos) {
+            this.intervalNanos = intervalNanos;
+        }
+
+        @Override
+        public void onStep(StepReport r) {
+            long now = System.nanoTime();
+            if (now - last >= intervalNanos || r.step() == r.totalSteps() || r.sessionSteps() == 1) {
+                last = now;
+                System.out.println(r.progressLine());
+            }
+        }
+
+        @Override
+        public void onCheckpoint(Path directory, long step) {
+            System.out.printf(Locale.ROOT, "wrote %s (step %d)%n", directory, step);
+        }
+    }
+
+    /**
+     * {@code saestream bench train}: training tokens/s of a small GPT-NeoX on random tokens and what
+     * sketching and publishing the gradient add to a step (goal: at most 10%).
+     */
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Training tokens/s of a small GPT-NeoX (tied embeddings, vocab 50304) and the share of a step"
+                    + " spent sketching and publishing the gradient.")
+    public static final class Bench implements Callable<Integer> {
+        @Option(names = "--layers", description = "Blocks (default: ${DEFAULT-VALUE})")
+        int layers = 4;
+
+        @Option(names = "--width", description = "hidden_size (default: ${DEFAULT-VALUE})")
+        int width = 128;
+
+        @Option(names = "--heads", description = "Attention heads (default: width / 32)")
+        Integer heads;
+
+        @Option(names = "--batch", description = "Windows per step (default: ${DEFAULT-VALUE})")
+        int batch = 16;
+
+        @Option(names = "--context", description = "Tokens per window (default: ${DEFAULT-VALUE})")
+        int context = 128;
+
+        @Option(names = "--steps", description = "Timed steps, after 2 untimed (default: ${DEFAULT-VALUE})")
+        int steps = 5;
+
+        @Option(names = "--sketch", description = "count_sketch, gaussian or full (default: ${DEFAULT-VALUE})")
+        String sketch = "count_sketch";
+
+        @Option(names = "--sketch-width", description = "k (default: ${DEFAULT-VALUE})")
+        int sketchWidth = TrainConfig.SketchConfig.DEFAULT_WIDTH;
+
+        @Option(names = "--baseline", description = "Also time the same steps without sketch or records (an A/B)")
+        boolean baseline;
+
+        @ArgGroup(exclusive = true)
+        Cluster cluster;
+
+        @Option(names = "--device", converter = ActivationsCommand.DeviceConverter.class,
+                description = "cpu or cuda[:i] (default: cpu)")
+        Device device = Device.cpu();
+
+        @Override
+        public Integer call() {
+            SketchMethod method = SketchMethod.valueOf(sketch.toUpperCase(Locale.ROOT));
+            EmbeddedKafka embedded = cluster != null && cluster.kafkaDir != null
+                    ? EmbeddedKafka.start(cluster.kafkaDir.toAbsolutePath()) : null;
+            String bootstrap = embedded != null ? embedded.bootstrapServers() : cluster != null ? cluster.bootstrap : null;
+            try (GradientSink sink = bootstrap != null ? new KafkaGradientSink(bootstrap, "bench-train") : GradientSink.NONE) {
+                var modelConfig = TrainBenchmark.smallNeoX(layers, width, heads != null ? heads : Math.max(1, width / 32));
+                var sketchConfig = new TrainConfig.SketchConfig(method, sketchWidth, 0);
+                TrainBenchmark.Report r = TrainBenchmark.run(modelConfig, batch, context, 2, steps, sketchConfig, sink,
+                        true, device);
+                System.out.println(r);
+                System.out.println(bootstrap != null ? "  records published to gradients.bench-train at " + bootstrap
+                        : "  records encoded, not sent (give --bootstrap or --kafka-dir to publish)");
+                if (baseline) {
+                    TrainBenchmark.Report base = TrainBenchmark.run(modelConfig, batch, context, 2, steps, sketchConfig,
+                            sink, false, device);
+                    System.out.printf(Locale.ROOT, "baseline without sketch or records: %,.0f tokens/s (best step %.3fs);"
+                                    + " A/B of the best steps: publishing adds %.1f%% (noisy on a shared machine; the"
+                                    + " phases above are timed inside each step)%n",
+                            base.tokensPerSecond(), base.bestStepSeconds(),
+                            100 * (r.bestStepSeconds() - base.bestStepSeconds()) / r.bestStepSeconds());
+                }
+            } finally {
+                if (embedded != null) {
+                    embedded.close();
+                }
+            }
+            return 0;
+        }
+    }
+}

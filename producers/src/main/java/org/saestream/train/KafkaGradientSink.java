@@ -1,0 +1,97 @@
+package org.saestream.train;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.saestream.produce.KafkaTopics;
+import org.saestream.records.GradientStep;
+import org.saestream.records.RecordCodec;
+import org.saestream.records.Topics;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Publishes GradientStep records to gradients.&lt;run&gt; (one partition, keyed by the run id, so a run's
+ * steps stay in order), with an idempotent producer and acks=all; sends are asynchronous, so publishing
+ * costs the step only the encoding, and {@link #flush()} (at checkpoints and the end) waits for the broker.
+ * The topic is created if absent, retained without limit and allowed 16 MiB records (a full gradient).
+ */
+public final class KafkaGradientSink implements GradientSink {
+    static final int MAX_RECORD_BYTES = 16 << 20;
+
+    private final String topic;
+    private final byte[] key;
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final AtomicReference<Exception> failure = new AtomicReference<>();
+    private long bytes;
+    private long records;
+
+    public KafkaGradientSink(String bootstrapServers, String run) {
+        this.topic = Topics.gradients(run);
+        this.key = run.getBytes(StandardCharsets.UTF_8);
+        KafkaTopics.ensure(bootstrapServers, topic, 1,
+                Map.of("retention.ms", "-1", "max.message.bytes", Integer.toString(MAX_RECORD_BYTES)));
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_RECORD_BYTES);
+        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 4L * MAX_RECORD_BYTES);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        this.producer = new KafkaProducer<>(p);
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    @Override
+    public void publish(GradientStep step) {
+        throwIfFailed();
+        byte[] value = RecordCodec.GRADIENT_STEP.encode(step);
+        bytes += value.length;
+        records++;
+        producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) -> {
+            if (e != null) {
+                failure.compareAndSet(null, e);
+            }
+        });
+    }
+
+    @Override
+    public void flush() {
+        producer.flush();
+        throwIfFailed();
+    }
+
+    /** Records and encoded bytes handed on so far. */
+    public long records() {
+        return records;
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    private void throwIfFailed() {
+        Exception e = failure.get();
+        if (e != null) {
+            throw new IllegalStateException("publishing to " + topic + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            flush();
+        } finally {
+            producer.close();
+        }
+    }
+}
