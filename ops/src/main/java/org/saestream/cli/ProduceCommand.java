@@ -4,7 +4,6 @@ import ai.djl.Device;
 import org.saestream.corpus.Corpus;
 import org.saestream.corpus.CorpusOptions;
 import org.saestream.corpus.CorpusShard;
-import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.lm.ComputeDtype;
 import org.saestream.lm.HfTokenizer;
 import org.saestream.lm.LanguageModel;
@@ -32,15 +31,7 @@ import java.util.concurrent.Callable;
         description = "Run a model over corpus shards and publish ActivationBlocks to activations.<run>, exactly once.")
 public final class ProduceCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
-    Cluster cluster;
-
-    static final class Cluster {
-        @Option(names = "--bootstrap", description = "Kafka bootstrap servers")
-        String bootstrap;
-
-        @Option(names = "--kafka-dir", description = "Run the embedded broker on this data directory")
-        Path kafkaDir;
-    }
+    KafkaTarget cluster;
 
     @Option(names = "--model", required = true, description = "Hugging Face model directory")
     Path model;
@@ -118,10 +109,10 @@ public final class ProduceCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ActivationsCommand.checkDtype(spec, dtype, device);
         List<CorpusShard> shards = Corpus.list(corpus);
-        EmbeddedKafka embedded = cluster.kafkaDir != null ? EmbeddedKafka.start(cluster.kafkaDir.toAbsolutePath()) : null;
+        KafkaTarget.Connection kafka = cluster.connect();
         try (LanguageModel lm = LanguageModel.load(model, device, dtype);
              HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
-            String bootstrap = embedded != null ? embedded.bootstrapServers() : cluster.bootstrap;
+            String bootstrap = kafka.bootstrap();
             CorpusProducerConfig config = new CorpusProducerConfig(run, bootstrap, producerId,
                     model.toAbsolutePath().getFileName().toString(), hooks, context, batch, chunkWindows, prependBos,
                     grad, wireDtype, CorpusOptions.defaults().withTextField(textField),
@@ -140,9 +131,7 @@ public final class ProduceCommand implements Callable<Integer> {
             }
             printSummary(last, progress);
         } finally {
-            if (embedded != null) {
-                embedded.close();
-            }
+            kafka.close();
         }
         return 0;
     }

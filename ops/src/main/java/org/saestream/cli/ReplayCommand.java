@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
-import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
 import org.saestream.jobs.ExperimentFile;
 import org.saestream.jobs.ReplayRange;
@@ -41,16 +40,7 @@ public final class ReplayCommand implements Callable<Integer> {
     static final String STARTED_WITH = "experiment.json";
 
     @ArgGroup(exclusive = true, multiplicity = "1")
-    Cluster cluster;
-
-    static final class Cluster {
-        @Option(names = "--bootstrap", description = "Kafka bootstrap servers")
-        String bootstrap;
-
-        @Option(names = "--kafka-dir", description = "Start the embedded broker on this existing data directory "
-                + "(e.g. a demo's <workdir>/kafka) and replay from it")
-        Path kafkaDir;
-    }
+    KafkaTarget cluster;
 
     @Option(names = "--topic", required = true, description = "The topic to replay, e.g. activations.<run>")
     String topic;
@@ -91,9 +81,9 @@ public final class ReplayCommand implements Callable<Integer> {
         String effectiveUntil = checkStartedWith(dir, configDigest, resumeFrom.isPresent());
         OffsetsInitializer stop = ReplayRange.stop(effectiveUntil, topic);
 
-        EmbeddedKafka embedded = cluster.kafkaDir != null ? EmbeddedKafka.start(cluster.kafkaDir.toAbsolutePath()) : null;
+        KafkaTarget.Connection kafka = cluster.connect();
         try {
-            String bootstrap = embedded != null ? embedded.bootstrapServers() : cluster.bootstrap;
+            String bootstrap = kafka.bootstrap();
             for (String t : new String[] {Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS, Topics.SAE_COMPARISONS,
                     job.deadLetterTopic()}) {
                 KafkaTopics.ensure(bootstrap, t, 1, Map.of());
@@ -112,9 +102,7 @@ public final class ReplayCommand implements Callable<Integer> {
             client.getJobExecutionResult().get();
             System.out.println("replay of experiment " + experiment + " ended");
         } finally {
-            if (embedded != null) {
-                embedded.close();
-            }
+            kafka.close();
         }
         return 0;
     }

@@ -1,6 +1,5 @@
 package org.saestream.cli;
 
-import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.produce.KafkaTopics;
 import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
@@ -20,15 +19,7 @@ import java.util.concurrent.CountDownLatch;
         description = "Run the metrics sink (Kafka Streams, RocksDB stores, snapshot directories, HTTP API + events).")
 public final class SinkCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
-    Cluster cluster;
-
-    static final class Cluster {
-        @Option(names = "--bootstrap", description = "Kafka bootstrap servers")
-        String bootstrap;
-
-        @Option(names = "--kafka-dir", description = "Run the embedded broker on this data directory (e.g. a demo's)")
-        Path kafkaDir;
-    }
+    KafkaTarget cluster;
 
     @Option(names = "--workdir", description = "Stores and snapshots (default: ${DEFAULT-VALUE})")
     Path workdir = Path.of("work", "sink");
@@ -53,9 +44,9 @@ public final class SinkCommand implements Callable<Integer> {
         if (!bind.equals("127.0.0.1") && !bind.equals("localhost") && token == null) {
             System.err.println("warning: serving on " + bind + " without a bearer token (set " + tokenEnv + ")");
         }
-        EmbeddedKafka embedded = cluster.kafkaDir != null ? EmbeddedKafka.start(cluster.kafkaDir.toAbsolutePath()) : null;
+        KafkaTarget.Connection kafka = cluster.connect();
         try {
-            String bootstrap = embedded != null ? embedded.bootstrapServers() : cluster.bootstrap;
+            String bootstrap = kafka.bootstrap();
             for (String t : SinkTopology.sourceTopics()) {
                 KafkaTopics.ensure(bootstrap, t, 1, Map.of());
             }
@@ -72,9 +63,7 @@ public final class SinkCommand implements Callable<Integer> {
                 stopped.await();
             }
         } finally {
-            if (embedded != null) {
-                embedded.close();
-            }
+            kafka.close();
         }
         return 0;
     }

@@ -8,7 +8,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.Arrays;
-import java.util.Random;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -51,27 +50,7 @@ class SaeTrainerTest {
 
     /** Sparse non-negative mixtures of a few random directions, like real SAE inputs. */
     private static float[] batch(long seed, int rows, int d) {
-        Random random = new Random(seed);
-        float[][] directions = new float[24][d];
-        Random dirs = new Random(99);
-        for (float[] dir : directions) {
-            for (int j = 0; j < d; j++) {
-                dir[j] = (float) dirs.nextGaussian() / (float) Math.sqrt(d);
-            }
-        }
-        float[] x = new float[rows * d];
-        for (int r = 0; r < rows; r++) {
-            for (float[] dir : directions) {
-                if (random.nextDouble() < 0.15) {
-                    float m = random.nextFloat();
-                    for (int j = 0; j < d; j++) {
-                        x[r * d + j] += m * dir[j];
-                    }
-                }
-            }
-            x[r * d] += 0.3f; // a non-zero mean for b_dec to learn
-        }
-        return x;
+        return TestBatches.batch(seed, rows, d);
     }
 
     @Test

@@ -24,11 +24,11 @@ import java.util.List;
  * resumed bounded replay would run forever. This wrapper says it for every reader that registers with
  * a restored, already-discovered enumerator. (Unbounded sources pass through unchanged.)
  */
-public final class BoundedReplaySource<T> implements Source<T, KafkaPartitionSplit, KafkaSourceEnumState>,
+final class BoundedReplaySource<T> implements Source<T, KafkaPartitionSplit, KafkaSourceEnumState>,
         ResultTypeQueryable<T> {
     private final KafkaSource<T> delegate;
 
-    public BoundedReplaySource(KafkaSource<T> delegate) {
+    BoundedReplaySource(KafkaSource<T> delegate) {
         this.delegate = delegate;
     }
 

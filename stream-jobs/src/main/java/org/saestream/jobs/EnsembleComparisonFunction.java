@@ -17,8 +17,9 @@ import org.saestream.sae.SaeConfig;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Compares the dictionaries of an ensemble at each drift-window boundary: once every member training
@@ -32,6 +33,8 @@ final class EnsembleComparisonFunction extends KeyedProcessFunction<String, Deco
     private transient MapState<String, DecoderAtBoundary> pending;
     /** saeId → the window at which it finished */
     private transient MapState<String, Long> finishedAt;
+    /** hook key → its SAEs in experiment-file order, from the group plan once */
+    private transient Map<String, List<String>> membersByHook;
 
     EnsembleComparisonFunction(SaeJobConfig config) {
         this.config = config;
@@ -42,27 +45,19 @@ final class EnsembleComparisonFunction extends KeyedProcessFunction<String, Deco
         pending = getRuntimeContext().getMapState(new MapStateDescriptor<>("pending-decoders", Types.STRING,
                 TypeInformation.of(DecoderAtBoundary.class)));
         finishedAt = getRuntimeContext().getMapState(new MapStateDescriptor<>("finished-at", Types.STRING, Types.LONG));
+        Map<String, String> hookOf = new HashMap<>();
+        for (SaeGroup g : config.groups()) {
+            g.members().forEach(sae -> hookOf.put(sae.saeId(), DecoderAtBoundary.hookKey(g.hookName())));
+        }
+        membersByHook = new HashMap<>();
+        for (SaeConfig sae : config.saes()) { // experiment-file order
+            membersByHook.computeIfAbsent(hookOf.get(sae.saeId()), k -> new ArrayList<>()).add(sae.saeId());
+        }
     }
 
     /** The SAEs of the experiment that train on this hook key, in experiment-file order. */
     private List<String> members(String hookKey) {
-        List<String> ids = new ArrayList<>();
-        for (SaeGroup g : config.groups()) {
-            if (DecoderAtBoundary.hookKey(g.hookName()).equals(hookKey)) {
-                g.members().stream().map(SaeConfig::saeId).forEach(ids::add);
-            }
-        }
-        ids.sort(Comparator.comparingInt(this::order));
-        return ids;
-    }
-
-    private int order(String saeId) {
-        for (int i = 0; i < config.saes().size(); i++) {
-            if (config.saes().get(i).saeId().equals(saeId)) {
-                return i;
-            }
-        }
-        return Integer.MAX_VALUE;
+        return membersByHook.getOrDefault(hookKey, List.of());
     }
 
     @Override

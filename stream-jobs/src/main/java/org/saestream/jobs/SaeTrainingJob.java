@@ -7,12 +7,8 @@ import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
-import org.apache.flink.connector.base.DeliveryGuarantee;
-import org.apache.flink.connector.kafka.sink.KafkaSink;
-import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.CheckpointingMode;
-import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -25,8 +21,8 @@ import java.time.Duration;
  * the DLQ; rows fanned out to every SAE group of their hook) → per group: mixing buffer → batches → a
  * step of every member → metrics and snapshot chunks; decoders at drift-window boundaries → ensemble
  * comparison per hook. Everything leaves through one exactly-once Kafka sink.
- * The topology takes its input stream, so tests can wire in-memory sources; {@link #kafkaSource} and
- * {@link #kafkaSink} are what production wires.
+ * The topology takes its input stream, so tests can wire in-memory sources; {@link #wire} adds what
+ * production uses ({@link KafkaWiring}).
  */
 public final class SaeTrainingJob {
     public static final String SOURCE_UID = "activation-source";
@@ -61,44 +57,13 @@ public final class SaeTrainingJob {
     public static void wire(StreamExecutionEnvironment env, SaeJobConfig config, String bootstrapServers,
                             OffsetsInitializer start, OffsetsInitializer stopOrNull) {
         DataStream<InputRecord> input = env
-                .fromSource(kafkaSource(bootstrapServers, config, start, stopOrNull), WatermarkStrategy.noWatermarks(),
+                .fromSource(KafkaWiring.source(bootstrapServers, config.sourceTopic(), config.experiment(), start,
+                        stopOrNull), WatermarkStrategy.noWatermarks(),
                         "activations[" + config.sourceTopic() + "]")
                 .uid(SOURCE_UID);
         build(input, config)
-                .sinkTo(kafkaSink(bootstrapServers, config))
+                .sinkTo(KafkaWiring.sink(bootstrapServers, config.experiment()))
                 .name("kafka-out").uid(SINK_UID);
-    }
-
-    /**
-     * The experiment's source: its own consumer group, read_committed, from {@code start}; bounded at
-     * {@code stopOrNull} when given (also after a restore: see {@link BoundedReplaySource}).
-     */
-    public static Source<InputRecord, ?, ?> kafkaSource(String bootstrapServers, SaeJobConfig config,
-                                                       OffsetsInitializer start, OffsetsInitializer stopOrNull) {
-        var builder = KafkaSource.<InputRecord>builder()
-                .setBootstrapServers(bootstrapServers)
-                .setTopics(config.sourceTopic())
-                .setGroupId("saestream-" + config.experiment())
-                .setStartingOffsets(start)
-                .setDeserializer(new InputRecordDeserializer())
-                // never read records of aborted or open producer transactions
-                .setProperty("isolation.level", "read_committed")
-                .setProperty("partition.discovery.interval.ms", "10000");
-        if (stopOrNull != null) {
-            builder.setBounded(stopOrNull);
-        }
-        return new BoundedReplaySource<>(builder.build());
-    }
-
-    public static KafkaSink<OutboundRecord> kafkaSink(String bootstrapServers, SaeJobConfig config) {
-        return KafkaSink.<OutboundRecord>builder()
-                .setBootstrapServers(bootstrapServers)
-                .setRecordSerializer(new OutboundRecordSerializer())
-                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                .setTransactionalIdPrefix("saestream-" + config.experiment())
-                // must exceed the checkpoint interval plus recovery time, and stay under the broker's maximum
-                .setProperty("transaction.timeout.ms", "600000")
-                .build();
     }
 
     /**

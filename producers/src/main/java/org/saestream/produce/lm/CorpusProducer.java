@@ -68,6 +68,8 @@ public final class CorpusProducer {
     private final CorpusProducerConfig config;
     private final LanguageModel model;
     private final HfTokenizer tokenizer;
+    /** the BOS prepended to windows with prependBos (0 otherwise: unused) */
+    private final int bosId;
     private final Totals totals = new Totals();
     private final Map<String, ShardStatus> statuses = new HashMap<>();
     private long sessionTokens;
@@ -78,6 +80,8 @@ public final class CorpusProducer {
         this.config = config;
         this.model = model;
         this.tokenizer = tokenizer;
+        this.bosId = config.prependBos() ? Math.toIntExact(tokenizer.bosTokenId().orElseThrow(() ->
+                new IllegalArgumentException("--prepend-bos: the tokenizer has no BOS token"))) : 0;
     }
 
     /** Publishes every shard not yet done in this run; returns the run's totals. */
@@ -252,9 +256,7 @@ public final class CorpusProducer {
             for (int i = 0; i < ids.length; i++) {
                 tokens[i] = Math.toIntExact(ids[i]);
             }
-            int bos = config.prependBos() ? (int) tokenizer.bosTokenId().orElseThrow(() -> new IllegalArgumentException(
-                    "--prepend-bos: the tokenizer has no BOS token")) : 0;
-            ContextWindows.Cut cut = ContextWindows.cut(tokens, config.contextLength(), config.prependBos(), bos);
+            ContextWindows.Cut cut = ContextWindows.cut(tokens, config.contextLength(), config.prependBos(), bosId);
             List<ContextWindows.Window> windows = cut.windows();
             if (cut.droppedTokens() > 0) {
                 totals.shortRemainders++;
