@@ -58,7 +58,8 @@ class ExactlyOnceAfterKillTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
             String topic = Topics.activations(RUN);
-            for (String t : List.of(Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS, Topics.deadLetters(topic))) {
+            for (String t : List.of(Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS, Topics.SAE_FEATURES,
+                    Topics.deadLetters(topic))) {
                 KafkaTopics.ensure(bootstrap, t, 1, Map.of());
             }
             SyntheticFeatures features = new SyntheticFeatures(SyntheticConfig.defaults());

@@ -1,19 +1,23 @@
 package org.saestream.sink;
 
+import com.sun.net.httpserver.HttpServer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
-import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.HostInfo;
+import org.saestream.sink.text.TokenizerRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
@@ -31,6 +35,10 @@ import java.util.concurrent.TimeoutException;
  * }</pre>
  * The source topics ({@link SinkTopology#sourceTopics()}) must exist before {@link #start()}; otherwise
  * Streams stops with a MissingSourceTopicException and {@link #awaitRunning} says so.
+ *
+ * <p>Several sinks with one application id (different state directories and ports) split the topics'
+ * partitions; each advertises its HTTP API to the others ({@link SinkConfig#applicationServer}), and any
+ * of them answers every request ({@link SinkHttpServer}, {@link QueryRouter}).
  */
 public final class MetricsSink implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsSink.class);
@@ -43,43 +51,67 @@ public final class MetricsSink implements AutoCloseable {
     private final KafkaStreams streams;
     private final SinkQueries queries;
     private final SinkHttpServer http;
+    private final String applicationServer;
     private final Object stateLock = new Object();
     private volatile Throwable failure;
 
-    /** Builds the topology and binds the HTTP port; nothing runs before {@link #start()}. */
+    /**
+     * Binds the HTTP port, then builds Streams advertising it ({@link SinkConfig#applicationServer(int)}: a port
+     * of 0 is known only once bound); nothing runs before {@link #start()}.
+     */
     public MetricsSink(SinkConfig config) throws IOException {
         this.config = config;
         Files.createDirectories(config.snapshotRoot());
-        StreamsBuilder builder = new StreamsBuilder();
-        SinkTopology.build(builder, SinkTopology.Options.defaults(config.snapshotRoot(), counters, events));
-        this.streams = new KafkaStreams(builder.build(), streamsConfig(config));
-        streams.setStateListener((now, before) -> {
-            LOG.info("sink streams {} -> {}", before, now);
-            synchronized (stateLock) {
-                stateLock.notifyAll();
-            }
-        });
-        streams.setUncaughtExceptionHandler(e -> {
-            failure = e;
-            LOG.error("sink stream thread failed; stopping the sink's Kafka Streams", e);
-            return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
-        });
-        this.queries = SinkQueries.of(name ->
-                streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.keyValueStore())));
+        HttpServer bound;
         try {
-            this.http = new SinkHttpServer(config.httpHost(), config.httpPort(), queries, events, config.bearerToken());
+            bound = SinkHttpServer.bind(config.httpHost(), config.httpPort());
         } catch (IOException | RuntimeException e) {
-            streams.close(Duration.ZERO);
             throw new IOException("cannot bind the sink's HTTP API to " + config.httpHost() + ":" + config.httpPort(), e);
+        }
+        try {
+            this.applicationServer = config.applicationServer(bound.getAddress().getPort());
+            StreamsBuilder builder = new StreamsBuilder();
+            SinkTopology.build(builder, SinkTopology.Options.defaults(config.snapshotRoot(), counters, events));
+            KafkaStreams streams = new KafkaStreams(builder.build(), streamsConfig(config, applicationServer));
+            this.streams = streams;
+            streams.setStateListener((now, before) -> {
+                LOG.info("sink streams {} -> {}", before, now);
+                synchronized (stateLock) {
+                    stateLock.notifyAll();
+                }
+            });
+            streams.setUncaughtExceptionHandler(e -> {
+                failure = e;
+                LOG.error("sink stream thread failed; stopping the sink's Kafka Streams", e);
+                return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            });
+            this.queries = SinkQueries.of(new LocalStores(streams, HostInfo.buildFromEndpoint(applicationServer)));
+            this.http = new SinkHttpServer(bound, queries, events, config.bearerToken(),
+                    QueryRouter.of(streams, applicationServer), new TokenizerRegistry(config.tokenizers()));
+        } catch (RuntimeException e) {
+            bound.stop(0);
+            throw e;
         }
     }
 
-    /** The Streams configuration the sink runs with (also what tests give TopologyTestDriver). */
+    /**
+     * The Streams configuration the sink runs with (also what tests give TopologyTestDriver); application.server
+     * only when the config sets it.
+     */
     public static Properties streamsConfig(SinkConfig config) {
+        return streamsConfig(config, config.applicationServer());
+    }
+
+    /** As above, advertising {@code applicationServer} (host:port of this instance's HTTP API; null: none). */
+    public static Properties streamsConfig(SinkConfig config, String applicationServer) {
         Properties p = new Properties();
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toAbsolutePath().toString());
+        // where the other instances of this application id forward requests for keys this one owns
+        if (applicationServer != null) {
+            p.put(StreamsConfig.APPLICATION_SERVER_CONFIG, applicationServer);
+        }
         // every record is materialised exactly once; consumers read only committed records
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         // commit often: uncommitted results are not lost, but the API should be fresh
@@ -95,8 +127,9 @@ public final class MetricsSink implements AutoCloseable {
     public void start() {
         streams.start();
         http.start();
-        LOG.info("sink {} serving http://{}:{}/api/saes, snapshots under {}", config.applicationId(),
-                config.httpHost(), httpPort(), config.snapshotRoot().toAbsolutePath());
+        LOG.info("sink {} serving http://{}:{}/api/saes (advertised to other instances as {}), snapshots under {}",
+                config.applicationId(), config.httpHost(), httpPort(), applicationServer,
+                config.snapshotRoot().toAbsolutePath());
     }
 
     /**
@@ -139,7 +172,23 @@ public final class MetricsSink implements AutoCloseable {
         return http.port();
     }
 
-    /** The queries the HTTP API serves, for callers in the same JVM. */
+    /** The host:port other instances of this application id reach this one at (Streams' application.server). */
+    public String applicationServer() {
+        return applicationServer;
+    }
+
+    /**
+     * The source-topic partitions this instance processes now (its active tasks'); with several instances of
+     * one application id each has its share, and requests for the others' keys are forwarded to them.
+     */
+    public Set<TopicPartition> activePartitions() {
+        Set<TopicPartition> out = new HashSet<>();
+        streams.metadataForLocalThreads().forEach(thread -> thread.activeTasks()
+                .forEach(task -> out.addAll(task.topicPartitions())));
+        return out;
+    }
+
+    /** The queries the HTTP API serves (this instance's stores only), for callers in the same JVM. */
     public SinkQueries queries() {
         return queries;
     }
@@ -152,11 +201,15 @@ public final class MetricsSink implements AutoCloseable {
         return config;
     }
 
-    /** Stops the HTTP API, then Streams (committing what it processed; at most 30 s). */
+    /**
+     * Stops the HTTP API, then Streams (committing what it processed; at most 30 s), leaving the group so that
+     * the other instances of the application id take its partitions over now, not after the session timeout.
+     */
     @Override
     public void close() {
         http.close();
-        if (!streams.close(Duration.ofSeconds(30))) {
+        if (!streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                .withTimeout(Duration.ofSeconds(30)))) {
             LOG.warn("sink streams did not stop within 30 s");
         }
     }

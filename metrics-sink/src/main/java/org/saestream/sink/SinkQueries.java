@@ -31,6 +31,9 @@ public interface SinkQueries {
     /** The newest record of every key of a {@link RecordStream}, by key. */
     java.util.SortedMap<String, org.apache.avro.generic.GenericRecord> latest(RecordStream stream);
 
+    /** One SAE's newest feature examples, one record per feature range in feature order; empty if none. */
+    List<org.saestream.records.FeatureExamples> featureExamples(String saeKey);
+
     /** Whether anything (metrics or snapshots) is known of the SAE. */
     default boolean knows(String saeKey) {
         return latest(saeKey).isPresent() || !snapshots(saeKey).isEmpty();

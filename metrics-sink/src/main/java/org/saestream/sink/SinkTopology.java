@@ -22,6 +22,8 @@ import java.util.Objects;
  * sae-metrics   ─► sae-metrics-source   ─► sae-metrics-materialise ─► stores sae-metrics-history, sae-metrics-latest
  * sae-snapshots ─► sae-snapshots-source ─► sae-snapshots-assemble  ─► stores sae-snapshot-chunks, sae-snapshot-progress,
  *                                                                      sae-snapshots-index; files under snapshotRoot
+ * sae-features  ─► sae-features-source  ─► sae-features-materialise ─► store sae-features-latest
+ * (and one source, processor, history and latest store per {@link RecordStream})
  * </pre>
  * All stores are persistent (RocksDB) key-value stores of String → byte[] with changelogs.
  */
@@ -30,6 +32,8 @@ public final class SinkTopology {
     public static final String METRICS_PROCESSOR = "sae-metrics-materialise";
     public static final String SNAPSHOTS_SOURCE = "sae-snapshots-source";
     public static final String SNAPSHOTS_PROCESSOR = "sae-snapshots-assemble";
+    public static final String FEATURES_SOURCE = "sae-features-source";
+    public static final String FEATURES_PROCESSOR = "sae-features-materialise";
     /**
      * Largest record in the chunk store's changelog: chunks are cut below 1 MiB upstream, this leaves room
      * for producers configured with larger ones (matches the producer's max.request.size in MetricsSink).
@@ -92,7 +96,8 @@ public final class SinkTopology {
 
     /** Every topic the sink reads: they must exist before it starts. */
     public static List<String> sourceTopics() {
-        List<String> topics = new java.util.ArrayList<>(List.of(Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS));
+        List<String> topics = new java.util.ArrayList<>(List.of(Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS,
+                Topics.SAE_FEATURES));
         RecordStream.ALL.forEach(s -> topics.add(s.topic()));
         return topics;
     }
@@ -117,6 +122,11 @@ public final class SinkTopology {
                         Consumed.with(snapshots.keySerde(), snapshots.valueSerde()).withName(SNAPSHOTS_SOURCE))
                 .process(() -> new SnapshotAssembler(snapshotRoot, counters), Named.as(SNAPSHOTS_PROCESSOR),
                         StoreNames.SNAPSHOT_CHUNKS, StoreNames.SNAPSHOT_PROGRESS, StoreNames.SNAPSHOT_INDEX);
+        builder.addStateStore(store(StoreNames.FEATURE_EXAMPLES,
+                Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(MAX_CHANGELOG_RECORD_BYTES))));
+        builder.stream(Topics.SAE_FEATURES, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(FEATURES_SOURCE))
+                .process(() -> new FeatureExamplesProcessor(counters, options.events()), Named.as(FEATURES_PROCESSOR),
+                        StoreNames.FEATURE_EXAMPLES);
         for (RecordStream stream : options.streams()) {
             builder.addStateStore(store(stream.historyStore(), Map.of()));
             builder.addStateStore(store(stream.latestStore(), Map.of()));

@@ -19,6 +19,8 @@ public final class StoreNames {
     public static final String SNAPSHOT_PROGRESS = "sae-snapshot-progress";
     /** {@code <saeKey>/<snapshotId>} → JSON {@link SnapshotEntry} of a snapshot written to disk. */
     public static final String SNAPSHOT_INDEX = "sae-snapshots-index";
+    /** {@code <saeKey>/<first feature, 10 digits>} → FeatureExamples bytes of the newest window. */
+    public static final String FEATURE_EXAMPLES = "sae-features-latest";
 
     private StoreNames() {
     }
@@ -37,6 +39,10 @@ public final class StoreNames {
 
     static String snapshotKey(String saeKey, String snapshotId) {
         return prefix(saeKey) + snapshotId;
+    }
+
+    static String featureChunkKey(String saeKey, int firstFeature) {
+        return prefix(saeKey) + String.format("%010d", firstFeature);
     }
 
     static String chunkKey(String snapshotKey, int fileIndex, int chunkIndex) {

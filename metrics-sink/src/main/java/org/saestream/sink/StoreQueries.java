@@ -61,6 +61,11 @@ final class StoreQueries implements SinkQueries {
     }
 
     @Override
+    public List<org.saestream.records.FeatureExamples> featureExamples(String saeKey) {
+        return scan(StoreNames.FEATURE_EXAMPLES, saeKey, RecordCodec.FEATURE_EXAMPLES::decode);
+    }
+
+    @Override
     public List<org.apache.avro.generic.GenericRecord> history(RecordStream stream, String key) {
         return scan(stream.historyStore(), key, stream.decode());
     }

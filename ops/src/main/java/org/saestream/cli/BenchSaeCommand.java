@@ -88,6 +88,7 @@ public final class BenchSaeCommand implements Callable<Integer> {
             String bootstrap = kafka.bootstrapServers();
             KafkaTopics.ensure(bootstrap, Topics.SAE_METRICS, 1, Map.of());
             KafkaTopics.ensure(bootstrap, Topics.SAE_SNAPSHOTS, 1, Map.of());
+            KafkaTopics.ensure(bootstrap, Topics.SAE_FEATURES, 1, Map.of());
             KafkaTopics.ensure(bootstrap, job.deadLetterTopic(), 1, Map.of());
             ProduceSummary produced = new SyntheticProducer(new SyntheticProducerConfig(run, bootstrap, tokens, 1024, 16,
                     DType.F32, 1, "bench", 0), features).run(ProduceProgress.NONE);

@@ -40,12 +40,35 @@ import java.util.concurrent.atomic.AtomicLong;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Run producer, training job and sink together on the embedded stack.")
 public final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--source", description = "Activation source: synthetic (known ground truth) or lm (a language "
-            + "model over the shipped corpus; needs --model) (default: ${DEFAULT-VALUE})")
-    String source = "synthetic";
+    @Option(names = "--source", description = "Activation source: lm (a language model over the shipped corpus) or"
+            + " synthetic (known ground-truth features, scored live) (default: ${DEFAULT-VALUE})")
+    String source = "lm";
 
-    @Option(names = "--model", description = "With --source lm: Hugging Face model directory")
-    Path model;
+    @Option(names = "--model", description = "With --source lm: Hugging Face model directory (default: ${DEFAULT-VALUE},"
+            + " the shipped model)")
+    Path model = Shipped.MODEL;
+
+    @Option(names = "--train-live", description = "Train a fresh copy of the shipped model instead, while the spectrum"
+            + " job watches its gradients and an SAE its activations (at --lm-hook) as they form")
+    boolean trainLive;
+
+    @Option(names = "--train-config", description = "With --train-live: the train-lm config (default: ${DEFAULT-VALUE})")
+    Path trainConfig = Shipped.MODEL_CONFIG;
+
+    @Option(names = "--train-steps", description = "With --train-live: optimizer steps (default: ${DEFAULT-VALUE};"
+            + " the shipped model took 2000)")
+    long trainSteps = 300;
+
+    @Option(names = "--tap-every", description = "With --train-live: publish activations every N steps (default:"
+            + " ${DEFAULT-VALUE})")
+    int tapEvery = 1;
+
+    @Option(names = "--spectrum-every", description = "With --train-live: a spectrum record every S steps (default:"
+            + " ${DEFAULT-VALUE})")
+    int spectrumEvery = 10;
+
+    @Option(names = "--serve", description = "Keep the sink and dashboard up after the demo ends, until Ctrl-C")
+    boolean serve;
 
     @Option(names = "--tokenizer", description = "With --source lm: tokenizer.json (default: the model directory's)")
     Path tokenizer;
@@ -91,11 +114,19 @@ public final class DemoCommand implements Callable<Integer> {
         Path dir = (workdir != null ? workdir
                 : Path.of("work", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))))
                 .toAbsolutePath();
-        if (source.equals("lm")) {
-            if (model == null) {
-                throw new IllegalArgumentException("--source lm needs --model DIR (a Hugging Face model directory) until "
-                        + "the project ships its own small model");
+        if (trainLive) {
+            if (sae.snapshotEveryTokens == SaeOptions.DEFAULT_SNAPSHOT_EVERY) {
+                sae.snapshotEveryTokens = 32_768; // 16 training steps: drift windows short enough to watch
             }
+            return new TrainLiveDemo(this, dir).run();
+        }
+        if (source.equals("lm")) {
+            model = Shipped.resolve(model);
+            if (!Files.isRegularFile(model.resolve("config.json"))) {
+                throw new IllegalArgumentException("--model " + model + ": no config.json (a Hugging Face model directory"
+                        + " is needed; the shipped one is " + Shipped.MODEL + ")");
+            }
+            corpus = Shipped.resolve(corpus);
             return new LmDemo(this, dir).run();
         }
         if (!source.equals("synthetic")) {
@@ -126,7 +157,7 @@ public final class DemoCommand implements Callable<Integer> {
                     dir.resolve("snapshots"), httpPort))) {
                 sink.start();
                 SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());
-                System.out.println("sink       " + api.baseUrl() + "/api/saes");
+                System.out.println("dashboard  " + api.baseUrl() + "/");
 
                 JobClient training = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints"),
                         Duration.ofSeconds(1), null, false, 0);
@@ -161,9 +192,18 @@ public final class DemoCommand implements Callable<Integer> {
                 }
                 ProduceSummary summary = production.join();
                 printSummary(summary, last, api, saeKey, truth, clock);
+                serveUntilInterrupted(this, api);
             }
         }
         return 0;
+    }
+
+    /** With --serve, keeps the sink (and with it the dashboard) up until the process is interrupted. */
+    static void serveUntilInterrupted(DemoCommand options, SinkClient api) throws InterruptedException {
+        if (options.serve) {
+            System.out.println("serving the dashboard at " + api.baseUrl() + "/ until Ctrl-C");
+            Thread.currentThread().join();
+        }
     }
 
     static boolean hasSnapshot(SinkClient api, String saeKey, long tokens) {

@@ -44,6 +44,25 @@ final class LmDemo {
         this.dir = dir;
     }
 
+    /**
+     * The demo's SAE for a model's hook: expansion factor 8 unless --d-sae was given, activations
+     * normalised (SAELens' expected_average_only_in) so the L1 default means the same at any scale.
+     */
+    static SaeJobConfig saeJob(DemoCommand options, int width, String modelId) {
+        options.sae.dIn = width;
+        if (options.sae.dSae == 512 && width != 64) {
+            options.sae.dSae = 8 * width; // the default dictionary: expansion factor 8
+        }
+        options.sae.hookName = options.lmHook;
+        if (options.sae.saeId.equals("relu-512")) { // the default name: say what this dictionary is
+            options.sae.saeId = options.sae.architecture + "-" + options.sae.dSae;
+        }
+        SaeJobConfig job = options.sae.jobConfig(options.experiment, Topics.activations(options.run));
+        SaeConfig sae = job.saes().get(0).withSource(options.lmHook, modelId);
+        sae = sae.withOptions(sae.options().withNormalizeActivations(true));
+        return SaeJobConfig.single(job.experiment(), job.sourceTopic(), options.lmHook, sae, job.mixingBufferTokens());
+    }
+
     int run() throws Exception {
         Files.createDirectories(dir);
         Progress clock = new Progress();
@@ -52,18 +71,8 @@ final class LmDemo {
              EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             HookPoint hook = HookPoint.parse(options.lmHook);
             int width = hook.name().endsWith("mlp.hook_post") ? lm.dims().mlpWidth() : lm.dims().width();
-            options.sae.dIn = width;
-            if (options.sae.dSae == 512 && width != 64) {
-                options.sae.dSae = 8 * width; // the default dictionary: expansion factor 8
-            }
-            options.sae.hookName = options.lmHook;
-            if (options.sae.saeId.equals("relu-512")) { // the default name: say what this dictionary is
-                options.sae.saeId = options.sae.architecture + "-" + options.sae.dSae;
-            }
-            SaeJobConfig job = options.sae.jobConfig(options.experiment, Topics.activations(options.run));
-            SaeConfig sae = job.saes().get(0).withSource(options.lmHook, options.model.getFileName().toString());
-            sae = sae.withOptions(sae.options().withNormalizeActivations(true));
-            job = SaeJobConfig.single(job.experiment(), job.sourceTopic(), options.lmHook, sae, job.mixingBufferTokens());
+            SaeJobConfig job = saeJob(options, width, options.model.getFileName().toString());
+            SaeConfig sae = job.saes().get(0);
             String saeKey = job.saeKey(sae.saeId());
 
             String bootstrap = kafka.bootstrapServers();
@@ -76,11 +85,12 @@ final class LmDemo {
             System.out.println("saestream demo (lm): workdir " + dir);
             System.out.println("model      " + lm + ", hook " + options.lmHook + " (width " + width + ")");
             System.out.println("kafka      " + bootstrap + " (KRaft, in this JVM)");
-            try (MetricsSink sink = new MetricsSink(SinkConfig.of(bootstrap, dir.resolve("sink"), dir.resolve("snapshots"),
-                    options.httpPort))) {
+            SinkConfig sinkConfig = SinkConfig.of(bootstrap, dir.resolve("sink"), dir.resolve("snapshots"), options.httpPort)
+                    .withTokenizers(List.of(options.tokenizer != null ? options.tokenizer : options.model));
+            try (MetricsSink sink = new MetricsSink(sinkConfig)) {
                 sink.start();
                 SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());
-                System.out.println("sink       " + api.baseUrl() + "/api/saes");
+                System.out.println("dashboard  " + api.baseUrl() + "/");
                 JobClient training = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints"),
                         Duration.ofSeconds(1), null, false, 0);
                 System.out.println("flink      job " + training.getJobID() + " (MiniCluster, RocksDB, exactly-once)");
@@ -126,6 +136,7 @@ final class LmDemo {
                         DemoCommand.field(last, "l0", "%.2f"), DemoCommand.field(last, "dead_fraction", "%.3f"));
                 System.out.printf(Locale.ROOT, "snapshots            %s%n", dir.resolve("snapshots"));
                 System.out.printf(Locale.ROOT, "wall time            %.1fs%n", clock.elapsedSeconds());
+                DemoCommand.serveUntilInterrupted(options, api);
             }
         }
         return 0;

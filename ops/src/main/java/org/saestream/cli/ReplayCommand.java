@@ -85,7 +85,7 @@ public final class ReplayCommand implements Callable<Integer> {
         try {
             String bootstrap = kafka.bootstrap();
             for (String t : new String[] {Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS, Topics.SAE_COMPARISONS,
-                    job.deadLetterTopic()}) {
+                    Topics.SAE_FEATURES, job.deadLetterTopic()}) {
                 KafkaTopics.ensure(bootstrap, t, 1, Map.of());
             }
             resumeFrom.ifPresentOrElse(

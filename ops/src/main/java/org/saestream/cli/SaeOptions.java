@@ -47,7 +47,8 @@ public final class SaeOptions {
 
     @Option(names = "--snapshot-every", description = "Tokens per drift window: a snapshot (with self-similarity "
             + "against the previous one) is taken at each window boundary and at the end (default: ${DEFAULT-VALUE})")
-    long snapshotEveryTokens = 1_000_000;
+    long snapshotEveryTokens = DEFAULT_SNAPSHOT_EVERY;
+    static final long DEFAULT_SNAPSHOT_EVERY = 1_000_000;
 
     @Option(names = "--reference", description = "A dictionary to score the SAE against live (SAELens directory, or "
             + "safetensors with W_dec [n, d_in], e.g. a synthetic run's ground truth)")

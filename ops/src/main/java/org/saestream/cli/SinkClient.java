@@ -44,7 +44,7 @@ final class SinkClient {
         return get("/api/saes/" + URLEncoder.encode(saeKey, StandardCharsets.UTF_8) + "/snapshots");
     }
 
-    private JsonNode get(String path) {
+    JsonNode get(String path) {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).GET()
                     .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());

@@ -8,10 +8,12 @@ import org.saestream.records.SketchMethod;
 import org.saestream.records.Topics;
 import org.saestream.train.GradientSink;
 import org.saestream.train.KafkaGradientSink;
+import org.saestream.train.LossCurve;
 import org.saestream.train.StepReport;
 import org.saestream.train.TrainBenchmark;
 import org.saestream.train.TrainConfig;
 import org.saestream.train.Trainer;
+import org.saestream.train.TrainingLog;
 import org.saestream.train.TrainingRun;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -20,6 +22,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -164,14 +167,37 @@ public final class TrainLmCommand implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "publishing to %s at %s%n", k.topic(), bootstrap);
             }
             ProgressPrinter progress = new ProgressPrinter(Durations.parse(progressEvery).toNanos());
-            Trainer.Result result = training.train(progress);
+            Trainer.Result result;
+            try (TrainingLog log = TrainingLog.open(out, training.startStep())) {
+                result = training.train(both(progress, log));
+            }
+            Path curve = out.resolve("loss_curve.svg");
+            Files.writeString(curve, LossCurve.svg(TrainingLog.read(out.resolve(TrainingLog.FILE)),
+                    "saestream train-lm " + run + ": " + training.model().family().modelType()));
             printSummary(result, sink);
+            System.out.printf(Locale.ROOT, "loss curve           %s (per-step log: %s)%n", curve, out.resolve(TrainingLog.FILE));
         } finally {
             if (embedded != null) {
                 embedded.close();
             }
         }
         return 0;
+    }
+
+    private static Trainer.Listener both(Trainer.Listener a, Trainer.Listener b) {
+        return new Trainer.Listener() {
+            @Override
+            public void onStep(StepReport report) {
+                a.onStep(report);
+                b.onStep(report);
+            }
+
+            @Override
+            public void onCheckpoint(Path directory, long step) {
+                b.onCheckpoint(directory, step);
+                a.onCheckpoint(directory, step);
+            }
+        };
     }
 
     /** YAML for .yaml/.yml files, JSON otherwise. */

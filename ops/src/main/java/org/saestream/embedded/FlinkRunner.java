@@ -43,6 +43,20 @@ public final class FlinkRunner {
         return env.executeAsync("saestream-train-" + job.experiment());
     }
 
+    /** GradientSpectrumJob on its own MiniCluster, following gradients.&lt;run&gt; from the earliest offset. */
+    public static JobClient startSpectrum(org.saestream.spectrum.SpectrumJobConfig config, String bootstrapServers,
+                                          Path checkpointDir, java.time.Duration checkpointInterval, int restPort)
+            throws Exception {
+        Configuration conf = org.saestream.spectrum.GradientSpectrumJob.flinkConfiguration(checkpointDir,
+                checkpointInterval, null);
+        conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+        conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(1);
+        org.saestream.spectrum.GradientSpectrumJob.wire(env, config, bootstrapServers, OffsetsInitializer.earliest(), null);
+        return env.executeAsync("saestream-" + config.jobName());
+    }
+
     /** From the earliest offset; {@code bounded} stops at the end offsets present at start. */
     public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Path checkpointDir,
                                           java.time.Duration checkpointInterval, Path restoreFrom, boolean bounded,

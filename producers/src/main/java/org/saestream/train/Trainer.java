@@ -77,6 +77,8 @@ public final class Trainer implements AutoCloseable {
     private final List<String> tensorNames;
     private final long parameterCount;
 
+    private ActivationTap tap;
+    private ForwardRequest tappedRequest;
     private long step;
     private long tokensSeen;
     private double emaSum;
@@ -133,6 +135,12 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
+    /** Also publish activations at the tap's hooks from the forward pass of every tapped step. */
+    public void tapActivations(ActivationTap tap) {
+        this.tap = tap;
+        this.tappedRequest = ForwardRequest.of(tap.hooks().toArray(String[]::new)).withParameterGradients();
+    }
+
     /** Continues a run from one of its checkpoints: the model must have been loaded from the same directory. */
     public void resumeFrom(Path checkpoint) {
         TrainerState state = TrainerState.read(checkpoint);
@@ -185,11 +193,17 @@ public final class Trainer implements AutoCloseable {
             listener.onStep(report);
             if (checkpointer != null && every > 0 && step % every == 0 && step < config.steps()) {
                 sink.flush();
+                if (tap != null) {
+                    tap.flush();
+                }
                 Path dir = checkpointer.checkpoint(model, optimizer, state(lastLoss, start));
                 listener.onCheckpoint(dir, step);
             }
         }
         sink.flush();
+        if (tap != null) {
+            tap.flush();
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
         Path output = null;
         if (checkpointer != null) {
@@ -198,6 +212,34 @@ public final class Trainer implements AutoCloseable {
         }
         return new Result(step, tokensSeen, firstLoss, lastLoss, ema(), seconds, sessionTokens, skippedSteps, total,
                 output);
+    }
+
+    /**
+     * One ActivationBlock per window and hook. A training window has no document of its own: the block
+     * names the step as its shard and the window's place in the batch as its document, which keeps
+     * every token's identity unique across the run.
+     */
+    private void publishActivations(ForwardResult result, TokenBatch batch) {
+        String shard = String.format(java.util.Locale.ROOT, "step-%09d", step);
+        for (String hook : tap.hooks()) {
+            NDArray a = result.activation(hook);
+            int width = (int) a.getShape().get(2);
+            int length = (int) a.getShape().get(1);
+            float[] all = a.toFloatArray();
+            for (int b = 0; b < batch.batchSize(); b++) {
+                int rows = batch.lengths()[b];
+                float[] rowsData = java.util.Arrays.copyOfRange(all, b * length * width, (b * length + rows) * width);
+                List<Integer> ids = new ArrayList<>(rows);
+                for (int t = 0; t < rows; t++) {
+                    ids.add((int) batch.ids()[b][t]);
+                }
+                tap.publish(org.saestream.records.ActivationBlock.newBuilder().setRunId(runId).setModelId(modelId)
+                        .setHookName(hook).setShardId(shard).setDocumentId(b).setSequenceIndex(0).setFirstTokenPosition(0)
+                        .setTokenCount(rows).setWidth(width).setDtype(org.saestream.records.TensorDtype.F32)
+                        .setTokenIds(ids).setData(ByteBuffer.wrap(TensorCodec.encode(rowsData, DType.F32)))
+                        .setProducerId("train-lm").setTimeMs(Instant.now()).build());
+            }
+        }
     }
 
     private TrainerState state(double lastLoss, long sessionStart) {
@@ -220,7 +262,7 @@ public final class Trainer implements AutoCloseable {
         double lr = schedule.at(next);
         long t0 = System.nanoTime();
         try (NDManager work = NDManager.newBaseManager(model.device());
-             ForwardResult result = model.forward(work, batch, REQUEST)) {
+             ForwardResult result = model.forward(work, batch, tap != null && tap.taps(next) ? tappedRequest : REQUEST)) {
             double loss = result.loss().orElseThrow();
             long t1 = System.nanoTime();
             Map<String, NDArray> gradients = result.parameterGradients();
@@ -264,6 +306,9 @@ public final class Trainer implements AutoCloseable {
             emaWeight = EMA_DECAY * emaWeight + (1 - EMA_DECAY);
             if (sketched != null) {
                 sink.publish(record(loss, lr, norm, clipped, norms, sketched));
+            }
+            if (tap != null && tap.taps(step)) {
+                publishActivations(result, batch);
             }
             long t5 = System.nanoTime();
             StepReport.StepTimings timings = new StepReport.StepTimings((t1 - t0) / 1e9, (t2 - t1) / 1e9,

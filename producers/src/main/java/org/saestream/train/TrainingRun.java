@@ -135,6 +135,16 @@ public final class TrainingRun implements AutoCloseable {
                 sink.enabled() ? "publishing a GradientStep per step" : "not publishing gradients");
     }
 
+    /** Publishes activations from tapped steps' forward passes (see {@link ActivationTap}). */
+    public void tapActivations(ActivationTap tap) {
+        trainer.tapActivations(tap);
+    }
+
+    /** The step training starts after: 0, or the resumed checkpoint's step. */
+    public long startStep() {
+        return trainer.step();
+    }
+
     public Trainer.Result train(Trainer.Listener listener) {
         return trainer.train(listener);
     }

@@ -35,6 +35,8 @@ public final class RecordCodec<T extends SpecificRecordBase> {
             new RecordCodec<>("ProducerMetrics", ProducerMetrics.getEncoder(), ProducerMetrics.getDecoder());
     public static final RecordCodec<SaeComparison> SAE_COMPARISON =
             new RecordCodec<>("SaeComparison", SaeComparison.getEncoder(), SaeComparison.getDecoder());
+    public static final RecordCodec<FeatureExamples> FEATURE_EXAMPLES =
+            new RecordCodec<>("FeatureExamples", FeatureExamples.getEncoder(), FeatureExamples.getDecoder());
 
     /** Earlier versions of a schema, kept as resources so records they wrote still decode (no registry). */
     private static final String HISTORY = "/org/saestream/records/history/";

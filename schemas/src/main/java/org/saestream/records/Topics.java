@@ -10,6 +10,8 @@ public final class Topics {
     /** ProducerMetrics, keyed by run:producer. */
     public static final String PRODUCER_METRICS = "producer-metrics";
     public static final String SPECTRUM = "spectrum";
+    /** FeatureExamples (top-activating contexts per feature and window), keyed by experiment:sae. */
+    public static final String SAE_FEATURES = "sae-features";
     public static final String DLQ_SUFFIX = ".dlq";
 
     private Topics() {

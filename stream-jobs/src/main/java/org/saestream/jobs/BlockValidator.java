@@ -77,6 +77,14 @@ final class BlockValidator {
         for (int r = 0; r < rows; r++) {
             ids[r] = TokenIdentity.hashInDocument(documentKey, block.getFirstTokenPosition() + r);
         }
-        return new Accepted(new TokenRows(rows, width, data, ids), keys);
+        List<Integer> tokenIdList = block.getTokenIds();
+        int[] tokenIds = new int[tokenIdList.size()];
+        for (int r = 0; r < tokenIds.length; r++) {
+            tokenIds[r] = tokenIdList.get(r);
+        }
+        BlockOrigin origin = new BlockOrigin(record.topic, record.partition, record.offset, block.getModelId().toString(),
+                block.getShardId().toString(), block.getDocumentId(), block.getSequenceIndex(),
+                block.getFirstTokenPosition(), tokenIds);
+        return new Accepted(new TokenRows(rows, width, data, ids, origin), keys);
     }
 }

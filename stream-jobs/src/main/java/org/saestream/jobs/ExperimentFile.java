@@ -26,7 +26,11 @@ import java.util.Set;
  * Reads an experiment file (YAML, or JSON, which YAML reads too): the ensemble of SAEs to train on one
  * stream and how. Every field is checked before anything starts; a mistake fails with the file and the
  * field's path (for example {@code saes[1].k}). Unknown fields are mistakes too: a typo must not
- * silently fall back to a default. See the README for the format.
+ * silently fall back to a default. See the README for the format; in short, top-level fields hook, model,
+ * d_in, parallelism, mixing_buffer_tokens, reference, dead_window_tokens, comparison_threshold,
+ * matching_max_features, training (defaults for every SAE), feature_examples (k, context_before,
+ * context_after, every_blocks: top-k contexts per feature and drift window on topic sae-features; k: 0
+ * turns them off) and saes (the list; required).
  */
 public final class ExperimentFile {
     private static final YAMLMapper YAML = new YAMLMapper();
@@ -36,10 +40,12 @@ public final class ExperimentFile {
 
     /** What the file says; the experiment name and topic come from the command line. */
     public record Plan(String hookName, List<SaeConfig> saes, int mixingBufferTokens, int parallelism,
-                       String referenceDictionary, double comparisonThreshold, int matchingMaxFeatures) {
+                       String referenceDictionary, double comparisonThreshold, int matchingMaxFeatures,
+                       FeatureExampleOptions featureExamples) {
         public SaeJobConfig jobConfig(String experiment, String sourceTopic) {
             return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism,
-                    referenceDictionary, comparisonThreshold, matchingMaxFeatures, SaeJobConfig.DEFAULT_CHUNK_BYTES);
+                    referenceDictionary, comparisonThreshold, matchingMaxFeatures, SaeJobConfig.DEFAULT_CHUNK_BYTES,
+                    featureExamples);
         }
     }
 
@@ -83,6 +89,7 @@ public final class ExperimentFile {
         int matchingMax = top.intValue("matching_max_features", SaeJobConfig.DEFAULT_MATCHING_MAX_FEATURES, 0);
         Integer mixing = top.intOrNull("mixing_buffer_tokens");
         TrainingOptions defaults = options(top.object("training"), TrainingOptions.defaults());
+        FeatureExampleOptions examples = featureExamples(top.object("feature_examples"));
 
         JsonNode list = top.required("saes");
         if (!list.isArray() || list.isEmpty()) {
@@ -107,7 +114,7 @@ public final class ExperimentFile {
                     + maxBatch + ")");
         }
         try {
-            return new Plan(hook, saes, mixingTokens, parallelism, reference, threshold, matchingMax);
+            return new Plan(hook, saes, mixingTokens, parallelism, reference, threshold, matchingMax, examples);
         } catch (IllegalArgumentException e) {
             throw new InvalidExperimentException(source + ": " + e.getMessage());
         }
@@ -213,6 +220,20 @@ public final class ExperimentFile {
         return o;
     }
 
+    /** The "feature_examples" block: top-k contexts per feature and window (topic sae-features). */
+    private static FeatureExampleOptions featureExamples(Fields f) {
+        FeatureExampleOptions d = FeatureExampleOptions.defaults();
+        if (f == null) {
+            return d;
+        }
+        int k = f.intValue("k", d.k(), 0, FeatureExampleOptions.MAX_K);
+        int before = f.intValue("context_before", d.contextBefore(), 0, FeatureExampleOptions.MAX_CONTEXT);
+        int after = f.intValue("context_after", d.contextAfter(), 0, FeatureExampleOptions.MAX_CONTEXT);
+        int every = f.intValue("every_blocks", d.everyBlocks(), 1, Integer.MAX_VALUE);
+        f.rejectUnknown();
+        return new FeatureExampleOptions(k, before, after, every);
+    }
+
     /** One JSON object and the path to it; remembers which fields were read, so the rest can be rejected. */
     private static final class Fields {
         final String source;
@@ -301,6 +322,14 @@ public final class ExperimentFile {
                 throw error(field, "must be at least " + min + ", got " + v);
             }
             return v == null ? fallback : v;
+        }
+
+        int intValue(String field, int fallback, int min, int max) {
+            int v = intValue(field, fallback, min);
+            if (v > max) {
+                throw error(field, "must be at most " + max + ", got " + v);
+            }
+            return v;
         }
 
         long longValue(String field, long fallback, long min) {

@@ -4,6 +4,7 @@ import org.saestream.sae.DictionaryComparison;
 import org.saestream.sae.SaeTrainer;
 import org.saestream.sae.StepResult;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /** The working copy of one group's keyed state, plus what is only for display (last steps, reference scores). */
@@ -12,17 +13,24 @@ final class GroupSession {
     final List<SaeTrainer> trainers;
     final MixingBuffer buffer;
     final TrainingCounters counters;
+    /** blocks (with origin) waiting to be encoded for feature examples at the next drain */
+    final List<TokenRows> exampleBlocks;
+    /** each member's feature examples of its current window (null entries when examples are off) */
+    final FeatureExampleTracker[] trackers;
     /** each member's last step, repeated in progress metrics between drains (not state: display only) */
     final StepResult[] lastSteps;
     /** each member against the reference dictionary at its last window (null without a reference) */
     final DictionaryComparison.Comparison[] referenceComparisons;
     boolean progressTimerPending;
 
-    GroupSession(SaeGroup group, List<SaeTrainer> trainers, MixingBuffer buffer, TrainingCounters counters) {
+    GroupSession(SaeGroup group, List<SaeTrainer> trainers, MixingBuffer buffer, TrainingCounters counters,
+                 List<TokenRows> exampleBlocks, FeatureExampleTracker[] trackers) {
         this.group = group;
         this.trainers = List.copyOf(trainers);
         this.buffer = buffer;
         this.counters = counters;
+        this.exampleBlocks = new ArrayList<>(exampleBlocks);
+        this.trackers = trackers;
         this.lastSteps = new StepResult[trainers.size()];
         this.referenceComparisons = new DictionaryComparison.Comparison[trainers.size()];
     }

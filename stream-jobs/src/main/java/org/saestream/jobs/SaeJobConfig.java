@@ -22,11 +22,14 @@ import java.util.Set;
  *                            or a safetensors file with a [n, d_in] tensor; see {@link ReferenceDictionary}); null for none
  * @param comparisonThreshold a feature counts as matched when its max cosine similarity exceeds this (0.9)
  * @param matchingMaxFeatures one-to-one matchings are computed for dictionaries up to this size
- * @param snapshotChunkBytes  largest SaeSnapshot chunk, below Kafka's default 1 MiB record limit
+ * @param snapshotChunkBytes  largest SaeSnapshot chunk (and FeatureExamples record), below Kafka's default
+ *                            1 MiB record limit
+ * @param featureExamples     top-k examples per feature and window on sae-features ({@link FeatureExampleOptions})
  */
 public record SaeJobConfig(String experiment, String sourceTopic, String hookName, List<SaeConfig> saes,
                            int mixingBufferTokens, int parallelism, String referenceDictionary,
-                           double comparisonThreshold, int matchingMaxFeatures, int snapshotChunkBytes)
+                           double comparisonThreshold, int matchingMaxFeatures, int snapshotChunkBytes,
+                           FeatureExampleOptions featureExamples)
         implements Serializable {
     public static final int DEFAULT_CHUNK_BYTES = 768 * 1024;
     public static final double DEFAULT_COMPARISON_THRESHOLD = 0.9;
@@ -66,33 +69,50 @@ public record SaeJobConfig(String experiment, String sourceTopic, String hookNam
         if (snapshotChunkBytes < 1024) {
             throw new IllegalArgumentException("snapshotChunkBytes must be at least 1024, got " + snapshotChunkBytes);
         }
+        if (featureExamples == null) {
+            throw new IllegalArgumentException("featureExamples is required (FeatureExampleOptions.off() for none)");
+        }
+    }
+
+    /** With the default feature examples. */
+    public SaeJobConfig(String experiment, String sourceTopic, String hookName, List<SaeConfig> saes,
+                        int mixingBufferTokens, int parallelism, String referenceDictionary,
+                        double comparisonThreshold, int matchingMaxFeatures, int snapshotChunkBytes) {
+        this(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism, referenceDictionary,
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, FeatureExampleOptions.defaults());
     }
 
     /** One SAE with the defaults for everything else. */
     public static SaeJobConfig single(String experiment, String sourceTopic, String hookName, SaeConfig sae,
                                       int mixingBufferTokens) {
         return new SaeJobConfig(experiment, sourceTopic, hookName, List.of(sae), mixingBufferTokens, 1, null,
-                DEFAULT_COMPARISON_THRESHOLD, DEFAULT_MATCHING_MAX_FEATURES, DEFAULT_CHUNK_BYTES);
+                DEFAULT_COMPARISON_THRESHOLD, DEFAULT_MATCHING_MAX_FEATURES, DEFAULT_CHUNK_BYTES,
+                FeatureExampleOptions.defaults());
     }
 
     public SaeJobConfig withExperiment(String name) {
         return new SaeJobConfig(name, sourceTopic, hookName, saes, mixingBufferTokens, parallelism, referenceDictionary,
-                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes);
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
     }
 
     public SaeJobConfig withSourceTopic(String topic) {
         return new SaeJobConfig(experiment, topic, hookName, saes, mixingBufferTokens, parallelism, referenceDictionary,
-                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes);
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
     }
 
     public SaeJobConfig withReferenceDictionary(String path) {
         return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism, path,
-                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes);
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
     }
 
     public SaeJobConfig withSnapshotChunkBytes(int bytes) {
         return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism,
-                referenceDictionary, comparisonThreshold, matchingMaxFeatures, bytes);
+                referenceDictionary, comparisonThreshold, matchingMaxFeatures, bytes, featureExamples);
+    }
+
+    public SaeJobConfig withFeatureExamples(FeatureExampleOptions options) {
+        return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism,
+                referenceDictionary, comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, options);
     }
 
     /** The groups the ensemble trains in (deterministic: a restored job finds its groups under the same keys). */

@@ -14,6 +14,7 @@ import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.saestream.records.FeatureExamples;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.records.Topics;
@@ -35,6 +36,11 @@ import java.util.Map;
  * RocksDB state (each trainer's parameters, Adam moments, statistics and drift history; the mixing
  * buffer; the counters), written back whenever it changes, so a checkpoint holds state and Kafka
  * offsets of the same instant and a restore continues exactly where it was.
+ *
+ * <p>Feature examples ({@link FeatureExampleOptions}): every N-th accepted block is kept (with its origin)
+ * until the next drain, which first encodes it with every unfinished member and offers the latents to
+ * that member's {@link FeatureExampleTracker}; when a member's drift window closes, its tracker goes out
+ * on sae-features and starts over. Pending blocks and trackers are keyed state too.
  */
 public final class SaeTrainingFunction extends KeyedProcessFunction<String, GroupInput, OutboundRecord> {
     static final OutputTag<DecoderAtBoundary> BOUNDARIES = new OutputTag<>("decoders-at-boundaries") {
@@ -47,6 +53,10 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     private transient MapState<String, byte[]> trainerState;
     private transient ListState<TokenRows> bufferState;
     private transient ValueState<TrainingCounters> countersState;
+    /** blocks waiting to be encoded for feature examples at the next drain */
+    private transient ListState<TokenRows> exampleBlockState;
+    /** each SAE's FeatureExampleTracker bytes, by SAE id */
+    private transient MapState<String, byte[]> exampleState;
     private transient NDManager manager;
     private transient List<SaeGroup> groups;
     private transient ReferenceDictionary reference;
@@ -64,6 +74,9 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                 PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         bufferState = getRuntimeContext().getListState(new ListStateDescriptor<>("mixing-buffer", TokenRows.class));
         countersState = getRuntimeContext().getState(new ValueStateDescriptor<>("counters", TrainingCounters.class));
+        exampleBlockState = getRuntimeContext().getListState(new ListStateDescriptor<>("example-blocks", TokenRows.class));
+        exampleState = getRuntimeContext().getMapState(new MapStateDescriptor<>("feature-examples", Types.STRING,
+                PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         manager = NDManager.newBaseManager();
         groups = config.groups();
         reference = config.referenceDictionary() == null ? null : ReferenceDictionary.load(config.referenceDictionary(),
@@ -90,8 +103,15 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         if (input.isRejection()) {
             c.recordsRejected++;
         } else {
-            s.buffer.add(input.rows);
-            bufferState.add(input.rows);
+            TokenRows rows = input.rows;
+            if (rows.origin != null && config.featureExamples().samples(c.blocksAccepted)) {
+                s.exampleBlocks.add(rows);
+                exampleBlockState.add(rows);
+            }
+            c.blocksAccepted++;
+            TokenRows mixed = rows.withoutOrigin(); // the mixing buffer needs no origins
+            s.buffer.add(mixed);
+            bufferState.add(mixed);
             if (s.buffer.isFull()) {
                 drain(s, false, ctx, out);
             }
@@ -110,13 +130,19 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         if (s.buffer.tokens() > 0) {
             drain(s, true, ctx, out);
         }
+        boolean[] examplesChanged = encodeExampleBlocks(s); // none left after a drain; kept for safety
         for (int i = 0; i < s.trainers.size(); i++) {
             SaeTrainer t = s.trainers.get(i);
             if (t.tokensSeen() > s.counters.lastSnapshotTokens[i]) {
                 emitSnapshot(s, i, out);
             }
+            if (s.trackers[i] != null && !s.trackers[i].isEmpty()) {
+                emitFeatureExamples(s, i, DecoderAtBoundary.END_OF_STREAM, out);
+                examplesChanged[i] = true;
+            }
             ctx.output(BOUNDARIES, boundary(s, i, DecoderAtBoundary.END_OF_STREAM));
         }
+        saveTrackers(s, examplesChanged);
         emitMetrics(s, out);
         s.counters.endTimerRegistered = false;
         countersState.update(s.counters);
@@ -127,6 +153,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         MixingBuffer.Drain drain = s.buffer.drain(shuffleSeed(s.group, c.drainCycles), flush);
         c.drainCycles++;
         prepareOnFirstDrain(s, drain.batches());
+        boolean[] examplesChanged = encodeExampleBlocks(s);
         boolean[] stepped = new boolean[s.trainers.size()];
         for (MixingBuffer.Batch batch : drain.batches()) {
             for (int i = 0; i < s.trainers.size(); i++) {
@@ -140,6 +167,10 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                 stepped[i] = true;
                 if (result.windowClosed()) {
                     emitSnapshot(s, i, out);
+                    if (s.trackers[i] != null) {
+                        emitFeatureExamples(s, i, t.drift().windowIndex(), out);
+                        examplesChanged[i] = true;
+                    }
                     s.referenceComparisons[i] = reference == null ? null : reference.compare(t);
                     ctx.output(BOUNDARIES, boundary(s, i, t.drift().windowIndex()));
                 }
@@ -150,8 +181,62 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                 trainerState.put(s.group.members().get(i).saeId(), s.trainers.get(i).exportState());
             }
         }
+        saveTrackers(s, examplesChanged);
         bufferState.update(new ArrayList<>(drain.kept()));
         emitMetrics(s, out);
+    }
+
+    /**
+     * Encodes the blocks kept for feature examples with every unfinished member (as it is now, before
+     * this drain's steps) and offers them to its tracker; the blocks are then gone. Returns which
+     * trackers changed.
+     */
+    private boolean[] encodeExampleBlocks(GroupSession s) throws Exception {
+        boolean[] changed = new boolean[s.trainers.size()];
+        if (s.exampleBlocks.isEmpty()) {
+            return changed;
+        }
+        for (int i = 0; i < s.trainers.size(); i++) {
+            SaeTrainer t = s.trainers.get(i);
+            FeatureExampleTracker tracker = s.trackers[i];
+            if (tracker == null || t.finished()) {
+                continue;
+            }
+            for (TokenRows block : s.exampleBlocks) {
+                float[] latents = t.encode(block.data, block.rows);                          // [rows, dSae]
+                tracker.offer(block.origin, latents, block.rows, t.config().dSae());
+            }
+            changed[i] = true;
+        }
+        s.exampleBlocks.clear();
+        exampleBlockState.clear();
+        return changed;
+    }
+
+    private void saveTrackers(GroupSession s, boolean[] changed) throws Exception {
+        for (int i = 0; i < s.trainers.size(); i++) {
+            if (changed[i]) {
+                exampleState.put(s.group.members().get(i).saeId(), s.trackers[i].toBytes());
+            }
+        }
+    }
+
+    /**
+     * The member's examples of the window that just closed (or -1: the end of the stream) on sae-features,
+     * keyed like its snapshots; the tracker starts over.
+     */
+    private void emitFeatureExamples(GroupSession s, int i, long windowIndex, Collector<OutboundRecord> out) {
+        SaeTrainer t = s.trainers.get(i);
+        SaeConfig c = t.config();
+        FeatureExampleTracker tracker = s.trackers[i];
+        List<FeatureExamples> records = tracker.toRecords(new FeatureExampleTracker.Window(config.experiment(),
+                c.saeId(), c.hookName(), c.modelName(), windowIndex, t.tokensSeen(), Instant.now()),
+                config.snapshotChunkBytes());
+        byte[] key = config.saeKey(c.saeId()).getBytes(StandardCharsets.UTF_8);
+        for (FeatureExamples r : records) {
+            out.collect(new OutboundRecord(Topics.SAE_FEATURES, key, RecordCodec.FEATURE_EXAMPLES.encode(r)));
+        }
+        tracker.reset();
     }
 
     /** Data-based init (b_dec, activation scale) from everything the first drain hands out. */
@@ -221,8 +306,22 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         MixingBuffer buffer = new MixingBuffer(group.dIn(), config.mixingBufferTokens(), group.batchSize(),
                 buffered == null ? List.of() : buffered);
         TrainingCounters counters = countersState.value();
+        FeatureExampleTracker[] trackers = new FeatureExampleTracker[trainers.size()];
+        if (config.featureExamples().enabled()) {
+            for (int i = 0; i < trackers.length; i++) {
+                SaeConfig sae = group.members().get(i);
+                byte[] saved = exampleState.get(sae.saeId());
+                trackers[i] = saved == null ? new FeatureExampleTracker(sae.dSae(), config.featureExamples())
+                        : FeatureExampleTracker.fromBytes(saved, sae.dSae(), config.featureExamples());
+            }
+        }
+        List<TokenRows> pending = new ArrayList<>();
+        Iterable<TokenRows> savedBlocks = exampleBlockState.get();
+        if (savedBlocks != null) {
+            savedBlocks.forEach(pending::add);
+        }
         s = new GroupSession(group, trainers, buffer,
-                counters == null ? TrainingCounters.fresh(trainers.size()) : counters);
+                counters == null ? TrainingCounters.fresh(trainers.size()) : counters, pending, trackers);
         if (reference != null) {
             for (int i = 0; i < trainers.size(); i++) {
                 s.referenceComparisons[i] = reference.compare(trainers.get(i));

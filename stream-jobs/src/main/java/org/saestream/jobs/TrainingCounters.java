@@ -8,6 +8,8 @@ public class TrainingCounters {
     public long[] lastSnapshotTokens;
     public long recordsRejected;
     public long drainCycles;
+    /** accepted blocks so far; every FeatureExampleOptions.everyBlocks-th one is kept for feature examples */
+    public long blocksAccepted;
     public boolean endTimerRegistered;
 
     public TrainingCounters() {

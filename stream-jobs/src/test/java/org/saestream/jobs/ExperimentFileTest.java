@@ -84,6 +84,32 @@ class ExperimentFileTest {
     }
 
     @Test
+    void featureExamplesAreOptionalAndChecked() {
+        ExperimentFile.Plan plain = ExperimentFile.parse("d_in: 64\nsaes: [{id: a, d_sae: 128}]", "exp.yaml", null);
+        assertEquals(FeatureExampleOptions.defaults(), plain.featureExamples());
+        ExperimentFile.Plan plan = ExperimentFile.parse("""
+                d_in: 64
+                feature_examples: {k: 5, context_before: 10, context_after: 0, every_blocks: 4}
+                saes: [{id: a, d_sae: 128}]""", "exp.yaml", null);
+        assertEquals(new FeatureExampleOptions(5, 10, 0, 4), plan.featureExamples());
+        assertEquals(plan.featureExamples(), plan.jobConfig("e", "activations.x").featureExamples());
+        assertEquals(0, ExperimentFile.parse("d_in: 64\nfeature_examples: {k: 0}\nsaes: [{id: a, d_sae: 128}]",
+                "exp.yaml", null).featureExamples().k(), "k: 0 turns examples off");
+        assertMessage("feature_examples.every_blocks: must be at least 1, got 0", """
+                d_in: 64
+                feature_examples: {every_blocks: 0}
+                saes: [{id: a, d_sae: 128}]""");
+        assertMessage("feature_examples.context_after: must be at most 4096", """
+                d_in: 64
+                feature_examples: {context_after: 5000}
+                saes: [{id: a, d_sae: 128}]""");
+        assertMessage("feature_examples.top_k: is not a known field", """
+                d_in: 64
+                feature_examples: {top_k: 3}
+                saes: [{id: a, d_sae: 128}]""");
+    }
+
+    @Test
     void jsonIsReadToo() {
         ExperimentFile.Plan plan = ExperimentFile.parse("""
                 {"d_in": 64, "saes": [{"id": "a", "d_sae": 256, "architecture": "topk", "k": 4}]}

@@ -3,6 +3,7 @@ package org.saestream.jobs;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.junit.jupiter.api.Test;
 import org.saestream.records.DeadLetter;
+import org.saestream.records.FeatureExamples;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
@@ -114,10 +115,14 @@ class SaeTrainingFunctionTest {
         a = a.subList(uninterruptedBefore, a.size());
         assertEquals(a.size(), b.size(), "same records after the checkpoint");
         assertFalse(a.isEmpty());
+        assertTrue(a.stream().anyMatch(r -> r.topic.equals(Topics.SAE_FEATURES)),
+                "feature examples of windows that began before the checkpoint");
         for (int i = 0; i < a.size(); i++) {
             assertEquals(a.get(i).topic, b.get(i).topic);
             if (a.get(i).topic.equals(Topics.SAE_METRICS)) {
                 assertEquals(withoutTime(a.get(i)), withoutTime(b.get(i)), "metrics record " + i);
+            } else if (a.get(i).topic.equals(Topics.SAE_FEATURES)) {
+                assertEquals(examplesWithoutTime(a.get(i)), examplesWithoutTime(b.get(i)), "feature examples " + i);
             } else {
                 SaeSnapshot sa = RecordCodec.SAE_SNAPSHOT.decode(a.get(i).value);
                 SaeSnapshot sb = RecordCodec.SAE_SNAPSHOT.decode(b.get(i).value);
@@ -133,6 +138,12 @@ class SaeTrainingFunctionTest {
         SaeMetrics m = RecordCodec.SAE_METRICS.decode(r.value);
         m.setTimeMs(Instant.EPOCH);
         return m;
+    }
+
+    private static FeatureExamples examplesWithoutTime(OutboundRecord r) {
+        FeatureExamples fx = RecordCodec.FEATURE_EXAMPLES.decode(r.value);
+        fx.setTimeMs(Instant.EPOCH);
+        return fx;
     }
 
     private static byte[] bytes(SaeSnapshot s) {

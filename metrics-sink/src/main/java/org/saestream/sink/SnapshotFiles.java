@@ -1,0 +1,58 @@
+package org.saestream.sink;
+
+import org.saestream.tensor.Safetensors;
+import org.saestream.tensor.Tensor;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Tensors of snapshot directories on disk (SAELens layout), read for the dashboard's drift heatmap and
+ * feature browser. Snapshots never change once written, so what was read is kept (a few, least recently
+ * used first out).
+ */
+final class SnapshotFiles {
+    static final String WEIGHTS = "sae_weights.safetensors";
+    static final String DECODER = "W_dec";
+    static final String SPARSITY = "sparsity.safetensors";
+    static final String SPARSITY_TENSOR = "sparsity";
+    static final String DRIFT = "drift.safetensors";
+    static final String DRIFT_PREVIOUS = "self_similarity_previous";
+    private static final int CACHED_FILES = 64;
+
+    private final Map<Path, Safetensors.Contents> cache = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Path, Safetensors.Contents> eldest) {
+            return size() > CACHED_FILES;
+        }
+    };
+
+    /** A tensor of a snapshot's file, or empty when the snapshot lacks the file or the tensor. */
+    synchronized Optional<Tensor> tensor(SnapshotEntry snapshot, String file, String tensor) {
+        Path path = Path.of(snapshot.path()).resolve(file);
+        Safetensors.Contents contents = cache.get(path);
+        if (contents == null) {
+            if (!Files.isRegularFile(path)) {
+                return Optional.empty();
+            }
+            contents = Safetensors.read(path);
+            cache.put(path, contents);
+        }
+        return Optional.ofNullable(contents.tensors().get(tensor));
+    }
+
+    /** A file's metadata entry ("window_index" of drift.safetensors, say), or empty. */
+    synchronized Optional<String> metadata(SnapshotEntry snapshot, String file, String key) {
+        Path path = Path.of(snapshot.path()).resolve(file);
+        if (!cache.containsKey(path)) {
+            if (!Files.isRegularFile(path)) {
+                return Optional.empty();
+            }
+            cache.put(path, Safetensors.read(path));
+        }
+        return Optional.ofNullable(cache.get(path).metadata().get(key));
+    }
+}

@@ -1,0 +1,95 @@
+package org.saestream.train;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.saestream.produce.KafkaTopics;
+import org.saestream.records.ActivationBlock;
+import org.saestream.records.RecordCodec;
+import org.saestream.records.Topics;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Publishes a training run's tapped activations to activations.&lt;run&gt; (idempotent producer, acks=all,
+ * asynchronous sends; {@link #flush()} waits), where an SAE job reads them like any producer's.
+ */
+public final class KafkaActivationTap implements ActivationTap {
+    private final List<String> hooks;
+    private final int everySteps;
+    private final String topic;
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final AtomicReference<Exception> failure = new AtomicReference<>();
+    private long blocks;
+
+    public KafkaActivationTap(String bootstrapServers, String run, List<String> hooks, int everySteps) {
+        if (hooks.isEmpty() || everySteps < 1) {
+            throw new IllegalArgumentException("an activation tap needs at least one hook and everySteps >= 1, got "
+                    + hooks + " every " + everySteps);
+        }
+        this.hooks = List.copyOf(hooks);
+        this.everySteps = everySteps;
+        this.topic = Topics.activations(run);
+        KafkaTopics.ensure(bootstrapServers, topic, 1, Map.of("retention.ms", "-1"));
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        this.producer = new KafkaProducer<>(p);
+    }
+
+    @Override
+    public List<String> hooks() {
+        return hooks;
+    }
+
+    @Override
+    public int everySteps() {
+        return everySteps;
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    public long blocks() {
+        return blocks;
+    }
+
+    @Override
+    public void publish(ActivationBlock block) {
+        Exception e = failure.get();
+        if (e != null) {
+            throw new IllegalStateException("publishing activations to " + topic + " failed", e);
+        }
+        byte[] key = (block.getShardId() + "/" + block.getDocumentId()).getBytes(StandardCharsets.UTF_8);
+        producer.send(new ProducerRecord<>(topic, key, RecordCodec.ACTIVATION_BLOCK.encode(block)), (m, error) -> {
+            if (error != null) {
+                failure.compareAndSet(null, error);
+            }
+        });
+        blocks++;
+    }
+
+    @Override
+    public void flush() {
+        producer.flush();
+        Exception e = failure.get();
+        if (e != null) {
+            throw new IllegalStateException("publishing activations to " + topic + " failed", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        producer.close();
+    }
+}
