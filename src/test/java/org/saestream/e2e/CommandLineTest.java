@@ -73,20 +73,39 @@ class CommandLineTest {
     void aMalformedExperimentFileFailsBeforeAnythingStartsAndNamesTheField(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("exp.yaml");
         Files.writeString(config, "d_in: 64\nsaes:\n  - {id: a, d_sae: 128, architecture: topk}\n");
+        // no broker at this address: the file must fail first
+        Outcome o = run("replay", "--bootstrap", "127.0.0.1:1", "--topic", "activations.x", "--experiment", "bad",
+                "--config", config.toString(), "--state-dir", dir.resolve("state").toString());
+        String message = o.stderr();
+        assertEquals(2, o.rc(), "a usage error, not a crash");
+        assertTrue(message.contains("exp.yaml: saes[0].k: is required"), message);
+        assertFalse(Files.exists(dir.resolve("state")), "nothing was started or written");
+    }
+
+    @Test
+    void tappingActivationsWithoutKafkaIsRefusedBeforeTraining(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("train.yaml");
+        Files.writeString(config, "model: {init_from: nowhere}\nsteps: 2\n");
+        Outcome o = run("train-lm", "--config", config.toString(), "--corpus", dir.toString(), "--run", "r",
+                "--out", dir.resolve("out").toString(), "--tap-hooks", "blocks.0.hook_resid_post");
+        assertTrue(o.stderr().contains("--tap-hooks publishes to Kafka: give --bootstrap or --kafka-dir"), o.stderr());
+        assertEquals(2, o.rc(), "a usage error, not a crash");
+        assertFalse(Files.exists(dir.resolve("out")), "nothing was trained or written");
+    }
+
+    /** A command's exit code and what it wrote to stderr. */
+    private record Outcome(int rc, String stderr) {
+    }
+
+    private static Outcome run(String... args) {
         PrintStream oldErr = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc;
         try {
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            // no broker at this address: the file must fail first
-            rc = Main.run("replay", "--bootstrap", "127.0.0.1:1", "--topic", "activations.x", "--experiment", "bad",
-                    "--config", config.toString(), "--state-dir", dir.resolve("state").toString());
+            int rc = Main.run(args);
+            return new Outcome(rc, err.toString(StandardCharsets.UTF_8));
         } finally {
             System.setErr(oldErr);
         }
-        String message = err.toString(StandardCharsets.UTF_8);
-        assertEquals(2, rc, "a usage error, not a crash");
-        assertTrue(message.contains("exp.yaml: saes[0].k: is required"), message);
-        assertFalse(Files.exists(dir.resolve("state")), "nothing was started or written");
     }
 }

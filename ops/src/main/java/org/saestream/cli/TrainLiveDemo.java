@@ -1,6 +1,5 @@
 package org.saestream.cli;
 
-import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
@@ -13,13 +12,7 @@ import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
 import org.saestream.sink.SinkTopology;
 import org.saestream.spectrum.SpectrumJobConfig;
-import org.saestream.train.KafkaActivationTap;
-import org.saestream.train.KafkaGradientSink;
-import org.saestream.train.StepReport;
 import org.saestream.train.TrainConfig;
-import org.saestream.train.Trainer;
-import org.saestream.train.TrainingLog;
-import org.saestream.train.TrainingRun;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +21,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * `saestream demo --train-live`: trains a fresh copy of the default model while both analysis streams
@@ -49,7 +41,7 @@ final class TrainLiveDemo {
     int run() throws Exception {
         Files.createDirectories(dir);
         Path configFile = Shipped.resolve(options.trainConfig);
-        TrainConfig config = TrainLmCommand.readConfig(configFile).withSteps(options.trainSteps);
+        TrainConfig config = TrainLmCommand.readConfig(configFile).withStepsScaled(options.trainSteps);
         Path out = dir.resolve("model");
         int width = ((TrainConfig.FromConfig) config.model()).config().path("hidden_size").asInt();
         String modelId = out.getFileName().toString();
@@ -70,10 +62,9 @@ final class TrainLiveDemo {
             System.out.println("kafka      " + bootstrap + " (KRaft, in this JVM)");
             SinkConfig sinkConfig = SinkConfig.of(bootstrap, dir.resolve("sink"), dir.resolve("snapshots"), options.httpPort)
                     .withTokenizers(List.of(config.tokenizer()));
-            try (MetricsSink sink = new MetricsSink(sinkConfig);
-                 KafkaGradientSink gradients = new KafkaGradientSink(bootstrap, options.run);
-                 KafkaActivationTap tap = new KafkaActivationTap(bootstrap, options.run, List.of(options.lmHook),
-                         options.tapEvery)) {
+            KafkaTopics.ensure(bootstrap, Topics.gradients(options.run), 1, Map.of("retention.ms", "-1",
+                    "max.message.bytes", Integer.toString(16 << 20)));
+            try (MetricsSink sink = new MetricsSink(sinkConfig)) {
                 sink.start();
                 SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());
                 System.out.println("dashboard  " + api.baseUrl() + "/");
@@ -82,36 +73,48 @@ final class TrainLiveDemo {
                 JobClient spectra = FlinkRunner.startSpectrum(spectrum, bootstrap, dir.resolve("checkpoints-spectrum"),
                         Duration.ofSeconds(2), 0);
                 System.out.println("flink      SAE job " + sae.getJobID() + " on " + job.sourceTopic() + " (" + options.lmHook
-                        + "), spectrum job " + spectra.getJobID() + " on " + gradients.topic());
+                        + "), spectrum job " + spectra.getJobID() + " on " + Topics.gradients(options.run));
 
-                TrainingRun.Options run = new TrainingRun.Options(options.run, out, List.of(Shipped.resolve(options.corpus)),
-                        Optional.empty(), Device.cpu());
-                Trainer.Result result;
-                try (TrainingRun training = TrainingRun.prepare(config, run, gradients);
-                     TrainingLog log = TrainingLog.open(out, 0)) {
-                    training.tapActivations(tap);
-                    System.out.println(training.describe());
-                    result = training.train(new LiveProgress(api, saeKey, clock, log));
+                // the trainer runs in its own JVM, as it would beside a cluster: one process per PyTorch user
+                // (in one JVM with the Flink jobs' SAE arithmetic, a few steps came out with non-finite gradients)
+                Process trainer = startTrainer(configFile, config, out, bootstrap);
+                long lastPrint = 0;
+                while (trainer.isAlive()) {
+                    Thread.sleep(500);
+                    if (System.nanoTime() - lastPrint > 5_000_000_000L) {
+                        lastPrint = System.nanoTime();
+                        JsonNode m = api.latest(saeKey).orElse(null);
+                        JsonNode s = lastSpectrum(api);
+                        System.out.printf(Locale.ROOT, "[%5.0fs] SAE %s: trained %s tokens, fvu %s, L0 %s, self-sim %s |"
+                                        + " spectrum: %s%n", clock.elapsedSeconds(), saeKey,
+                                m == null ? "0" : Progress.count(m.path("tokens_seen").asLong()),
+                                DemoCommand.field(m, "fvu", "%.3f"), DemoCommand.field(m, "l0", "%.1f"),
+                                DemoCommand.field(m, "self_similarity_mean", "%.3f"),
+                                s == null ? "-" : "effective rank " + s.path("effective_rank").asInt() + " of "
+                                        + s.path("steps_seen").asLong() + " steps");
+                    }
                 }
-                System.out.println("training done: " + result.steps() + " steps, loss " + String.format(Locale.ROOT,
-                        "%.4f", result.lastLossEma()) + "; draining the jobs");
+                if (trainer.exitValue() != 0) {
+                    throw new IllegalStateException("saestream train-lm exited with " + trainer.exitValue()
+                            + " (its output is above)");
+                }
+                System.out.println("training done; draining the jobs");
                 sae.stopWithSavepoint(true, dir.resolve("savepoints").toUri().toString(), SavepointFormatType.CANONICAL).get();
                 spectra.stopWithSavepoint(true, dir.resolve("savepoints").toUri().toString(),
                         SavepointFormatType.CANONICAL).get();
                 JsonNode last = api.latest(saeKey).orElse(null);
                 System.out.println();
                 System.out.println("=== saestream demo --train-live summary ===");
-                System.out.printf(Locale.ROOT, "model                %s (%d steps, %,d tokens, loss %.4f)%n", out,
-                        result.steps(), result.tokensSeen(), result.lastLossEma());
-                System.out.printf(Locale.ROOT, "gradients            %d GradientStep records to %s%n", gradients.records(),
-                        gradients.topic());
-                System.out.printf(Locale.ROOT, "activations          %d blocks to %s%n", tap.blocks(), tap.topic());
+                System.out.printf(Locale.ROOT, "model                %s (loss curve: %s)%n", out, out.resolve("loss_curve.svg"));
+                System.out.printf(Locale.ROOT, "SAE %s tokens        %s trained of %,d tapped (%d steps x %d tokens)%n", saeKey,
+                        last == null ? "0" : String.format(Locale.ROOT, "%,d", last.path("tokens_seen").asLong()),
+                        config.steps() / options.tapEvery * config.data().tokensPerStep(), config.steps() / options.tapEvery,
+                        config.data().tokensPerStep());
                 System.out.printf(Locale.ROOT, "SAE %s fvu / L0 / dead / self-sim  %s / %s / %s / %s%n", saeKey,
                         DemoCommand.field(last, "fvu", "%.4f"), DemoCommand.field(last, "l0", "%.2f"),
                         DemoCommand.field(last, "dead_fraction", "%.3f"), DemoCommand.field(last, "self_similarity_mean", "%.4f"));
-                JsonNode spectrumNow = api.get("/api/spectrum/" + options.run);
-                if (spectrumNow != null && spectrumNow.size() > 0) {
-                    JsonNode s = spectrumNow.get(spectrumNow.size() - 1);
+                JsonNode s = lastSpectrum(api);
+                if (s != null) {
                     System.out.printf(Locale.ROOT, "gradient spectrum    effective rank %d of %d steps (centered %d)%n",
                             s.path("effective_rank").asInt(), s.path("steps_seen").asLong(), s.path("centered_effective_rank").asInt());
                 }
@@ -122,33 +125,23 @@ final class TrainLiveDemo {
         return 0;
     }
 
-    /** The trainer's progress line with the SAE's, every few seconds; the per-step log beside the model. */
-    private static final class LiveProgress implements Trainer.Listener {
-        private final SinkClient api;
-        private final String saeKey;
-        private final Progress clock;
-        private final TrainingLog log;
-        private long lastPrint;
+    private JsonNode lastSpectrum(SinkClient api) {
+        JsonNode all = api.get("/api/spectrum");
+        return all == null || !all.has(options.run) ? null : all.get(options.run);
+    }
 
-        LiveProgress(SinkClient api, String saeKey, Progress clock, TrainingLog log) {
-            this.api = api;
-            this.saeKey = saeKey;
-            this.clock = clock;
-            this.log = log;
-        }
-
-        @Override
-        public void onStep(StepReport report) {
-            log.onStep(report);
-            long now = System.nanoTime();
-            if (now - lastPrint > 5_000_000_000L || report.step() == report.totalSteps()) {
-                lastPrint = now;
-                JsonNode m = api.latest(saeKey).orElse(null);
-                System.out.printf(Locale.ROOT, "[%5.0fs] %s | SAE trained %s tokens, fvu %s, L0 %s, self-sim %s%n",
-                        clock.elapsedSeconds(), report.progressLine(),
-                        m == null ? "0" : Progress.count(m.path("tokens_seen").asLong()), DemoCommand.field(m, "fvu", "%.3f"),
-                        DemoCommand.field(m, "l0", "%.1f"), DemoCommand.field(m, "self_similarity_mean", "%.3f"));
-            }
-        }
+    /** {@code saestream train-lm} in a child JVM with this one's class path, publishing to {@code bootstrap}. */
+    private Process startTrainer(Path configFile, TrainConfig config, Path out, String bootstrap) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx3g", "-Dai.djl.offline=true", "-DDJL_CACHE_DIR=" + System.getProperty("DJL_CACHE_DIR", ""),
+                "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train-lm",
+                "--config", configFile.toAbsolutePath().toString(), "--corpus", Shipped.resolve(options.corpus).toString(),
+                "--run", options.run, "--out", out.toString(), "--bootstrap", bootstrap,
+                "--steps", Long.toString(config.steps()), "--warmup-steps", Integer.toString(config.schedule().warmupSteps()),
+                "--tap-hooks", options.lmHook, "--tap-every", Integer.toString(options.tapEvery), "--progress-every", "5s"));
+        System.out.println("trainer    saestream train-lm (child JVM): " + config.steps() + " steps, warm-up "
+                + config.schedule().warmupSteps());
+        return new ProcessBuilder(command).inheritIO().start();
     }
 }

@@ -7,6 +7,7 @@ import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.records.SketchMethod;
 import org.saestream.records.Topics;
 import org.saestream.train.GradientSink;
+import org.saestream.train.KafkaActivationTap;
 import org.saestream.train.KafkaGradientSink;
 import org.saestream.train.LossCurve;
 import org.saestream.train.StepReport;
@@ -121,6 +122,16 @@ public final class TrainLmCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "Override the config's steps (or tokens)")
     Long steps;
 
+    @Option(names = "--warmup-steps", description = "Override the config's schedule.warmup_steps")
+    Integer warmupSteps;
+
+    @Option(names = "--tap-hooks", split = ",", description = "Also publish ActivationBlocks of these hooks (TransformerLens"
+            + " names) from the training forward pass to activations.<run>, every --tap-every steps (needs Kafka)")
+    List<String> tapHooks;
+
+    @Option(names = "--tap-every", description = "With --tap-hooks: every N steps (default: ${DEFAULT-VALUE})")
+    int tapEvery = 1;
+
     @Option(names = "--resume", description = "Continue from a checkpoint directory this run wrote (OUT/checkpoint-N)")
     Path resume;
 
@@ -148,7 +159,13 @@ public final class TrainLmCommand implements Callable<Integer> {
         require(run, "--run");
         require(out, "--out");
         Topics.requireName(run, "--run");
+        if (tapHooks != null && cluster == null) {
+            throw new IllegalArgumentException("--tap-hooks publishes to Kafka: give --bootstrap or --kafka-dir");
+        }
         TrainConfig trainConfig = readConfig(config);
+        if (warmupSteps != null) { // first: a shorter run may need the shorter warm-up to be valid
+            trainConfig = trainConfig.withWarmupSteps(warmupSteps);
+        }
         if (steps != null) {
             trainConfig = trainConfig.withSteps(steps);
         }
@@ -161,7 +178,13 @@ public final class TrainLmCommand implements Callable<Integer> {
         GradientSink sink = bootstrap != null && trainConfig.publishGradients()
                 ? new KafkaGradientSink(bootstrap, run) : GradientSink.NONE;
         TrainingRun.Options options = new TrainingRun.Options(run, out, corpus, Optional.ofNullable(resume), device);
-        try (sink; TrainingRun training = TrainingRun.prepare(trainConfig, options, sink)) {
+        KafkaActivationTap tap = tapHooks == null ? null : new KafkaActivationTap(bootstrap, run, tapHooks, tapEvery);
+        try (sink; tap; TrainingRun training = TrainingRun.prepare(trainConfig, options, sink)) {
+            if (tap != null) {
+                training.tapActivations(tap);
+                System.out.printf(Locale.ROOT, "publishing activations of %s every %d steps to %s%n", tapHooks, tapEvery,
+                        tap.topic());
+            }
             System.out.println(training.describe());
             if (sink instanceof KafkaGradientSink k) {
                 System.out.printf(Locale.ROOT, "publishing to %s at %s%n", k.topic(), bootstrap);

@@ -217,6 +217,21 @@ public record TrainConfig(Path source, ModelSource model, Path tokenizer, DataCo
     }
 
     /** The same run with another number of steps (a command-line override). */
+    /**
+     * A shorter (or longer) run of the same config: the warm-up keeps its share of the configured run, so a
+     * short demo run still reaches its peak rate.
+     */
+    public TrainConfig withStepsScaled(long newSteps) {
+        int warmup = (int) Math.max(1, Math.min(newSteps - 1, Math.round((double) schedule.warmupSteps() * newSteps / steps)));
+        return new TrainConfig(source, model, tokenizer, data, newSteps, seed, optimizer,
+                new ScheduleConfig(warmup, schedule.minLrRatio()), checkpoint, sketch, publishGradients);
+    }
+
+    public TrainConfig withWarmupSteps(int warmupSteps) {
+        return new TrainConfig(source, model, tokenizer, data, steps, seed, optimizer,
+                new ScheduleConfig(warmupSteps, schedule.minLrRatio()), checkpoint, sketch, publishGradients);
+    }
+
     public TrainConfig withSteps(long newSteps) {
         return new TrainConfig(source, model, tokenizer, data, newSteps, seed, optimizer, schedule, checkpoint, sketch,
                 publishGradients);
