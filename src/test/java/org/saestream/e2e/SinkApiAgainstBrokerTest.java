@@ -40,8 +40,8 @@ class SinkApiAgainstBrokerTest {
             String bootstrap = kafka.bootstrapServers();
             KafkaTopics.ensure(bootstrap, Topics.SAE_METRICS, 2, Map.of());
             KafkaTopics.ensure(bootstrap, Topics.SAE_SNAPSHOTS, 2, Map.of());
-            for (var stream : org.saestream.sink.RecordStream.ALL) {
-                KafkaTopics.ensure(bootstrap, stream.topic(), 1, Map.of());
+            for (String topic : org.saestream.sink.SinkTopology.sourceTopics()) {
+                KafkaTopics.ensure(bootstrap, topic, 1, Map.of()); // the rest: one partition each
             }
             Properties p = new Properties();
             p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
