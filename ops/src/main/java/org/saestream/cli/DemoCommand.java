@@ -221,12 +221,12 @@ public final class DemoCommand implements Callable<Integer> {
 
     static void printProgress(Progress clock, long produced, long trained, JsonNode m) {
         double t = clock.elapsedSeconds();
+        boolean reference = m != null && m.path("reference_mmcs").isNumber();
         System.out.printf(Locale.ROOT,
-                "[%5.1fs] produced %s tokens (%s/s) | trained %s (%s/s) | mse %s | L0 %s | dead %s | MMCS vs truth %s"
-                        + " | self-sim %s%n",
+                "[%5.1fs] produced %s tokens (%s/s) | trained %s (%s/s) | mse %s | L0 %s | dead %s%s | self-sim %s%n",
                 t, Progress.count(produced), Progress.count((long) (produced / t)), Progress.count(trained),
                 Progress.count((long) (trained / t)), field(m, "mse", "%.4f"), field(m, "l0", "%.2f"),
-                field(m, "dead_fraction", "%.3f"), field(m, "reference_mmcs", "%.4f"),
+                field(m, "dead_fraction", "%.3f"), reference ? " | MMCS vs truth " + field(m, "reference_mmcs", "%.4f") : "",
                 field(m, "self_similarity_mean", "%.4f"));
     }
 
