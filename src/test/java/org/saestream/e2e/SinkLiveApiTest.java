@@ -95,6 +95,17 @@ class SinkLiveApiTest {
                             .header("Authorization", "Bearer wrong").build(), HttpResponse.BodyHandlers.ofString());
                     assertEquals(401, wrong.statusCode(), path + " with a wrong token");
                 }
+                // a browser cannot set headers on a page load or an EventSource: the token may come as a query parameter
+                HttpResponse<String> page = http.send(HttpRequest.newBuilder(URI.create(base + "/?access_token=" + TOKEN))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, page.statusCode(), "the dashboard with ?access_token");
+                assertTrue(page.body().contains("<title>saestream</title>"), page.body());
+                assertEquals(401, http.send(HttpRequest.newBuilder(URI.create(base + "/?access_token=wrong")).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode(), "the dashboard with a wrong token");
+                assertEquals(401, http.send(HttpRequest.newBuilder(URI.create(base + "/dashboard.js")).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode(), "static files need the token too");
+                assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/api/saes?access_token=" + TOKEN))
+                        .build(), HttpResponse.BodyHandlers.ofString()).statusCode(), "the API with ?access_token");
                 HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(base + "/api/saes"))
                         .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofString("{}"))
                         .build(), HttpResponse.BodyHandlers.ofString());
