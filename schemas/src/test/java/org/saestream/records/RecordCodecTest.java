@@ -105,4 +105,31 @@ class RecordCodecTest {
         assertEquals(null, read.getSelfSimilarityMean());
         assertEquals(0, read.getSelfSimilarityHistogram().size());
     }
+
+    @Test
+    void spectraWrittenWithTheFirstSpectrumMetricsSchemaStillDecode() throws Exception {
+        java.util.List<Schema> history = RecordCodec.history("SpectrumMetrics");
+        assertEquals(1, history.size(), "version 1 of SpectrumMetrics is kept as a resource");
+        Schema v1 = history.get(0);
+        GenericRecord old = new GenericData.Record(v1);
+        for (Schema.Field f : v1.getFields()) {
+            Schema type = f.schema();
+            switch (type.getType()) {
+                case STRING -> old.put(f.name(), "run-1");
+                case INT -> old.put(f.name(), 3);
+                case LONG -> old.put(f.name(), 40L);
+                case DOUBLE -> old.put(f.name(), 0.5);
+                case ARRAY -> old.put(f.name(), new GenericData.Array<>(0, type));
+                case UNION -> old.put(f.name(), null);
+                default -> throw new AssertionError("unexpected field type in v1: " + f);
+            }
+        }
+        byte[] written = new org.apache.avro.message.BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1)
+                .encode(old).array();
+
+        SpectrumMetrics read = RecordCodec.SPECTRUM_METRICS.decode(written);
+        assertEquals("run-1", read.getRunId());
+        assertEquals(40L, read.getStepsSeen());
+        assertEquals(0L, read.getRecordsRejected(), "the new field takes its default");
+    }
 }

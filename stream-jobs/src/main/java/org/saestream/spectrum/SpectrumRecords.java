@@ -34,7 +34,7 @@ final class SpectrumRecords {
         return SpectrumMetrics.newBuilder()
                 .setRunId(run)
                 .setStep(counts.lastStep)
-                .setStepsSeen(counts.rowsSeen)
+                .setStepsSeen(counts.rowsSeen).setRecordsRejected(counts.recordsRejected)
                 .setSketchRows(sketch.sketchRows())
                 .setWidth(sketch.width())
                 .setSingularValues(list(plain.leading(config.maxSingularValues())))

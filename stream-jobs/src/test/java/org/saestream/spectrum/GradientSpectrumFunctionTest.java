@@ -216,6 +216,7 @@ class GradientSpectrumFunctionTest {
         assertEquals(List.of(10L, 20L), metrics.stream().map(SpectrumMetrics::getStepsSeen).toList(),
                 "the stream went on: steps 1..20 folded, none of the bad ones");
         assertEquals(20, metrics.get(1).getStep());
+        assertEquals(expected.length, metrics.get(1).getRecordsRejected(), "the published record counts the rejections");
 
         h.getOperator().setCurrentKey(run);
         SpectrumCounters counts = h.getOperator().getKeyedStateBackend().getPartitionedState(VoidNamespace.INSTANCE,
