@@ -27,17 +27,24 @@ final class DashboardAssets {
     /** The file for a request path ({@code /} is index.html), or empty if the dashboard has no such file. */
     static Optional<Asset> forPath(String path) {
         String name = path.equals("/") ? "index.html" : path.startsWith("/") ? path.substring(1) : path;
-        String type = TYPES.get(name);
-        if (type == null) {
-            return Optional.empty();
-        }
-        try (InputStream in = DashboardAssets.class.getResourceAsStream(ROOT + name)) {
-            if (in == null) {
-                throw new IllegalStateException("dashboard file " + ROOT + name + " is missing from the jar");
+        return Optional.ofNullable(ASSETS.get(name));
+    }
+
+    /** Every file, read from the jar once: they cannot change while the sink runs. */
+    private static final Map<String, Asset> ASSETS = load();
+
+    private static Map<String, Asset> load() {
+        Map<String, Asset> assets = new java.util.HashMap<>();
+        TYPES.forEach((name, type) -> {
+            try (InputStream in = DashboardAssets.class.getResourceAsStream(ROOT + name)) {
+                if (in == null) {
+                    throw new IllegalStateException("dashboard file " + ROOT + name + " is missing from the jar");
+                }
+                assets.put(name, new Asset(type, in.readAllBytes()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read dashboard file " + name, e);
             }
-            return Optional.of(new Asset(type, in.readAllBytes()));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read dashboard file " + name, e);
-        }
+        });
+        return Map.copyOf(assets);
     }
 }

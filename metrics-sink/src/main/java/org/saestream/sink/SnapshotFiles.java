@@ -31,7 +31,17 @@ final class SnapshotFiles {
     };
 
     /** A tensor of a snapshot's file, or empty when the snapshot lacks the file or the tensor. */
-    synchronized Optional<Tensor> tensor(SnapshotEntry snapshot, String file, String tensor) {
+    Optional<Tensor> tensor(SnapshotEntry snapshot, String file, String tensor) {
+        return contents(snapshot, file).map(c -> c.tensors().get(tensor));
+    }
+
+    /** A file's metadata entry ("window_index" of drift.safetensors, say), or empty. */
+    Optional<String> metadata(SnapshotEntry snapshot, String file, String key) {
+        return contents(snapshot, file).map(c -> c.metadata().get(key));
+    }
+
+    /** The file, read once and kept; empty when the snapshot has no such file. */
+    private synchronized Optional<Safetensors.Contents> contents(SnapshotEntry snapshot, String file) {
         Path path = Path.of(snapshot.path()).resolve(file);
         Safetensors.Contents contents = cache.get(path);
         if (contents == null) {
@@ -41,18 +51,6 @@ final class SnapshotFiles {
             contents = Safetensors.read(path);
             cache.put(path, contents);
         }
-        return Optional.ofNullable(contents.tensors().get(tensor));
-    }
-
-    /** A file's metadata entry ("window_index" of drift.safetensors, say), or empty. */
-    synchronized Optional<String> metadata(SnapshotEntry snapshot, String file, String key) {
-        Path path = Path.of(snapshot.path()).resolve(file);
-        if (!cache.containsKey(path)) {
-            if (!Files.isRegularFile(path)) {
-                return Optional.empty();
-            }
-            cache.put(path, Safetensors.read(path));
-        }
-        return Optional.ofNullable(cache.get(path).metadata().get(key));
+        return Optional.of(contents);
     }
 }

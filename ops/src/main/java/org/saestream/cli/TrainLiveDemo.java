@@ -63,7 +63,7 @@ final class TrainLiveDemo {
             SinkConfig sinkConfig = SinkConfig.of(bootstrap, dir.resolve("sink"), dir.resolve("snapshots"), options.httpPort)
                     .withTokenizers(List.of(config.tokenizer()));
             KafkaTopics.ensure(bootstrap, Topics.gradients(options.run), 1, Map.of("retention.ms", "-1",
-                    "max.message.bytes", Integer.toString(16 << 20)));
+                    "max.message.bytes", Integer.toString(EmbeddedKafka.MAX_MESSAGE_BYTES))); // a full gradient fits
             try (MetricsSink sink = new MetricsSink(sinkConfig)) {
                 sink.start();
                 SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());
