@@ -10,11 +10,16 @@ import org.saestream.jobs.SaeJobConfig;
 import org.saestream.jobs.SaeTrainingJob;
 
 import java.io.IOException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /** Runs the SAE training job on a Flink MiniCluster in this JVM (RocksDB state, exactly-once checkpoints). */
 public final class FlinkRunner {
@@ -70,11 +75,8 @@ public final class FlinkRunner {
         if (!Files.isDirectory(checkpointDir)) {
             return Optional.empty();
         }
-        try (Stream<Path> files = Files.walk(checkpointDir, 3)) {
-            return files.filter(p -> p.getFileName().toString().startsWith("chk-"))
-                    .filter(p -> Files.exists(p.resolve("_metadata")))
-                    .max(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(4))));
-        }
+        return completed(checkpointDir, "chk-").stream()
+                .max(Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring(4))));
     }
 
     /**
@@ -85,12 +87,51 @@ public final class FlinkRunner {
         if (!Files.isDirectory(checkpointDir)) {
             return Optional.empty();
         }
-        try (Stream<Path> files = Files.walk(checkpointDir, 3)) {
-            return files.filter(p -> p.getFileName().toString().startsWith("chk-")
-                            || p.getFileName().toString().startsWith("savepoint-"))
-                    .filter(p -> Files.exists(p.resolve("_metadata")))
-                    .max(Comparator.comparingLong(FlinkRunner::metadataTime));
-        }
+        return completed(checkpointDir, "chk-", "savepoint-").stream()
+                .max(Comparator.comparingLong(FlinkRunner::metadataTime));
+    }
+
+    /**
+     * Directories up to 3 levels below {@code checkpointDir} named with one of the prefixes and holding a
+     * _metadata file. A running job deletes subsumed checkpoints meanwhile: entries that vanish during the
+     * walk are skipped, not an error.
+     */
+    private static List<Path> completed(Path checkpointDir, String... prefixes) throws IOException {
+        List<Path> found = new ArrayList<>();
+        Files.walkFileTree(checkpointDir, java.util.Set.of(), 3, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                consider(dir);
+                return FileVisitResult.CONTINUE;
+            }
+
+            /** Directories at the depth limit arrive here, not in preVisitDirectory. */
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (attrs.isDirectory()) {
+                    consider(file);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            private void consider(Path dir) {
+                String name = dir.getFileName().toString();
+                for (String prefix : prefixes) {
+                    if (name.startsWith(prefix) && Files.exists(dir.resolve("_metadata"))) {
+                        found.add(dir);
+                    }
+                }
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+        });
+        return found;
     }
 
     private static long metadataTime(Path point) {
