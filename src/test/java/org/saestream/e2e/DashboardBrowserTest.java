@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
-import org.saestream.produce.KafkaTopics;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicSpec;
 import org.saestream.records.DictionaryPair;
 import org.saestream.records.FeatureExample;
 import org.saestream.records.FeatureExamples;
@@ -73,9 +74,7 @@ class DashboardBrowserTest {
         Files.writeString(model.resolve("tokenizer.json"), TOKENIZER);
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            for (String t : SinkTopology.sourceTopics()) {
-                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
-            }
+            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
             float[] decoderA = randomDecoder(1);
             float[] decoderB = randomDecoder(2);
             // feature 7 of b is feature 3 of a: the browser must name it as a's nearest in b

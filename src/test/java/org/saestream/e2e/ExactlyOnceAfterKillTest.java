@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
-import org.saestream.produce.KafkaTopics;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticConfig;
@@ -58,10 +59,8 @@ class ExactlyOnceAfterKillTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
             String topic = Topics.activations(RUN);
-            for (String t : List.of(Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS, Topics.SAE_FEATURES,
-                    Topics.deadLetters(topic))) {
-                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
-            }
+            KafkaAdmin.ensureTopics(bootstrap, 1, TopicCatalog.SAE_METRICS, TopicCatalog.SAE_SNAPSHOTS,
+                    TopicCatalog.SAE_FEATURES, TopicCatalog.deadLetters(topic));
             SyntheticFeatures features = new SyntheticFeatures(SyntheticConfig.defaults());
             long firstPart = 600L * BLOCK;
             long secondPart = 600L * BLOCK;

@@ -5,7 +5,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
-import org.saestream.produce.KafkaTopics;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticConfig;
@@ -56,7 +57,7 @@ class ReplayDeterminismTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
             String topic = Topics.activations(RUN);
-            KafkaTopics.ensure(bootstrap, topic, 1, Map.of("retention.ms", "-1"));
+            KafkaAdmin.ensureTopics(bootstrap, 1, TopicCatalog.activations(RUN));
             ProduceSummary produced = new SyntheticProducer(new SyntheticProducerConfig(RUN, bootstrap, TOKENS, BLOCK,
                     20, DType.F32, 1, "p0", 0), new SyntheticFeatures(SyntheticConfig.defaults())).run(ProduceProgress.NONE);
             Path config = dir.resolve("experiment.yaml");

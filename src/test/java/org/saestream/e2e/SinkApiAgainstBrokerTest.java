@@ -10,7 +10,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
-import org.saestream.produce.KafkaTopics;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
@@ -24,7 +26,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
@@ -38,11 +39,9 @@ class SinkApiAgainstBrokerTest {
     void metricsProducedToKafkaComeBackFromTheHttpApi(@TempDir Path dir) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            KafkaTopics.ensure(bootstrap, Topics.SAE_METRICS, 2, Map.of());
-            KafkaTopics.ensure(bootstrap, Topics.SAE_SNAPSHOTS, 2, Map.of());
-            for (String topic : org.saestream.sink.SinkTopology.sourceTopics()) {
-                KafkaTopics.ensure(bootstrap, topic, 1, Map.of()); // the rest: one partition each
-            }
+            KafkaAdmin.ensureTopics(bootstrap, 2, TopicCatalog.SAE_METRICS, TopicCatalog.SAE_SNAPSHOTS);
+            // the rest: one partition each
+            KafkaAdmin.ensureTopics(bootstrap, 1, org.saestream.sink.SinkTopology.topics().toArray(TopicSpec[]::new));
             Properties p = new Properties();
             p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
             p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);

@@ -10,7 +10,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
-import org.saestream.produce.KafkaTopics;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicSpec;
 import org.saestream.records.DictionaryPair;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.RecordCodec;
@@ -55,9 +56,7 @@ class SinkLiveApiTest {
     void comparisonsProducersSpectraAndEventsBehindABearerToken(@TempDir Path dir) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            for (String t : SinkTopology.sourceTopics()) {
-                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
-            }
+            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
             SaeComparison comparison = SaeComparison.newBuilder().setExperiment("exp").setHookName("h")
                     .setWindowIndex(3).setTokensSeen(3_000_000).setSaeIds(List.of("a", "b"))
                     .setPairs(List.of(DictionaryPair.newBuilder().setA("a").setB("b").setMmcsAToB(0.81)
@@ -187,9 +186,7 @@ class SinkLiveApiTest {
         }
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            for (String t : SinkTopology.sourceTopics()) {
-                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
-            }
+            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
             int index = 0;
             for (var f : files.entrySet()) {
                 send(bootstrap, Topics.SAE_SNAPSHOTS, "exp:a", RecordCodec.SAE_SNAPSHOT.encode(

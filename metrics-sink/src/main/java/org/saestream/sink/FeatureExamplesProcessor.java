@@ -9,20 +9,18 @@ import org.saestream.records.FeatureExamples;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.RecordDecodeException;
 import org.saestream.records.Topics;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * sae-features → {@link StoreNames#FEATURE_EXAMPLES}: each SAE's newest examples, one entry per feature
  * range (the training job cuts a window's examples into chunks by feature). A chunk of an older window
- * than the one stored does not replace it. A value that does not decode is logged, counted and skipped.
+ * than the one stored does not replace it. A value that does not decode is counted and dead-lettered.
  */
-final class FeatureExamplesProcessor implements Processor<String, byte[], Void, Void> {
-    private static final Logger LOG = LoggerFactory.getLogger(FeatureExamplesProcessor.class);
+final class FeatureExamplesProcessor implements Processor<String, byte[], String, byte[]> {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final SinkCounters counters;
     private final SinkEvents events;
     private KeyValueStore<String, byte[]> store;
+    private DeadLetterOutput deadLetters;
 
     FeatureExamplesProcessor(SinkCounters counters, SinkEvents events) {
         this.counters = counters;
@@ -30,7 +28,8 @@ final class FeatureExamplesProcessor implements Processor<String, byte[], Void, 
     }
 
     @Override
-    public void init(ProcessorContext<Void, Void> context) {
+    public void init(ProcessorContext<String, byte[]> context) {
+        deadLetters = new DeadLetterOutput(context, Topics.SAE_FEATURES, counters.malformedRecords);
         store = context.getStateStore(StoreNames.FEATURE_EXAMPLES);
     }
 
@@ -46,8 +45,7 @@ final class FeatureExamplesProcessor implements Processor<String, byte[], Void, 
                         + (examples.getFirstFeature() + examples.getFeatures().size() - 1) + " outside d_sae " + examples.getDSae());
             }
         } catch (RecordDecodeException | IllegalArgumentException e) {
-            counters.malformedRecords.incrementAndGet();
-            LOG.warn("skipping a {} value with key {}: {}", Topics.SAE_FEATURES, record.key(), e.getMessage());
+            deadLetters.reject(record, e.getMessage());
             return;
         }
         String key = StoreNames.featureChunkKey(saeKey, examples.getFirstFeature());

@@ -8,20 +8,18 @@ import org.saestream.records.RecordCodec;
 import org.saestream.records.RecordDecodeException;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * sae-metrics → {@link StoreNames#METRICS_HISTORY} (every record by SAE and step) and
  * {@link StoreNames#METRICS_LATEST} (the record of the highest step per SAE). A value that does not
- * decode is logged, counted and skipped.
+ * decode or names an invalid SAE is counted and dead-lettered ({@link DeadLetterOutput}).
  */
-final class MetricsProcessor implements Processor<String, byte[], Void, Void> {
-    private static final Logger LOG = LoggerFactory.getLogger(MetricsProcessor.class);
+final class MetricsProcessor implements Processor<String, byte[], String, byte[]> {
     private final SinkCounters counters;
     private final SinkEvents events;
     private KeyValueStore<String, byte[]> history;
     private KeyValueStore<String, byte[]> latest;
+    private DeadLetterOutput deadLetters;
 
     MetricsProcessor(SinkCounters counters, SinkEvents events) {
         this.counters = counters;
@@ -29,7 +27,8 @@ final class MetricsProcessor implements Processor<String, byte[], Void, Void> {
     }
 
     @Override
-    public void init(ProcessorContext<Void, Void> context) {
+    public void init(ProcessorContext<String, byte[]> context) {
+        deadLetters = new DeadLetterOutput(context, Topics.SAE_METRICS, counters.malformedMetrics);
         history = context.getStateStore(StoreNames.METRICS_HISTORY);
         latest = context.getStateStore(StoreNames.METRICS_LATEST);
     }
@@ -45,8 +44,7 @@ final class MetricsProcessor implements Processor<String, byte[], Void, Void> {
                 throw new IllegalArgumentException("negative step " + m.getStep());
             }
         } catch (RecordDecodeException | IllegalArgumentException e) {
-            counters.malformedMetrics.incrementAndGet();
-            LOG.warn("skipping a {} value with key {}: {}", Topics.SAE_METRICS, record.key(), e.getMessage());
+            deadLetters.reject(record, e.getMessage());
             return;
         }
         history.put(StoreNames.historyKey(saeKey, m.getStep()), record.value());

@@ -5,16 +5,14 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-/** Materialises one {@link RecordStream}: history by key and offset, latest by key; bad values counted and skipped. */
-final class RecordStreamProcessor implements Processor<String, byte[], Void, Void> {
-    private static final Logger LOG = LoggerFactory.getLogger(RecordStreamProcessor.class);
+/** Materialises one {@link RecordStream}: history by key and offset, latest by key; bad values counted and dead-lettered. */
+final class RecordStreamProcessor implements Processor<String, byte[], String, byte[]> {
     private final RecordStream stream;
     private final SinkCounters counters;
     private final SinkEvents events;
-    private ProcessorContext<Void, Void> context;
+    private ProcessorContext<String, byte[]> context;
+    private DeadLetterOutput deadLetters;
     private KeyValueStore<String, byte[]> history;
     private KeyValueStore<String, byte[]> latest;
 
@@ -25,8 +23,9 @@ final class RecordStreamProcessor implements Processor<String, byte[], Void, Voi
     }
 
     @Override
-    public void init(ProcessorContext<Void, Void> context) {
+    public void init(ProcessorContext<String, byte[]> context) {
         this.context = context;
+        deadLetters = new DeadLetterOutput(context, stream.topic(), counters.malformedRecords);
         history = context.getStateStore(stream.historyStore());
         latest = context.getStateStore(stream.latestStore());
     }
@@ -40,8 +39,7 @@ final class RecordStreamProcessor implements Processor<String, byte[], Void, Voi
             }
             decoded = stream.decode().apply(record.value());
         } catch (RuntimeException e) {
-            counters.malformedRecords.incrementAndGet();
-            LOG.warn("skipping a {} value with key {}: {}", stream.topic(), record.key(), e.getMessage());
+            deadLetters.reject(record, e.getMessage());
             return;
         }
         long offset = context.recordMetadata().map(m -> m.offset()).orElse(0L);

@@ -5,11 +5,15 @@ import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 import org.saestream.records.Topics;
+import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -25,7 +29,9 @@ import java.util.Objects;
  * sae-features  ─► sae-features-source  ─► sae-features-materialise ─► store sae-features-latest
  * (and one source, processor, history and latest store per {@link RecordStream})
  * </pre>
- * All stores are persistent (RocksDB) key-value stores of String → byte[] with changelogs.
+ * Every processor sends what it cannot accept to its source topic's dead-letter topic ({@code <topic>.dlq},
+ * sink node {@code <topic>-dead-letters}). All stores are persistent (RocksDB) key-value stores of
+ * String → byte[] with changelogs.
  */
 public final class SinkTopology {
     public static final String METRICS_SOURCE = "sae-metrics-source";
@@ -36,9 +42,9 @@ public final class SinkTopology {
     public static final String FEATURES_PROCESSOR = "sae-features-materialise";
     /**
      * Largest record in the chunk store's changelog: chunks are cut below 1 MiB upstream, this leaves room
-     * for producers configured with larger ones (matches the producer's max.request.size in MetricsSink).
+     * for producers configured with larger ones (the producer's max.request.size in MetricsSink allows it).
      */
-    public static final int MAX_CHANGELOG_RECORD_BYTES = 16 << 20;
+    public static final int MAX_CHANGELOG_RECORD_BYTES = TopicCatalog.MAX_RECORD_BYTES;
 
     private SinkTopology() {
     }
@@ -102,6 +108,15 @@ public final class SinkTopology {
         return topics;
     }
 
+    /** Every topic the sink reads or writes (its sources and their dead-letter topics), as the catalog has them. */
+    public static List<TopicSpec> topics() {
+        List<TopicSpec> topics = new java.util.ArrayList<>(List.of(TopicCatalog.SAE_METRICS, TopicCatalog.SAE_SNAPSHOTS,
+                TopicCatalog.SAE_FEATURES, TopicCatalog.SAE_COMPARISONS, TopicCatalog.PRODUCER_METRICS,
+                TopicCatalog.SPECTRUM));
+        sourceTopics().forEach(t -> topics.add(TopicCatalog.deadLetters(t)));
+        return topics;
+    }
+
     /** Adds the sink's stores, sources and processors to {@code builder}. */
     public static void build(StreamsBuilder builder, Options options) {
         builder.addStateStore(store(StoreNames.METRICS_HISTORY, Map.of()));
@@ -114,27 +129,35 @@ public final class SinkTopology {
         SinkCounters counters = options.counters();
         Path snapshotRoot = options.snapshotRoot();
         Topic metrics = options.metrics();
-        builder.stream(metrics.name(), Consumed.with(metrics.keySerde(), metrics.valueSerde()).withName(METRICS_SOURCE))
+        deadLetters(metrics.name(), builder.stream(metrics.name(),
+                        Consumed.with(metrics.keySerde(), metrics.valueSerde()).withName(METRICS_SOURCE))
                 .process(() -> new MetricsProcessor(counters, options.events()), Named.as(METRICS_PROCESSOR),
-                        StoreNames.METRICS_HISTORY, StoreNames.METRICS_LATEST);
+                        StoreNames.METRICS_HISTORY, StoreNames.METRICS_LATEST));
         Topic snapshots = options.snapshots();
-        builder.stream(snapshots.name(),
+        deadLetters(snapshots.name(), builder.stream(snapshots.name(),
                         Consumed.with(snapshots.keySerde(), snapshots.valueSerde()).withName(SNAPSHOTS_SOURCE))
                 .process(() -> new SnapshotAssembler(snapshotRoot, counters), Named.as(SNAPSHOTS_PROCESSOR),
-                        StoreNames.SNAPSHOT_CHUNKS, StoreNames.SNAPSHOT_PROGRESS, StoreNames.SNAPSHOT_INDEX);
+                        StoreNames.SNAPSHOT_CHUNKS, StoreNames.SNAPSHOT_PROGRESS, StoreNames.SNAPSHOT_INDEX));
         builder.addStateStore(store(StoreNames.FEATURE_EXAMPLES,
                 Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(MAX_CHANGELOG_RECORD_BYTES))));
-        builder.stream(Topics.SAE_FEATURES, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(FEATURES_SOURCE))
+        deadLetters(Topics.SAE_FEATURES, builder.stream(Topics.SAE_FEATURES,
+                        Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(FEATURES_SOURCE))
                 .process(() -> new FeatureExamplesProcessor(counters, options.events()), Named.as(FEATURES_PROCESSOR),
-                        StoreNames.FEATURE_EXAMPLES);
+                        StoreNames.FEATURE_EXAMPLES));
         for (RecordStream stream : options.streams()) {
             builder.addStateStore(store(stream.historyStore(), Map.of()));
             builder.addStateStore(store(stream.latestStore(), Map.of()));
-            builder.stream(stream.topic(), Consumed.with(Serdes.String(), Serdes.ByteArray())
+            deadLetters(stream.topic(), builder.stream(stream.topic(), Consumed.with(Serdes.String(), Serdes.ByteArray())
                             .withName(stream.topic() + "-source"))
                     .process(() -> new RecordStreamProcessor(stream, counters, options.events()),
-                            Named.as(stream.topic() + "-materialise"), stream.historyStore(), stream.latestStore());
+                            Named.as(stream.topic() + "-materialise"), stream.historyStore(), stream.latestStore()));
         }
+    }
+
+    /** A processor's output is its dead letters: they go to {@code <source>.dlq}. */
+    private static void deadLetters(String sourceTopic, KStream<String, byte[]> rejected) {
+        rejected.to(Topics.deadLetters(sourceTopic),
+                Produced.with(Serdes.String(), Serdes.ByteArray()).withName(sourceTopic + "-dead-letters"));
     }
 
     private static StoreBuilder<KeyValueStore<String, byte[]>> store(String name, Map<String, String> changelogConfig) {

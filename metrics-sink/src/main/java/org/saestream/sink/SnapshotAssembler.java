@@ -36,9 +36,12 @@ import java.util.Map;
  * <p>Idempotent: chunks of a snapshot already indexed (directory present) are ignored; a snapshot whose
  * directory was written but whose index entry was not committed (crash before the Streams commit) is
  * rebuilt from the replayed chunks and replaces the directory with the same bytes.
- * Bad chunks (undecodable, invalid names or indices, contradicting earlier chunks) are logged and counted.
+ * Bad chunks (undecodable, invalid names or indices, contradicting earlier chunks) are counted and
+ * dead-lettered. Every name that becomes a path element is checked ({@link #validate}) and the resolved
+ * directory must lie exactly three levels under the snapshot root, so no record can make the sink write or
+ * delete anywhere else.
  */
-final class SnapshotAssembler implements Processor<String, byte[], Void, Void> {
+final class SnapshotAssembler implements Processor<String, byte[], String, byte[]> {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotAssembler.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -47,6 +50,7 @@ final class SnapshotAssembler implements Processor<String, byte[], Void, Void> {
     private KeyValueStore<String, byte[]> chunks;
     private KeyValueStore<String, byte[]> progress;
     private KeyValueStore<String, byte[]> index;
+    private DeadLetterOutput deadLetters;
 
     SnapshotAssembler(Path snapshotRoot, SinkCounters counters) {
         this.snapshotRoot = snapshotRoot.toAbsolutePath().normalize();
@@ -54,7 +58,8 @@ final class SnapshotAssembler implements Processor<String, byte[], Void, Void> {
     }
 
     @Override
-    public void init(ProcessorContext<Void, Void> context) {
+    public void init(ProcessorContext<String, byte[]> context) {
+        deadLetters = new DeadLetterOutput(context, Topics.SAE_SNAPSHOTS, counters.malformedSnapshotChunks);
         chunks = context.getStateStore(StoreNames.SNAPSHOT_CHUNKS);
         progress = context.getStateStore(StoreNames.SNAPSHOT_PROGRESS);
         index = context.getStateStore(StoreNames.SNAPSHOT_INDEX);
@@ -64,17 +69,18 @@ final class SnapshotAssembler implements Processor<String, byte[], Void, Void> {
     public void process(Record<String, byte[]> record) {
         SaeSnapshot chunk;
         String saeKey;
+        Path dir;
         try {
             chunk = RecordCodec.SAE_SNAPSHOT.decode(record.value());
             saeKey = Topics.saeKey(chunk.getExperiment().toString(), chunk.getSaeId().toString());
             validate(chunk);
+            dir = directory(chunk);
         } catch (RecordDecodeException | IllegalArgumentException e) {
-            malformed(record.key(), e.getMessage());
+            deadLetters.reject(record, e.getMessage());
             return;
         }
         String snapshotId = chunk.getSnapshotId().toString();
         String snapshotKey = StoreNames.snapshotKey(saeKey, snapshotId);
-        Path dir = directory(chunk);
         if (index.get(snapshotKey) != null && Files.isDirectory(dir)) {
             counters.duplicateSnapshotChunks.incrementAndGet();
             LOG.debug("snapshot {} {} is already written; ignoring a chunk of it", saeKey, snapshotId);
@@ -90,7 +96,7 @@ final class SnapshotAssembler implements Processor<String, byte[], Void, Void> {
         SnapshotProgress before = stored == null ? SnapshotProgress.empty(chunk) : SnapshotProgress.fromJson(stored);
         String contradiction = before.contradiction(chunk, data.length);
         if (contradiction != null) {
-            malformed(record.key(), "snapshot " + snapshotId + " chunk " + chunk.getChunkIndex() + ": " + contradiction);
+            deadLetters.reject(record, "snapshot " + snapshotId + " chunk " + chunk.getChunkIndex() + ": " + contradiction);
             return;
         }
         SnapshotProgress after = before.with(chunk, data.length);
@@ -149,15 +155,26 @@ final class SnapshotAssembler implements Processor<String, byte[], Void, Void> {
         keys.forEach(chunks::delete);
     }
 
+    /** {@code <root>/<experiment>/<sae>/<snapshot_id>}, refused unless it is exactly that after normalising. */
     private Path directory(SaeSnapshot chunk) {
-        return snapshotRoot.resolve(chunk.getExperiment().toString()).resolve(chunk.getSaeId().toString())
-                .resolve(chunk.getSnapshotId().toString());
+        Path dir = snapshotRoot.resolve(chunk.getExperiment()).resolve(chunk.getSaeId()).resolve(chunk.getSnapshotId())
+                .normalize();
+        if (!dir.startsWith(snapshotRoot) || dir.getNameCount() != snapshotRoot.getNameCount() + 3) {
+            throw new IllegalArgumentException("experiment '" + chunk.getExperiment() + "', sae_id '" + chunk.getSaeId()
+                    + "', snapshot_id '" + chunk.getSnapshotId() + "' resolve to " + dir
+                    + ", not a directory three levels under the snapshot root " + snapshotRoot);
+        }
+        return dir;
     }
 
-    /** Names become path elements, indices store keys: reject anything that could escape or collide. */
+    /**
+     * Names become path elements, indices store keys: reject anything that could escape or collide (experiment
+     * and sae_id are checked by {@link Topics#saeKey} with the same rule: a letter or digit first, so no "." or
+     * ".." and no hidden name that could be taken for a temporary directory).
+     */
     static void validate(SaeSnapshot c) {
-        plainName(c.getSnapshotId().toString(), "snapshot_id");
-        plainName(c.getFileName().toString(), "file_name");
+        Topics.requireName(c.getSnapshotId(), "snapshot_id");
+        Topics.requireName(c.getFileName(), "file_name");
         if (c.getFileCount() < 1 || c.getFileIndex() < 0 || c.getFileIndex() >= c.getFileCount()) {
             throw new IllegalArgumentException("file_index " + c.getFileIndex() + " of file_count " + c.getFileCount());
         }
@@ -169,21 +186,9 @@ final class SnapshotAssembler implements Processor<String, byte[], Void, Void> {
         }
     }
 
-    private static void plainName(String name, String what) {
-        Topics.requireName(name, what);
-        if (name.equals(".") || name.equals("..")) {
-            throw new IllegalArgumentException(what + " '" + name + "' is not a file name");
-        }
-    }
-
     private static byte[] bytes(ByteBuffer data) {
         byte[] out = new byte[data.remaining()];
         data.duplicate().get(out);
         return out;
-    }
-
-    private void malformed(String key, String why) {
-        counters.malformedSnapshotChunks.incrementAndGet();
-        LOG.warn("skipping a {} value with key {}: {}", Topics.SAE_SNAPSHOTS, key, why);
     }
 }

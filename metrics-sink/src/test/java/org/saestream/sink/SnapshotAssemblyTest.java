@@ -146,6 +146,60 @@ class SnapshotAssemblyTest {
     }
 
     @Test
+    void namesThatWouldLeaveTheSnapshotRootAreDeadLetteredAndNothingOutsideChanges() throws Exception {
+        // a directory beside the snapshot root with a file in it: what the record of the defect report replaced
+        Path victim = dir.resolve("victim");
+        Files.createDirectories(victim);
+        Files.writeString(victim.resolve("keep.txt"), "mine");
+        byte[] payload = "attack".getBytes(StandardCharsets.UTF_8);
+        SaeSnapshot good = chunksOf(SNAPSHOT, "cfg.json", 0, 1, payload, 64).get(0);
+        List<SaeSnapshot> attacks = List.of(
+                SaeSnapshot.newBuilder(good).setExperiment("..").setSaeId("..").setSnapshotId("victim").build(),
+                SaeSnapshot.newBuilder(good).setExperiment(".").setSaeId("..").setSnapshotId("victim").build(),
+                SaeSnapshot.newBuilder(good).setExperiment("exp").setSaeId("..").setSnapshotId("..").build(),
+                SaeSnapshot.newBuilder(good).setExperiment(".hidden").build(),
+                SaeSnapshot.newBuilder(good).setSaeId(".a.tmp-1").build(),
+                SaeSnapshot.newBuilder(good).setExperiment("a/b").build(),
+                SaeSnapshot.newBuilder(good).setFileName("..").build());
+        var dlq = driver.createOutputTopic(Topics.deadLetters(Topics.SAE_SNAPSHOTS),
+                new org.apache.kafka.common.serialization.StringDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+        for (SaeSnapshot attack : attacks) {
+            byte[] value = RecordCodec.SAE_SNAPSHOT.encode(attack);
+            input.pipeInput("exp:a", value);
+            var letter = RecordCodec.DEAD_LETTER.decode(dlq.readValue());
+            assertEquals(Topics.SAE_SNAPSHOTS, letter.getSourceTopic());
+            assertArrayEquals(value, bytes(letter.getValue()), "the record is kept whole");
+            assertTrue(letter.getReason().contains("must match"), letter.getReason());
+        }
+        assertTrue(dlq.isEmpty());
+        assertEquals(attacks.size(), counters.malformedSnapshotChunks());
+        assertEquals("mine", Files.readString(victim.resolve("keep.txt")));
+        assertEquals(List.of("keep.txt"), list(victim), "nothing written beside the root");
+        assertEquals(List.of(), list(dir.resolve("snapshots")), "nor inside it");
+    }
+
+    @Test
+    void aChunkClaimingMoreBytesThanItHoldsIsDeadLetteredAndTheNextOneAssembles() throws Exception {
+        var dlq = driver.createOutputTopic(Topics.deadLetters(Topics.SAE_SNAPSHOTS),
+                new org.apache.kafka.common.serialization.StringDeserializer(),
+                new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+        input.pipeInput("exp:a", org.saestream.records.CraftedRecords.snapshotChunkClaimingDataBytes("exp", "a",
+                Integer.MAX_VALUE - 8));
+        String reason = RecordCodec.DEAD_LETTER.decode(dlq.readValue()).getReason();
+        assertTrue(reason.contains("SaeSnapshot.data: length 2147483639"), reason);
+        assertEquals(1, counters.malformedSnapshotChunks());
+        chunksOf(SNAPSHOT, "cfg.json", 0, 1, cfg, 1 << 20).forEach(this::pipe);
+        assertArrayEquals(cfg, Files.readAllBytes(expectedDir().resolve("cfg.json")));
+    }
+
+    private static byte[] bytes(java.nio.ByteBuffer b) {
+        byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
+    }
+
+    @Test
     void aFileShorterThanItsFileSizeIsRejectedNotWritten() {
         SaeSnapshot chunk = chunksOf(SNAPSHOT, "cfg.json", 0, 1, cfg, 1 << 20).get(0);
         pipe(SaeSnapshot.newBuilder(chunk).setFileSize(cfg.length + 10).build());

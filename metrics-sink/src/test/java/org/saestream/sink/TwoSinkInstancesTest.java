@@ -92,7 +92,7 @@ class TwoSinkInstancesTest {
     void eitherInstanceAnswersForEveryKey(@TempDir Path dir) throws Exception {
         try (TestBroker kafka = TestBroker.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            kafka.createTopics(SinkTopology.sourceTopics(), PARTITIONS);
+            kafka.createTopics(SinkTopology.topics().stream().map(org.saestream.topics.TopicSpec::name).toList(), PARTITIONS);
             try (MetricsSink a = new MetricsSink(config(bootstrap, dir.resolve("a")));
                  MetricsSink b = new MetricsSink(config(bootstrap, dir.resolve("b")))) {
                 a.start();

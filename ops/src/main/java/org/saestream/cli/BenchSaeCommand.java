@@ -1,11 +1,12 @@
 package org.saestream.cli;
 
+import org.saestream.topics.TopicSpec;
+import org.saestream.topics.KafkaAdmin;
 import ai.djl.ndarray.NDManager;
 import org.apache.flink.core.execution.JobClient;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
 import org.saestream.jobs.SaeJobConfig;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticConfig;
@@ -24,7 +25,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -45,7 +45,7 @@ public final class BenchSaeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SaeConfig config = sae.saeConfig();
+        SaeConfig config = sae.saeConfig(SaeOptions.Defaults.width(64));
         SyntheticConfig d = SyntheticConfig.defaults();
         SyntheticFeatures features = new SyntheticFeatures(new SyntheticConfig(config.dIn(),
                 4 * config.dIn(), d.meanActive(), d.probabilityDecay(), d.noiseStd(), d.seed()));
@@ -83,13 +83,11 @@ public final class BenchSaeCommand implements Callable<Integer> {
 
     private double streamedTokensPerSecond(Path dir, SyntheticFeatures features) throws Exception {
         String run = "bench";
-        SaeJobConfig job = sae.jobConfig("bench-" + System.currentTimeMillis(), Topics.activations(run));
+        SaeJobConfig job = sae.jobConfig("bench-" + System.currentTimeMillis(), Topics.activations(run),
+                SaeOptions.Defaults.width(64));
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            KafkaTopics.ensure(bootstrap, Topics.SAE_METRICS, 1, Map.of());
-            KafkaTopics.ensure(bootstrap, Topics.SAE_SNAPSHOTS, 1, Map.of());
-            KafkaTopics.ensure(bootstrap, Topics.SAE_FEATURES, 1, Map.of());
-            KafkaTopics.ensure(bootstrap, job.deadLetterTopic(), 1, Map.of());
+            KafkaAdmin.ensureTopics(bootstrap, 1, job.outputTopics().toArray(TopicSpec[]::new));
             ProduceSummary produced = new SyntheticProducer(new SyntheticProducerConfig(run, bootstrap, tokens, 1024, 16,
                     DType.F32, 1, "bench", 0), features).run(ProduceProgress.NONE);
             System.out.printf(Locale.ROOT, "produced %d tokens into Kafka at %,.0f tokens/s%n", produced.tokens(),

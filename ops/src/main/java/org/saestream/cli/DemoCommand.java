@@ -1,12 +1,12 @@
 package org.saestream.cli;
 
+import org.saestream.topics.TopicCatalog;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
 import org.saestream.jobs.SaeJobConfig;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticConfig;
 import org.saestream.produce.synthetic.SyntheticFeatures;
@@ -28,7 +28,6 @@ import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
@@ -97,6 +96,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--true-features", description = "Ground-truth features (default: ${DEFAULT-VALUE})")
     int trueFeatures = 256;
 
+    /** The synthetic source's activation width unless --d-in says otherwise. */
+    static final int SYNTHETIC_WIDTH = 64;
+
     @Option(names = "--block-tokens", description = "Tokens per ActivationBlock record (default: ${DEFAULT-VALUE})")
     int blockTokens = 1024;
 
@@ -134,24 +136,21 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Files.createDirectories(dir);
         SyntheticFeatures features = new SyntheticFeatures(
-                new SyntheticConfig(sae.dIn, trueFeatures, SyntheticConfig.defaults().meanActive(),
+                new SyntheticConfig(sae.dIn(SYNTHETIC_WIDTH), trueFeatures, SyntheticConfig.defaults().meanActive(),
                         SyntheticConfig.defaults().probabilityDecay(), SyntheticConfig.defaults().noiseStd(), 42));
         Path truth = dir.resolve("ground-truth.safetensors");
         features.writeGroundTruth(truth);
         // the ground truth doubles as the reference dictionary: MMCS against it is published live
-        SaeJobConfig job = sae.jobConfig(experiment, Topics.activations(run)).withReferenceDictionary(truth.toString());
+        SaeJobConfig job = sae.jobConfig(experiment, Topics.activations(run), SaeOptions.Defaults.width(SYNTHETIC_WIDTH))
+                .withReferenceDictionary(truth.toString());
         String saeKey = job.saeKey(job.saes().get(0).saeId());
         Progress clock = new Progress();
 
         System.out.println("saestream demo: workdir " + dir);
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            for (String t : org.saestream.sink.SinkTopology.sourceTopics()) {
-                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
-            }
-            KafkaTopics.ensure(bootstrap, job.deadLetterTopic(), 1, Map.of());
-            // the job subscribes before the producer starts: the topic must already be there
-            KafkaTopics.ensure(bootstrap, job.sourceTopic(), 1, Map.of("retention.ms", "-1"));
+            // the job subscribes before the producer starts: its source topic must already be there
+            EmbeddedTopics.create(bootstrap, job.outputTopics(), TopicCatalog.activations(run));
             System.out.println("kafka      " + bootstrap + " (KRaft, in this JVM)");
             try (MetricsSink sink = new MetricsSink(SinkConfig.of(bootstrap, dir.resolve("sink"),
                     dir.resolve("snapshots"), httpPort))) {
@@ -246,7 +245,7 @@ public final class DemoCommand implements Callable<Integer> {
         float[] learned = Safetensors.read(finalSnapshot.resolve("sae_weights.safetensors"))
                 .require("W_dec", finalSnapshot).toFloats();
         float[] reference = Safetensors.read(truth).require("W_dec", truth).toFloats();
-        DictionaryComparison.Comparison c = DictionaryComparison.compare(reference, learned, sae.dIn, 0.9);
+        DictionaryComparison.Comparison c = DictionaryComparison.compare(reference, learned, sae.dIn(SYNTHETIC_WIDTH), 0.9);
         System.out.println();
         System.out.println("=== saestream demo summary ===");
         System.out.printf(Locale.ROOT, "tokens produced      %d (%.0f tokens/s)%n", produced.tokens(),

@@ -1,5 +1,6 @@
 package org.saestream.cli;
 
+import org.saestream.topics.TopicCatalog;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
@@ -11,7 +12,6 @@ import org.saestream.jobs.SaeJobConfig;
 import org.saestream.lm.HfTokenizer;
 import org.saestream.lm.HookPoint;
 import org.saestream.lm.LanguageModel;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.produce.lm.CorpusProducer;
 import org.saestream.produce.lm.CorpusProducerConfig;
 import org.saestream.records.ProducerMetrics;
@@ -26,7 +26,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -51,20 +50,14 @@ final class LmDemo {
     static final double LM_L1 = 1.0;
 
     static SaeJobConfig saeJob(DemoCommand options, int width, String modelId) {
-        options.sae.dIn = width;
-        if (options.sae.dSae == 512 && width != 64) {
-            options.sae.dSae = 8 * width; // the default dictionary: expansion factor 8
+        if (options.sae.dIn(width) != width) {
+            throw new IllegalArgumentException("--d-in " + options.sae.dIn(width) + ", but " + options.lmHook + " of "
+                    + modelId + " has width " + width);
         }
-        options.sae.hookName = options.lmHook;
-        if (options.sae.l1 == null && options.sae.architecture == SaeOptions.Architecture.relu) {
-            // on normalised activations the synthetic demo's 0.3 leaves L0 near 80 of 1024 (FVU 0.024 on the
-            // shipped model); 1.0 gives L0 near 27 at FVU 0.065: sparser, more legible features
-            options.sae.l1 = LM_L1;
-        }
-        if (options.sae.saeId.equals("relu-512")) { // the default name: say what this dictionary is
-            options.sae.saeId = options.sae.architecture + "-" + options.sae.dSae;
-        }
-        SaeJobConfig job = options.sae.jobConfig(options.experiment, Topics.activations(options.run));
+        // on normalised activations the synthetic demo's 0.3 leaves L0 near 80 of 1024 (FVU 0.024 on the
+        // shipped model); 1.0 gives L0 near 27 at FVU 0.065: sparser, more legible features
+        SaeJobConfig job = options.sae.jobConfig(options.experiment, Topics.activations(options.run),
+                new SaeOptions.Defaults(width, LM_L1));
         SaeConfig sae = job.saes().get(0).withSource(options.lmHook, modelId);
         sae = sae.withOptions(sae.options().withNormalizeActivations(true));
         return SaeJobConfig.single(job.experiment(), job.sourceTopic(), options.lmHook, sae, job.mixingBufferTokens());
@@ -83,12 +76,7 @@ final class LmDemo {
             String saeKey = job.saeKey(sae.saeId());
 
             String bootstrap = kafka.bootstrapServers();
-            List<String> topics = new java.util.ArrayList<>(org.saestream.sink.SinkTopology.sourceTopics());
-            topics.add(job.deadLetterTopic());
-            for (String t : topics) {
-                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
-            }
-            KafkaTopics.ensure(bootstrap, job.sourceTopic(), 1, Map.of("retention.ms", "-1"));
+            EmbeddedTopics.create(bootstrap, job.outputTopics(), TopicCatalog.activations(options.run));
             System.out.println("saestream demo (lm): workdir " + dir);
             System.out.println("model      " + lm + ", hook " + options.lmHook + " (width " + width + ")");
             System.out.println("kafka      " + bootstrap + " (KRaft, in this JVM)");

@@ -2,6 +2,10 @@ package org.saestream.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+import java.io.PrintWriter;
 
 /** The saestream command line: one entry point, one subcommand per thing a user runs. */
 @Command(name = "saestream", mixinStandardHelpOptions = true, version = "saestream 0.1.0",
@@ -11,21 +15,38 @@ import picocli.CommandLine.Command;
                 ExportCommand.class,
                 ActivationsCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "On failure, print the stack trace as well as the one-line message")
+    boolean verbose;
+
     public static void main(String[] args) {
         System.exit(run(args));
     }
 
     public static int run(String... args) {
-        return new CommandLine(new Main())
-                .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    if (e instanceof IllegalArgumentException) {
-                        // a mistake in what the user gave (file, option, record): the message says which; no trace
-                        cmd.getErr().println("saestream " + cmd.getCommandName() + ": " + e.getMessage());
-                        return 2;
-                    }
-                    throw e;
-                })
+        Main main = new Main();
+        return new CommandLine(main)
+                .setExecutionExceptionHandler((e, cmd, parsed) -> report(e, cmd.getCommandName(), cmd.getErr(), main.verbose))
                 .execute(args);
+    }
+
+    /**
+     * One line naming the problem. A mistake in what the user gave (an option, a file, an address: see
+     * {@link UserErrors}) exits 2; anything else exits 1 and says where the details are.
+     */
+    static int report(Exception e, String command, PrintWriter err, boolean verbose) {
+        var userError = UserErrors.describe(e);
+        if (userError.isPresent()) {
+            err.println("saestream " + command + ": " + userError.get());
+        } else {
+            err.println("saestream " + command + " failed: " + UserErrors.rootMessage(e)
+                    + (verbose ? "" : " (--verbose prints the stack trace)"));
+        }
+        if (verbose) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return userError.isPresent() ? 2 : 1;
     }
 
     @Override

@@ -10,6 +10,7 @@ import org.saestream.lm.LanguageModel;
 import org.saestream.produce.lm.CorpusProducer;
 import org.saestream.produce.lm.CorpusProducerConfig;
 import org.saestream.records.ProducerMetrics;
+import org.saestream.records.Topics;
 import org.saestream.tensor.DType;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -30,7 +31,7 @@ import java.util.concurrent.Callable;
 @Command(name = "produce", mixinStandardHelpOptions = true,
         description = "Run a model over corpus shards and publish ActivationBlocks to activations.<run>, exactly once.")
 public final class ProduceCommand implements Callable<Integer> {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     KafkaTarget cluster;
 
     @Option(names = "--model", required = true, description = "Hugging Face model directory")
@@ -108,10 +109,14 @@ public final class ProduceCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ActivationsCommand.checkDtype(spec, dtype, device);
+        Topics.requireName(run, "--run");
+        Topics.requireName(producerId, "--producer-id");
+        UserInput.existing(corpus, "--corpus");
         List<CorpusShard> shards = Corpus.list(corpus);
-        KafkaTarget.Connection kafka = cluster.connect();
+        // everything the user gave is checked before Kafka is touched: no topic exists for a run that cannot start
         try (LanguageModel lm = LanguageModel.load(model, device, dtype);
-             HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
+             HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model);
+             KafkaTarget.Connection kafka = connectAfterChecking(lm)) {
             String bootstrap = kafka.bootstrap();
             CorpusProducerConfig config = new CorpusProducerConfig(run, bootstrap, producerId,
                     model.toAbsolutePath().getFileName().toString(), hooks, context, batch, chunkWindows, prependBos,
@@ -130,10 +135,16 @@ public final class ProduceCommand implements Callable<Integer> {
                 }
             }
             printSummary(last, progress);
-        } finally {
-            kafka.close();
         }
         return 0;
+    }
+
+    private KafkaTarget.Connection connectAfterChecking(LanguageModel lm) {
+        lm.requireHooks(hooks);
+        Durations.parse(transactionTimeout);
+        Durations.parse(sessionTimeout);
+        Durations.parse(poll);
+        return cluster.connect();
     }
 
     private ProducerMetrics produce(CorpusProducerConfig config, LanguageModel lm, HfTokenizer tok,

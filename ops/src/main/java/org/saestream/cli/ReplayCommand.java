@@ -8,7 +8,6 @@ import org.saestream.embedded.FlinkRunner;
 import org.saestream.jobs.ExperimentFile;
 import org.saestream.jobs.ReplayRange;
 import org.saestream.jobs.SaeJobConfig;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.records.Topics;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -19,9 +18,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -39,7 +38,7 @@ public final class ReplayCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String STARTED_WITH = "experiment.json";
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     KafkaTarget cluster;
 
     @Option(names = "--topic", required = true, description = "The topic to replay, e.g. activations.<run>")
@@ -78,31 +77,26 @@ public final class ReplayCommand implements Callable<Integer> {
         Path checkpoints = dir.resolve("checkpoints");
         Optional<Path> resumeFrom = FlinkRunner.latestRestorePoint(checkpoints);
         String configDigest = sha256(Files.readAllBytes(config));
-        String effectiveUntil = checkStartedWith(dir, configDigest, resumeFrom.isPresent());
-        OffsetsInitializer stop = ReplayRange.stop(effectiveUntil, topic);
-
-        KafkaTarget.Connection kafka = cluster.connect();
-        try {
+        Duration interval = Durations.parse(checkpointInterval);
+        UserInput.freePort("127.0.0.1", restPort, "--rest-port");
+        try (KafkaTarget.Connection kafka = cluster.connect()) {
+            String effectiveUntil = checkStartedWith(dir, configDigest, resumeFrom.isPresent());
+            OffsetsInitializer stop = ReplayRange.stop(effectiveUntil, topic);
             String bootstrap = kafka.bootstrap();
-            for (String t : new String[] {Topics.SAE_METRICS, Topics.SAE_SNAPSHOTS, Topics.SAE_COMPARISONS,
-                    Topics.SAE_FEATURES, job.deadLetterTopic()}) {
-                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
-            }
+            kafka.ensureTopics(job.outputTopics(), 1);
             resumeFrom.ifPresentOrElse(
                     p -> System.out.println("resuming experiment " + experiment + " from " + p),
                     () -> System.out.println("starting experiment " + experiment + " on " + topic + " from "
                             + (from == null ? "earliest" : from) + (effectiveUntil == null ? " (following the topic)"
                             : " until " + effectiveUntil)));
             System.out.println(job.saes().size() + " SAEs in " + job.groups().size() + " groups, state in " + dir);
-            JobClient client = FlinkRunner.startTraining(job, bootstrap, checkpoints,
-                    Durations.parse(checkpointInterval), resumeFrom.orElse(null), start, stop, restPort);
+            JobClient client = FlinkRunner.startTraining(job, bootstrap, checkpoints, interval, resumeFrom.orElse(null),
+                    start, stop, restPort);
             System.out.println("flink job " + client.getJobID() + "; stop it to resume later with: curl -X POST "
                     + "http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID() + "/stop -H 'Content-Type: "
                     + "application/json' -d '{\"drain\": false}'");
             client.getJobExecutionResult().get();
             System.out.println("replay of experiment " + experiment + " ended");
-        } finally {
-            kafka.close();
         }
         return 0;
     }

@@ -8,14 +8,15 @@ import java.nio.file.Path;
 
 /** Options that define the SAE and its batching, shared by every command that trains. */
 public final class SaeOptions {
-    @Option(names = "--sae-id", description = "Name of the SAE (default: ${DEFAULT-VALUE})")
-    String saeId = "relu-512";
+    @Option(names = "--sae-id", description = "Name of the SAE (default: <architecture>-<d_sae>, e.g. relu-1024)")
+    String saeId;
 
-    @Option(names = "--d-in", description = "Activation width (default: ${DEFAULT-VALUE})")
-    int dIn = 64;
+    @Option(names = "--d-in", description = "Activation width (default: the width of the records or model the "
+            + "command reads; 64 where it makes its own data)")
+    Integer dIn;
 
-    @Option(names = "--d-sae", description = "Dictionary size (default: ${DEFAULT-VALUE})")
-    int dSae = 512;
+    @Option(names = "--d-sae", description = "Dictionary size (default: 8 x d_in)")
+    Integer dSae;
 
     /** The architectures the command line offers, by the name it takes. */
     enum Architecture { relu, topk, batchtopk, jumprelu }
@@ -54,8 +55,27 @@ public final class SaeOptions {
             + "safetensors with W_dec [n, d_in], e.g. a synthetic run's ground truth)")
     Path reference;
 
-    SaeConfig saeConfig() {
-        if (l1 != null && architecture != Architecture.relu) {
+    /**
+     * What a command knows when the user said nothing: the width of its data, and the L1 coefficient it prefers
+     * for ReLU SAEs (null: the trainer's).
+     */
+    record Defaults(int dIn, Double l1) {
+        static Defaults width(int dIn) {
+            return new Defaults(dIn, null);
+        }
+    }
+
+    /** The activation width: --d-in, else {@code fallback}. */
+    int dIn(int fallback) {
+        return dIn != null ? dIn : fallback;
+    }
+
+    SaeConfig saeConfig(Defaults defaults) {
+        int width = dIn(defaults.dIn());
+        int dictionary = dSae != null ? dSae : 8 * width;
+        String id = saeId != null ? saeId : architecture + "-" + dictionary;
+        Double l1 = this.l1 != null ? this.l1 : architecture == Architecture.relu ? defaults.l1() : null;
+        if (this.l1 != null && architecture != Architecture.relu) {
             throw new IllegalArgumentException("--l1 applies to --architecture relu only, not " + architecture);
         }
         boolean usesK = architecture == Architecture.topk || architecture == Architecture.batchtopk;
@@ -66,11 +86,11 @@ public final class SaeOptions {
             throw new IllegalArgumentException("--k applies to --architecture topk or batchtopk only, not " + architecture);
         }
         SaeConfig base = switch (architecture) {
-            case relu -> l1 != null ? SaeConfig.reluL1(saeId, dIn, dSae).withL1Coefficient(l1)
-                    : SaeConfig.reluL1(saeId, dIn, dSae);
-            case topk -> SaeConfig.topK(saeId, dIn, dSae, k);
-            case batchtopk -> SaeConfig.batchTopK(saeId, dIn, dSae, k);
-            case jumprelu -> SaeConfig.jumpReLU(saeId, dIn, dSae);
+            case relu -> l1 != null ? SaeConfig.reluL1(id, width, dictionary).withL1Coefficient(l1)
+                    : SaeConfig.reluL1(id, width, dictionary);
+            case topk -> SaeConfig.topK(id, width, dictionary, k);
+            case batchtopk -> SaeConfig.batchTopK(id, width, dictionary, k);
+            case jumprelu -> SaeConfig.jumpReLU(id, width, dictionary);
         };
         SaeConfig sae = new SaeConfig(base.saeId(), base.dIn(), base.dSae(), base.architecture(),
                 learningRate != null ? learningRate : base.learningRate(),
@@ -80,8 +100,8 @@ public final class SaeOptions {
         return sae.withOptions(sae.options().withDrift(snapshotEveryTokens, sae.options().driftLookback()));
     }
 
-    SaeJobConfig jobConfig(String experiment, String topic) {
-        SaeConfig sae = saeConfig();
+    SaeJobConfig jobConfig(String experiment, String topic, Defaults defaults) {
+        SaeConfig sae = saeConfig(defaults);
         int buffer = mixingBufferTokens > 0 ? mixingBufferTokens : 8 * sae.batchSize();
         SaeJobConfig job = SaeJobConfig.single(experiment, topic, hookName, sae, buffer);
         return reference == null ? job : job.withReferenceDictionary(reference.toAbsolutePath().toString());

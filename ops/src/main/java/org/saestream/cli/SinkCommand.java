@@ -1,6 +1,5 @@
 package org.saestream.cli;
 
-import org.saestream.produce.KafkaTopics;
 import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
 import org.saestream.sink.SinkTopology;
@@ -11,7 +10,6 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "sink", mixinStandardHelpOptions = true,
         description = "Run the metrics sink (Kafka Streams, RocksDB stores, snapshot directories, HTTP API + events).")
 public final class SinkCommand implements Callable<Integer> {
-    @ArgGroup(exclusive = true, multiplicity = "1")
+    @ArgGroup(exclusive = false, multiplicity = "1")
     KafkaTarget cluster;
 
     @Option(names = "--workdir", description = "Stores and snapshots (default: ${DEFAULT-VALUE})")
@@ -64,12 +62,10 @@ public final class SinkCommand implements Callable<Integer> {
         if (!bind.equals("127.0.0.1") && !bind.equals("localhost") && token == null) {
             System.err.println("warning: serving on " + bind + " without a bearer token (set " + tokenEnv + ")");
         }
-        KafkaTarget.Connection kafka = cluster.connect();
-        try {
+        UserInput.freePort(bind, port, "--port");
+        try (KafkaTarget.Connection kafka = cluster.connect()) {
             String bootstrap = kafka.bootstrap();
-            for (String t : SinkTopology.sourceTopics()) {
-                KafkaTopics.ensure(bootstrap, t, partitions, Map.of());
-            }
+            kafka.ensureTopics(SinkTopology.topics(), partitions);
             Path dir = workdir.toAbsolutePath();
             SinkConfig config = new SinkConfig(bootstrap, applicationId, dir.resolve("state"), dir.resolve("snapshots"),
                     bind, port, null, token, applicationServer,
@@ -96,8 +92,6 @@ public final class SinkCommand implements Callable<Integer> {
             } finally {
                 closed.countDown();
             }
-        } finally {
-            kafka.close();
         }
         return 0;
     }

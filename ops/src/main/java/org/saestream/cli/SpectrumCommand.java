@@ -5,15 +5,15 @@ import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.records.Topics;
 import org.saestream.spectrum.GradientSpectrumJob;
 import org.saestream.spectrum.SpectrumJobConfig;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.Map;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 
 /** GradientSpectrumJob on a Flink MiniCluster: the live spectrum of a training run's gradients. */
@@ -21,8 +21,8 @@ import java.util.concurrent.Callable;
         description = "Track the singular values and effective rank of gradients.<run> (Frequent Directions) into "
                 + "the spectrum topic.")
 public final class SpectrumCommand implements Callable<Integer> {
-    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers")
-    String bootstrap;
+    @ArgGroup(exclusive = false, multiplicity = "1")
+    KafkaTarget cluster;
 
     @Option(names = "--run", required = true, description = "The training run: reads gradients.<run>")
     String run;
@@ -62,20 +62,24 @@ public final class SpectrumCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SpectrumJobConfig config = SpectrumJobConfig.forRun(run).withSketchRows(sketchRows)
                 .withPublishEvery(publishEvery).withRankThreshold(rankThreshold).withLoadings(recentSteps, topDirections);
-        KafkaTopics.ensure(bootstrap, Topics.SPECTRUM, 1, Map.of());
-        KafkaTopics.ensure(bootstrap, config.deadLetterTopic(), 1, Map.of());
+        Duration interval = Durations.parse(checkpointInterval);
+        Path restorePoint = restore == null ? null : UserInput.restorePoint(restore.toAbsolutePath(), "--restore");
+        UserInput.freePort("127.0.0.1", restPort, "--rest-port");
         Path dir = (checkpointDir != null ? checkpointDir : Path.of("work", "spectrum", run)).toAbsolutePath();
-        Configuration conf = GradientSpectrumJob.flinkConfiguration(dir, Durations.parse(checkpointInterval),
-                restore == null ? null : restore.toAbsolutePath());
-        conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
-        conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(1);
-        GradientSpectrumJob.wire(env, config, bootstrap, OffsetsInitializer.earliest(),
-                bounded ? OffsetsInitializer.latest() : null);
-        JobClient client = env.executeAsync("saestream-" + config.jobName());
-        System.out.println("spectrum job " + client.getJobID() + " for " + config.sourceTopic() + " -> " + Topics.SPECTRUM);
-        client.getJobExecutionResult().get();
+        try (KafkaTarget.Connection kafka = cluster.connect()) {
+            kafka.ensureTopics(config.outputTopics(), 1);
+            Configuration conf = GradientSpectrumJob.flinkConfiguration(dir, interval, restorePoint);
+            conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+            conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            env.setParallelism(1);
+            GradientSpectrumJob.wire(env, config, kafka.bootstrap(), OffsetsInitializer.earliest(),
+                    bounded ? OffsetsInitializer.latest() : null);
+            JobClient client = env.executeAsync("saestream-" + config.jobName());
+            System.out.println("spectrum job " + client.getJobID() + " for " + config.sourceTopic() + " -> "
+                    + Topics.SPECTRUM);
+            client.getJobExecutionResult().get();
+        }
         return 0;
     }
 }

@@ -3,21 +3,27 @@ package org.saestream.cli;
 import org.apache.flink.core.execution.JobClient;
 import org.saestream.embedded.FlinkRunner;
 import org.saestream.jobs.SaeJobConfig;
+import org.saestream.records.ActivationBlock;
 import org.saestream.records.Topics;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** Runs the SAE training job against an existing Kafka cluster, optionally restoring a checkpoint. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train an SAE on activations.<run> with a Flink MiniCluster (RocksDB, exactly-once checkpoints).")
 public final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--bootstrap", required = true, description = "Kafka bootstrap servers")
-    String bootstrap;
+    /** How long to look for the topic's first record when the width or hook must be taken from it. */
+    private static final Duration FIRST_RECORD_WAIT = Duration.ofSeconds(10);
+
+    @ArgGroup(exclusive = false, multiplicity = "1")
+    KafkaTarget cluster;
 
     @Option(names = "--run", required = true, description = "Run whose activations.<run> topic to read")
     String run;
@@ -47,14 +53,59 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SaeJobConfig job = sae.jobConfig(experiment, Topics.activations(run));
-        JobClient client = FlinkRunner.startTraining(job, bootstrap, checkpointDir.toAbsolutePath(),
-                Durations.parse(checkpointInterval), restore == null ? null : restore.toAbsolutePath(), bounded, restPort);
-        System.out.println("training job " + client.getJobID() + " started for " + job.saeKey(job.saes().get(0).saeId()));
-        System.out.println("stop it with: curl -X POST http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID()
-                + "/stop -H 'Content-Type: application/json' -d '{\"drain\": true}'");
-        client.getJobExecutionResult().get();
-        System.out.println("training job finished");
+        // what can be checked without Kafka first: nothing is created or started for a command that cannot run
+        Topics.requireName(run, "--run");
+        Topics.requireName(experiment, "--experiment");
+        Duration interval = Durations.parse(checkpointInterval);
+        Path restorePoint = restore == null ? null : UserInput.restorePoint(restore.toAbsolutePath(), "--restore");
+        UserInput.freePort("127.0.0.1", restPort, "--rest-port");
+        String topic = Topics.activations(run);
+        try (KafkaTarget.Connection kafka = cluster.connect()) {
+            SaeJobConfig job = jobConfig(kafka.bootstrap(), topic);
+            if (restorePoint != null && !CheckpointShapes.check(restorePoint, job)) {
+                System.out.println("note: " + restorePoint + " records no SAE shapes (" + CheckpointShapes.FILE
+                        + "); a mismatch with the options shows only when the job restores");
+            }
+            Path checkpoints = checkpointDir.toAbsolutePath();
+            CheckpointShapes.write(checkpoints, job);
+            kafka.ensureTopics(job.outputTopics(), 1);
+            JobClient client = FlinkRunner.startTraining(job, kafka.bootstrap(), checkpoints, interval, restorePoint,
+                    bounded, restPort);
+            var first = job.saes().get(0);
+            System.out.println("training job " + client.getJobID() + " started for " + job.saeKey(first.saeId())
+                    + " (" + first.architecture().getClass().getSimpleName() + ", d_in " + first.dIn() + ", d_sae "
+                    + first.dSae() + ", hook " + (job.hookName() == null ? "any" : job.hookName()) + ") on " + topic);
+            System.out.println("stop it with: curl -X POST http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID()
+                    + "/stop -H 'Content-Type: application/json' -d '{\"drain\": true}'");
+            client.getJobExecutionResult().get();
+            System.out.println("training job finished");
+        }
         return 0;
+    }
+
+    /**
+     * The job from the options, with what they leave open taken from the topic's first record of the hook: the
+     * width (--d-in), the hook (--hook) and the model, so that snapshots' cfg.json name where they came from.
+     */
+    private SaeJobConfig jobConfig(String bootstrap, String topic) {
+        Optional<ActivationBlock> first = FirstBlock.of(bootstrap, topic, sae.hookName, FIRST_RECORD_WAIT);
+        if (sae.dIn == null && first.isEmpty()) {
+            throw new IllegalArgumentException(topic + " has no " + (sae.hookName == null ? "" : sae.hookName + " ")
+                    + "records yet to take the activation width from (waited " + FIRST_RECORD_WAIT.toSeconds()
+                    + " s): give --d-in" + (sae.hookName == null ? " and --hook" : ""));
+        }
+        String hook = sae.hookName != null ? sae.hookName : first.map(ActivationBlock::getHookName).orElse(null);
+        int width = first.map(ActivationBlock::getWidth).orElse(0);
+        if (sae.dIn != null && first.isPresent() && sae.dIn != width) {
+            System.err.println("warning: --d-in " + sae.dIn + ", but the first " + hook + " record of " + topic
+                    + " has width " + width + ": records of that width will be dead-lettered");
+        }
+        if (sae.hookName == null && hook != null) {
+            System.out.println("training on " + hook + " (the topic's first record; --hook picks another)");
+        }
+        SaeJobConfig job = sae.jobConfig(experiment, topic, SaeOptions.Defaults.width(width)).withHook(hook);
+        String model = first.map(ActivationBlock::getModelId).orElse("");
+        return job.withSaes(job.saes().stream().map(s -> s.withSource(hook == null ? "" : hook,
+                s.modelName().isEmpty() ? model : s.modelName())).toList());
     }
 }

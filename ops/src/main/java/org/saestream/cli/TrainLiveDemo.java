@@ -1,16 +1,16 @@
 package org.saestream.cli;
 
+import org.saestream.topics.TopicSpec;
+import org.saestream.topics.TopicCatalog;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
 import org.saestream.jobs.SaeJobConfig;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.records.Topics;
 import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
-import org.saestream.sink.SinkTopology;
 import org.saestream.spectrum.SpectrumJobConfig;
 import org.saestream.train.TrainConfig;
 
@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * `saestream demo --train-live`: trains a fresh copy of the default model while both analysis streams
@@ -51,19 +50,14 @@ final class TrainLiveDemo {
         Progress clock = new Progress();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            List<String> topics = new ArrayList<>(SinkTopology.sourceTopics());
-            topics.add(job.deadLetterTopic());
-            topics.add(spectrum.deadLetterTopic());
-            for (String t : topics) {
-                KafkaTopics.ensure(bootstrap, t, 1, Map.of());
-            }
-            KafkaTopics.ensure(bootstrap, job.sourceTopic(), 1, Map.of("retention.ms", "-1"));
+            List<TopicSpec> outputs = new ArrayList<>(job.outputTopics());
+            outputs.addAll(spectrum.outputTopics());
+            EmbeddedTopics.create(bootstrap, outputs, TopicCatalog.activations(options.run),
+                    TopicCatalog.gradients(options.run));
             System.out.println("saestream demo --train-live: workdir " + dir);
             System.out.println("kafka      " + bootstrap + " (KRaft, in this JVM)");
             SinkConfig sinkConfig = SinkConfig.of(bootstrap, dir.resolve("sink"), dir.resolve("snapshots"), options.httpPort)
                     .withTokenizers(List.of(config.tokenizer()));
-            KafkaTopics.ensure(bootstrap, Topics.gradients(options.run), 1, Map.of("retention.ms", "-1",
-                    "max.message.bytes", Integer.toString(EmbeddedKafka.MAX_MESSAGE_BYTES))); // a full gradient fits
             try (MetricsSink sink = new MetricsSink(sinkConfig)) {
                 sink.start();
                 SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());

@@ -3,7 +3,7 @@ package org.saestream.cli;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import org.saestream.embedded.EmbeddedKafka;
+import org.saestream.lm.HookPoint;
 import org.saestream.records.SketchMethod;
 import org.saestream.records.Topics;
 import org.saestream.train.GradientSink;
@@ -95,16 +95,9 @@ public final class TrainLmCommand implements Callable<Integer> {
             publish_gradients: true          # a GradientStep per step to gradients.<run> (with --bootstrap/--kafka-dir)
             """;
 
-    @ArgGroup(exclusive = true)
-    Cluster cluster;
-
-    static final class Cluster {
-        @Option(names = "--bootstrap", description = "Kafka bootstrap servers: publish gradients there")
-        String bootstrap;
-
-        @Option(names = "--kafka-dir", description = "Run the embedded broker on this data directory and publish there")
-        Path kafkaDir;
-    }
+    /** Where gradients (and tapped activations) are published; none: train without publishing. */
+    @ArgGroup(exclusive = false, multiplicity = "0..1")
+    KafkaTarget cluster;
 
     @Option(names = "--config", description = "Training config, YAML (.yaml/.yml) or JSON (see --sample-config)")
     Path config;
@@ -162,6 +155,9 @@ public final class TrainLmCommand implements Callable<Integer> {
         if (tapHooks != null && cluster == null) {
             throw new IllegalArgumentException("--tap-hooks publishes to Kafka: give --bootstrap or --kafka-dir");
         }
+        if (tapHooks != null) {
+            tapHooks.forEach(HookPoint::parse); // a misspelt hook fails here, before anything is trained or published
+        }
         TrainConfig trainConfig = readConfig(config);
         if (warmupSteps != null) { // first: a shorter run may need the shorter warm-up to be valid
             trainConfig = trainConfig.withWarmupSteps(warmupSteps);
@@ -173,8 +169,8 @@ public final class TrainLmCommand implements Callable<Integer> {
         if (!kafka && trainConfig.publishGradients()) {
             System.out.println("no --bootstrap or --kafka-dir: training without publishing gradients");
         }
-        EmbeddedKafka embedded = kafka && cluster.kafkaDir != null ? EmbeddedKafka.start(cluster.kafkaDir.toAbsolutePath()) : null;
-        String bootstrap = embedded != null ? embedded.bootstrapServers() : kafka ? cluster.bootstrap : null;
+        KafkaTarget.Connection connection = kafka ? cluster.connect() : null;
+        String bootstrap = kafka ? connection.bootstrap() : null;
         GradientSink sink = bootstrap != null && trainConfig.publishGradients()
                 ? new KafkaGradientSink(bootstrap, run) : GradientSink.NONE;
         TrainingRun.Options options = new TrainingRun.Options(run, out, corpus, Optional.ofNullable(resume), device);
@@ -200,8 +196,8 @@ public final class TrainLmCommand implements Callable<Integer> {
             printSummary(result, sink);
             System.out.printf(Locale.ROOT, "loss curve           %s (per-step log: %s)%n", curve, out.resolve(TrainingLog.FILE));
         } finally {
-            if (embedded != null) {
-                embedded.close();
+            if (connection != null) {
+                connection.close();
             }
         }
         return 0;
@@ -323,8 +319,8 @@ public final class TrainLmCommand implements Callable<Integer> {
         @Option(names = "--baseline", description = "Also time the same steps without sketch or records (an A/B)")
         boolean baseline;
 
-        @ArgGroup(exclusive = true)
-        Cluster cluster;
+        @ArgGroup(exclusive = false, multiplicity = "0..1")
+        KafkaTarget cluster;
 
         @Option(names = "--device", converter = ActivationsCommand.DeviceConverter.class,
                 description = "cpu or cuda[:i] (default: cpu)")
@@ -333,9 +329,8 @@ public final class TrainLmCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             SketchMethod method = SketchMethod.valueOf(sketch.toUpperCase(Locale.ROOT));
-            EmbeddedKafka embedded = cluster != null && cluster.kafkaDir != null
-                    ? EmbeddedKafka.start(cluster.kafkaDir.toAbsolutePath()) : null;
-            String bootstrap = embedded != null ? embedded.bootstrapServers() : cluster != null ? cluster.bootstrap : null;
+            KafkaTarget.Connection connection = cluster != null ? cluster.connect() : null;
+            String bootstrap = connection != null ? connection.bootstrap() : null;
             try (GradientSink sink = bootstrap != null ? new KafkaGradientSink(bootstrap, "bench-train") : GradientSink.NONE) {
                 var modelConfig = TrainBenchmark.smallNeoX(layers, width, heads != null ? heads : Math.max(1, width / 32));
                 var sketchConfig = new TrainConfig.SketchConfig(method, sketchWidth, 0);
@@ -354,8 +349,8 @@ public final class TrainLmCommand implements Callable<Integer> {
                             100 * (r.bestStepSeconds() - base.bestStepSeconds()) / r.bestStepSeconds());
                 }
             } finally {
-                if (embedded != null) {
-                    embedded.close();
+                if (connection != null) {
+                    connection.close();
                 }
             }
             return 0;

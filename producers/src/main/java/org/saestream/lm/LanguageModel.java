@@ -251,6 +251,16 @@ public final class LanguageModel implements AutoCloseable {
         return array;
     }
 
+    /**
+     * Fails, naming the hook and why, unless every one of {@code names} is a TransformerLens hook this model has;
+     * callers check before they create topics or start work.
+     */
+    public void requireHooks(java.util.Collection<String> names) {
+        for (String name : names) {
+            family.checkHook(HookPoint.parse(name));
+        }
+    }
+
     private void validate(TokenBatch batch, ForwardRequest request) {
         request.hooks().forEach(family::checkHook);
         request.gradientHooks().forEach(family::checkHook);

@@ -1,17 +1,17 @@
 package org.saestream.train;
 
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.Topics;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -35,7 +35,7 @@ public final class KafkaActivationTap implements ActivationTap {
         this.hooks = List.copyOf(hooks);
         this.everySteps = everySteps;
         this.topic = Topics.activations(run);
-        KafkaTopics.ensure(bootstrapServers, topic, 1, Map.of("retention.ms", "-1"));
+        KafkaAdmin.ensureTopics(bootstrapServers, 1, TopicCatalog.activations(run));
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

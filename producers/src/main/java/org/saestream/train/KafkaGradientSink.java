@@ -1,16 +1,16 @@
 package org.saestream.train;
 
+import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.KafkaAdmin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.records.GradientStep;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.Topics;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -21,7 +21,6 @@ import java.util.concurrent.atomic.AtomicReference;
  * The topic is created if absent, retained without limit and allowed 16 MiB records (a full gradient).
  */
 public final class KafkaGradientSink implements GradientSink {
-    static final int MAX_RECORD_BYTES = 16 << 20;
 
     private final String topic;
     private final byte[] key;
@@ -33,15 +32,14 @@ public final class KafkaGradientSink implements GradientSink {
     public KafkaGradientSink(String bootstrapServers, String run) {
         this.topic = Topics.gradients(run);
         this.key = run.getBytes(StandardCharsets.UTF_8);
-        KafkaTopics.ensure(bootstrapServers, topic, 1,
-                Map.of("retention.ms", "-1", "max.message.bytes", Integer.toString(MAX_RECORD_BYTES)));
+        KafkaAdmin.ensureTopics(bootstrapServers, 1, TopicCatalog.gradients(run));
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, MAX_RECORD_BYTES);
-        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 4L * MAX_RECORD_BYTES);
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicCatalog.MAX_REQUEST_BYTES);
+        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 4L * TopicCatalog.MAX_REQUEST_BYTES);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         this.producer = new KafkaProducer<>(p);

@@ -1,6 +1,7 @@
 package org.saestream.records;
 
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificRecordBase;
@@ -9,8 +10,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Avro single-object encoding (magic, schema fingerprint, body) for one record type, so every Kafka
@@ -18,39 +22,46 @@ import java.util.List;
  */
 public final class RecordCodec<T extends SpecificRecordBase> {
     public static final RecordCodec<ActivationBlock> ACTIVATION_BLOCK =
-            new RecordCodec<>("ActivationBlock", ActivationBlock.getEncoder(), ActivationBlock.getDecoder());
+            new RecordCodec<>(ActivationBlock.getClassSchema(), ActivationBlock.getEncoder(), ActivationBlock.getDecoder());
     public static final RecordCodec<SaeMetrics> SAE_METRICS =
-            new RecordCodec<>("SaeMetrics", SaeMetrics.getEncoder(), SaeMetrics.getDecoder());
+            new RecordCodec<>(SaeMetrics.getClassSchema(), SaeMetrics.getEncoder(), SaeMetrics.getDecoder());
     public static final RecordCodec<SaeSnapshot> SAE_SNAPSHOT =
-            new RecordCodec<>("SaeSnapshot", SaeSnapshot.getEncoder(), SaeSnapshot.getDecoder());
+            new RecordCodec<>(SaeSnapshot.getClassSchema(), SaeSnapshot.getEncoder(), SaeSnapshot.getDecoder());
     public static final RecordCodec<ShardLedgerEntry> SHARD_LEDGER_ENTRY =
-            new RecordCodec<>("ShardLedgerEntry", ShardLedgerEntry.getEncoder(), ShardLedgerEntry.getDecoder());
+            new RecordCodec<>(ShardLedgerEntry.getClassSchema(), ShardLedgerEntry.getEncoder(), ShardLedgerEntry.getDecoder());
     public static final RecordCodec<DeadLetter> DEAD_LETTER =
-            new RecordCodec<>("DeadLetter", DeadLetter.getEncoder(), DeadLetter.getDecoder());
+            new RecordCodec<>(DeadLetter.getClassSchema(), DeadLetter.getEncoder(), DeadLetter.getDecoder());
     public static final RecordCodec<GradientStep> GRADIENT_STEP =
-            new RecordCodec<>("GradientStep", GradientStep.getEncoder(), GradientStep.getDecoder());
+            new RecordCodec<>(GradientStep.getClassSchema(), GradientStep.getEncoder(), GradientStep.getDecoder());
     public static final RecordCodec<SpectrumMetrics> SPECTRUM_METRICS =
-            new RecordCodec<>("SpectrumMetrics", SpectrumMetrics.getEncoder(), SpectrumMetrics.getDecoder());
+            new RecordCodec<>(SpectrumMetrics.getClassSchema(), SpectrumMetrics.getEncoder(), SpectrumMetrics.getDecoder());
     public static final RecordCodec<ProducerMetrics> PRODUCER_METRICS =
-            new RecordCodec<>("ProducerMetrics", ProducerMetrics.getEncoder(), ProducerMetrics.getDecoder());
+            new RecordCodec<>(ProducerMetrics.getClassSchema(), ProducerMetrics.getEncoder(), ProducerMetrics.getDecoder());
     public static final RecordCodec<SaeComparison> SAE_COMPARISON =
-            new RecordCodec<>("SaeComparison", SaeComparison.getEncoder(), SaeComparison.getDecoder());
+            new RecordCodec<>(SaeComparison.getClassSchema(), SaeComparison.getEncoder(), SaeComparison.getDecoder());
     public static final RecordCodec<FeatureExamples> FEATURE_EXAMPLES =
-            new RecordCodec<>("FeatureExamples", FeatureExamples.getEncoder(), FeatureExamples.getDecoder());
+            new RecordCodec<>(FeatureExamples.getClassSchema(), FeatureExamples.getEncoder(), FeatureExamples.getDecoder());
 
     /** Earlier versions of a schema, kept as resources so records they wrote still decode (no registry). */
     private static final String HISTORY = "/org/saestream/records/history/";
 
+    /** Single-object encoding: the marker C3 01, the writer schema's 8-byte fingerprint, then the body. */
+    private static final int HEADER_BYTES = 10;
+
     private final String typeName;
     private final BinaryMessageEncoder<T> encoder;
     private final BinaryMessageDecoder<T> decoder;
+    /** Every schema a record of this type may have been written with, by its fingerprint. */
+    private final Map<Long, Schema> writers = new HashMap<>();
 
-    private RecordCodec(String typeName, BinaryMessageEncoder<T> encoder, BinaryMessageDecoder<T> decoder) {
-        this.typeName = typeName;
+    private RecordCodec(Schema current, BinaryMessageEncoder<T> encoder, BinaryMessageDecoder<T> decoder) {
+        this.typeName = current.getName();
         this.encoder = encoder;
         this.decoder = decoder;
+        writers.put(SchemaNormalization.parsingFingerprint64(current), current);
         for (Schema old : history(typeName)) {
             decoder.addSchema(old);
+            writers.put(SchemaNormalization.parsingFingerprint64(old), old);
         }
     }
 
@@ -80,10 +91,29 @@ public final class RecordCodec<T extends SpecificRecordBase> {
         }
     }
 
-    /** Decodes one value; anything that is not a well-formed record of this type is a {@link RecordDecodeException}. */
+    /**
+     * Decodes one value; anything that is not a well-formed record of this type is a {@link RecordDecodeException}.
+     * Every length and count in the value is checked against the value's own size before Avro allocates for it
+     * ({@link EncodedLengths}), so a crafted value costs at most a few times its size in memory.
+     */
     public T decode(byte[] bytes) {
         if (bytes == null) {
             throw new RecordDecodeException(typeName + ": null value");
+        }
+        if (bytes.length < HEADER_BYTES || bytes[0] != (byte) 0xC3 || bytes[1] != (byte) 0x01) {
+            throw new RecordDecodeException(typeName + ": " + bytes.length
+                    + " bytes that do not start with Avro's single-object header (C3 01 + fingerprint)");
+        }
+        long fingerprint = ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        Schema writer = writers.get(fingerprint);
+        if (writer == null) {
+            throw new RecordDecodeException(typeName + ": schema fingerprint " + Long.toHexString(fingerprint)
+                    + " is not of any known version of " + typeName);
+        }
+        try {
+            EncodedLengths.check(writer, bytes, HEADER_BYTES);
+        } catch (IllegalArgumentException e) {
+            throw new RecordDecodeException(typeName + ": malformed " + bytes.length + "-byte record: " + e.getMessage(), e);
         }
         try {
             return decoder.decode(bytes);

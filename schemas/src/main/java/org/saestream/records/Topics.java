@@ -1,5 +1,7 @@
 package org.saestream.records;
 
+import java.util.regex.Pattern;
+
 /** Topic names of DESIGN.md, in one place so producers, jobs and the sink cannot disagree. */
 public final class Topics {
     public static final String SAE_METRICS = "sae-metrics";
@@ -13,6 +15,7 @@ public final class Topics {
     /** FeatureExamples (top-activating contexts per feature and window), keyed by experiment:sae. */
     public static final String SAE_FEATURES = "sae-features";
     public static final String DLQ_SUFFIX = ".dlq";
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
 
     private Topics() {
     }
@@ -43,10 +46,13 @@ public final class Topics {
         return requireName(experiment, "experiment") + ":" + requireName(saeId, "sae id");
     }
 
-    /** Names become topic names and directory names: keep them to [A-Za-z0-9._-]. */
+    /**
+     * Names become topic names and directory names: keep them to [A-Za-z0-9._-], starting with a letter or digit,
+     * so that none is "." or "..", a hidden file, or an option ("-x").
+     */
     public static String requireName(String name, String what) {
-        if (name == null || !name.matches("[A-Za-z0-9._-]{1,200}")) {
-            throw new IllegalArgumentException(what + " '" + name + "' must match [A-Za-z0-9._-]{1,200}");
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException(what + " '" + name + "' must match " + NAME.pattern());
         }
         return name;
     }

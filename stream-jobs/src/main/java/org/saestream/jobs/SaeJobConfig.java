@@ -2,6 +2,8 @@ package org.saestream.jobs;
 
 import org.saestream.records.Topics;
 import org.saestream.sae.SaeConfig;
+import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 
 import java.io.Serializable;
 import java.util.HashSet;
@@ -100,6 +102,17 @@ public record SaeJobConfig(String experiment, String sourceTopic, String hookNam
                 comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
     }
 
+    /** The default hook (of SAEs that name none); null accepts every hook in the topic. */
+    public SaeJobConfig withHook(String hook) {
+        return new SaeJobConfig(experiment, sourceTopic, hook, saes, mixingBufferTokens, parallelism, referenceDictionary,
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
+    }
+
+    public SaeJobConfig withSaes(List<SaeConfig> ensemble) {
+        return new SaeJobConfig(experiment, sourceTopic, hookName, ensemble, mixingBufferTokens, parallelism,
+                referenceDictionary, comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
+    }
+
     public SaeJobConfig withReferenceDictionary(String path) {
         return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism, path,
                 comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
@@ -126,5 +139,12 @@ public record SaeJobConfig(String experiment, String sourceTopic, String hookNam
 
     public String deadLetterTopic() {
         return Topics.deadLetters(sourceTopic);
+    }
+
+    /** Every topic the job writes to (it creates them at start, so a cluster without auto-creation works). */
+    public List<TopicSpec> outputTopics() {
+        List<TopicSpec> topics = new java.util.ArrayList<>(TopicCatalog.TRAINING_OUTPUTS);
+        topics.add(TopicCatalog.deadLetters(sourceTopic));
+        return topics;
     }
 }

@@ -1,8 +1,11 @@
 package org.saestream.spectrum;
 
 import org.saestream.records.Topics;
+import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * What the gradient-spectrum job does with one training run's gradient stream.
@@ -94,5 +97,10 @@ public record SpectrumJobConfig(String run, String sourceTopic, int sketchRows, 
 
     public String deadLetterTopic() {
         return Topics.deadLetters(sourceTopic);
+    }
+
+    /** Every topic the job writes to (it creates them at start, so a cluster without auto-creation works). */
+    public List<TopicSpec> outputTopics() {
+        return List.of(TopicCatalog.SPECTRUM, TopicCatalog.deadLetters(sourceTopic));
     }
 }

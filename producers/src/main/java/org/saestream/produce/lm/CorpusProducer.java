@@ -1,6 +1,7 @@
 package org.saestream.produce.lm;
 
-import ai.djl.ndarray.NDArray;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
 import ai.djl.ndarray.NDManager;
 import ai.djl.Device;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -19,7 +20,6 @@ import org.saestream.lm.HfTokenizer;
 import org.saestream.lm.LanguageModel;
 import org.saestream.lm.TokenBatch;
 import org.saestream.produce.CommittedRecords;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.RecordCodec;
@@ -87,9 +87,8 @@ public final class CorpusProducer {
     /** Publishes every shard not yet done in this run; returns the run's totals. */
     public ProducerMetrics run(List<CorpusShard> shards, Listener listener) {
         String bootstrap = config.bootstrapServers();
-        KafkaTopics.ensure(bootstrap, config.topic(), 1, Map.of("retention.ms", "-1"));
-        KafkaTopics.ensure(bootstrap, Topics.SHARD_LEDGER, 1, Map.of("cleanup.policy", "compact"));
-        KafkaTopics.ensure(bootstrap, Topics.PRODUCER_METRICS, 1, Map.of());
+        KafkaAdmin.ensureTopics(bootstrap, 1, TopicCatalog.activations(config.run()), TopicCatalog.SHARD_LEDGER,
+                TopicCatalog.PRODUCER_METRICS);
         sessionStart = System.nanoTime();
         shardsTotal = shards.size();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
@@ -119,9 +118,8 @@ public final class CorpusProducer {
      */
     public ProducerMetrics runInGroup(List<CorpusShard> shards, Listener listener) {
         String bootstrap = config.bootstrapServers();
-        KafkaTopics.ensure(bootstrap, config.topic(), 1, Map.of("retention.ms", "-1"));
-        KafkaTopics.ensure(bootstrap, Topics.SHARD_LEDGER, 1, Map.of("cleanup.policy", "compact"));
-        KafkaTopics.ensure(bootstrap, Topics.PRODUCER_METRICS, 1, Map.of());
+        KafkaAdmin.ensureTopics(bootstrap, 1, TopicCatalog.activations(config.run()), TopicCatalog.SHARD_LEDGER,
+                TopicCatalog.PRODUCER_METRICS);
         ShardQueue queue = new ShardQueue(config);
         queue.publishNew(shards);
         sessionStart = System.nanoTime();
@@ -476,7 +474,7 @@ public final class CorpusProducer {
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 1 << 20);
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 << 20);
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicCatalog.MAX_REQUEST_BYTES);
         p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) config.transactionTimeout().toMillis());
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);

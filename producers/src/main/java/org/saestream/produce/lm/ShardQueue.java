@@ -1,5 +1,7 @@
 package org.saestream.produce.lm;
 
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -12,7 +14,6 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.saestream.corpus.CorpusShard;
 import org.saestream.produce.CommittedRecords;
-import org.saestream.produce.KafkaTopics;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -44,12 +45,12 @@ final class ShardQueue {
 
     ShardQueue(CorpusProducerConfig config) {
         this.config = config;
-        this.topic = "corpus-shards." + config.run();
+        this.topic = TopicCatalog.corpusShards(config.run()).name();
     }
 
     /** Adds the shards not in the topic yet (racing producers may both add one: the ledger makes that harmless). */
     void publishNew(List<CorpusShard> shards) {
-        KafkaTopics.ensure(config.bootstrapServers(), topic, PARTITIONS, Map.of("retention.ms", "-1"));
+        KafkaAdmin.ensureTopics(config.bootstrapServers(), PARTITIONS, TopicCatalog.corpusShards(config.run()));
         known.addAll(CommittedRecords.latestByKey(config.bootstrapServers(), topic, k -> true).keySet());
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());

@@ -1,10 +1,11 @@
 package org.saestream.produce.synthetic;
 
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.saestream.produce.KafkaTopics;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.records.ActivationBlock;
@@ -20,7 +21,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -38,8 +38,8 @@ public final class SyntheticProducer {
     }
 
     public ProduceSummary run(ProduceProgress progress) {
-        KafkaTopics.ensure(config.bootstrapServers(), config.topic(), config.partitions(), Map.of("retention.ms", "-1"));
-        KafkaTopics.ensure(config.bootstrapServers(), Topics.SHARD_LEDGER, 1, Map.of("cleanup.policy", "compact"));
+        KafkaAdmin.ensureTopics(config.bootstrapServers(), config.partitions(), TopicCatalog.activations(config.run()));
+        KafkaAdmin.ensureTopics(config.bootstrapServers(), 1, TopicCatalog.SHARD_LEDGER);
         long started = System.nanoTime();
         int width = features.config().dIn();
         float[] rows = new float[config.blockTokens() * width];

@@ -1,0 +1,80 @@
+package org.saestream.topics;
+
+import org.apache.kafka.common.config.TopicConfig;
+import org.saestream.records.Topics;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every topic of DESIGN.md with the configs saestream creates it with. Commands create the topics they
+ * write to from here ({@link KafkaAdmin#ensureTopics}), so a broker without topic auto-creation (any real
+ * cluster) gets the same topics as the embedded one.
+ */
+public final class TopicCatalog {
+    /**
+     * The one record-size limit: broker {@code message.max.bytes}, topic {@code max.message.bytes} and producer
+     * {@code max.request.size} all take it from here (Kafka's own default is 1 MiB; an activation block of 128
+     * tokens at width 4096 in float32 is 2 MiB).
+     */
+    public static final int MAX_RECORD_BYTES = 16 << 20;
+    /**
+     * A dead letter carries the rejected record whole, plus its reason and origin: its topic and the producers
+     * that write it allow this much more.
+     */
+    public static final int DEAD_LETTER_OVERHEAD_BYTES = 64 << 10;
+    /** What a producer writing to any catalog topic must allow ({@code max.request.size}). */
+    public static final int MAX_REQUEST_BYTES = MAX_RECORD_BYTES + DEAD_LETTER_OVERHEAD_BYTES;
+
+    private static final String UNLIMITED = "-1";
+
+    public static final TopicSpec SHARD_LEDGER = new TopicSpec(Topics.SHARD_LEDGER, "ShardLedgerEntry",
+            Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+    public static final TopicSpec PRODUCER_METRICS = new TopicSpec(Topics.PRODUCER_METRICS, "ProducerMetrics", Map.of());
+    public static final TopicSpec SAE_METRICS = new TopicSpec(Topics.SAE_METRICS, "SaeMetrics", Map.of());
+    /** Snapshot chunks are cut below 1 MiB upstream; the limit leaves room for jobs configured with larger ones. */
+    public static final TopicSpec SAE_SNAPSHOTS = new TopicSpec(Topics.SAE_SNAPSHOTS, "SaeSnapshot",
+            sized(MAX_RECORD_BYTES));
+    public static final TopicSpec SAE_COMPARISONS = new TopicSpec(Topics.SAE_COMPARISONS, "SaeComparison", Map.of());
+    public static final TopicSpec SAE_FEATURES = new TopicSpec(Topics.SAE_FEATURES, "FeatureExamples",
+            sized(MAX_RECORD_BYTES));
+    public static final TopicSpec SPECTRUM = new TopicSpec(Topics.SPECTRUM, "SpectrumMetrics", Map.of());
+
+    /** What an SAE training job (train, replay, the demos) writes besides its dead letters. */
+    public static final List<TopicSpec> TRAINING_OUTPUTS = List.of(SAE_METRICS, SAE_SNAPSHOTS, SAE_COMPARISONS,
+            SAE_FEATURES);
+
+    private TopicCatalog() {
+    }
+
+    /** {@code activations.<run>}: the replay source, retained without limit. */
+    public static TopicSpec activations(String run) {
+        return new TopicSpec(Topics.activations(run), "ActivationBlock", retainedAndSized(MAX_RECORD_BYTES));
+    }
+
+    /** {@code gradients.<run>}: a training run's gradient sketches, retained without limit. */
+    public static TopicSpec gradients(String run) {
+        return new TopicSpec(Topics.gradients(run), "GradientStep", retainedAndSized(MAX_RECORD_BYTES));
+    }
+
+    /** {@code corpus-shards.<run>}: the shards a producer group shares (key shard id, value its path). */
+    public static TopicSpec corpusShards(String run) {
+        return new TopicSpec("corpus-shards." + Topics.requireName(run, "run"), "shard path",
+                Map.of(TopicConfig.RETENTION_MS_CONFIG, UNLIMITED));
+    }
+
+    /** {@code <source>.dlq}: rejected records of {@code sourceTopic}, kept whole and without limit. */
+    public static TopicSpec deadLetters(String sourceTopic) {
+        return new TopicSpec(Topics.deadLetters(sourceTopic), "DeadLetter",
+                retainedAndSized(MAX_RECORD_BYTES + DEAD_LETTER_OVERHEAD_BYTES));
+    }
+
+    private static Map<String, String> sized(int maxBytes) {
+        return Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(maxBytes));
+    }
+
+    private static Map<String, String> retainedAndSized(int maxBytes) {
+        return Map.of(TopicConfig.RETENTION_MS_CONFIG, UNLIMITED,
+                TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(maxBytes));
+    }
+}
