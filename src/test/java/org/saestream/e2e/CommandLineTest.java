@@ -11,9 +11,6 @@ import org.saestream.sae.SaeLensFormat;
 import org.saestream.sae.SaeTrainer;
 import org.saestream.tensor.Safetensors;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
@@ -74,7 +71,7 @@ class CommandLineTest {
         Path config = dir.resolve("exp.yaml");
         Files.writeString(config, "d_in: 64\nsaes:\n  - {id: a, d_sae: 128, architecture: topk}\n");
         // no broker at this address: the file must fail first
-        Outcome o = run("replay", "--bootstrap", "127.0.0.1:1", "--topic", "activations.x", "--experiment", "bad",
+        Cli.Outcome o = run("replay", "--bootstrap", "127.0.0.1:1", "--topic", "activations.x", "--experiment", "bad",
                 "--config", config.toString(), "--state-dir", dir.resolve("state").toString());
         String message = o.stderr();
         assertEquals(2, o.rc(), "a usage error, not a crash");
@@ -86,26 +83,14 @@ class CommandLineTest {
     void tappingActivationsWithoutKafkaIsRefusedBeforeTraining(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("train.yaml");
         Files.writeString(config, "model: {init_from: nowhere}\nsteps: 2\n");
-        Outcome o = run("train-lm", "--config", config.toString(), "--corpus", dir.toString(), "--run", "r",
+        Cli.Outcome o = run("train-lm", "--config", config.toString(), "--corpus", dir.toString(), "--run", "r",
                 "--out", dir.resolve("out").toString(), "--tap-hooks", "blocks.0.hook_resid_post");
         assertTrue(o.stderr().contains("--tap-hooks publishes to Kafka: give --bootstrap or --kafka-dir"), o.stderr());
         assertEquals(2, o.rc(), "a usage error, not a crash");
         assertFalse(Files.exists(dir.resolve("out")), "nothing was trained or written");
     }
 
-    /** A command's exit code and what it wrote to stderr. */
-    private record Outcome(int rc, String stderr) {
-    }
-
-    private static Outcome run(String... args) {
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int rc = Main.run(args);
-            return new Outcome(rc, err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setErr(oldErr);
-        }
+    private static Cli.Outcome run(String... args) {
+        return Cli.run(args);
     }
 }

@@ -42,6 +42,7 @@ import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -112,6 +113,9 @@ class ExactlyOnceAfterKillTest {
                 second.destroyForcibly();
             }
 
+            String output = Files.readString(log);
+            assertFalse(output.contains("signals data loss"),
+                    "a transaction committed before the kill is not reported as lost after the restore:\n" + output);
             SaeMetrics last = lastMetrics(bootstrap).orElseThrow();
             assertEquals(tokens, last.getTokensSeen(), "tokens_seen equals tokens produced");
             assertEquals(checksum, last.getTokenChecksum(), "no token trained twice, none skipped");

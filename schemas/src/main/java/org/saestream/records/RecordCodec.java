@@ -101,19 +101,19 @@ public final class RecordCodec<T extends SpecificRecordBase> {
             throw new RecordDecodeException(typeName + ": null value");
         }
         if (bytes.length < HEADER_BYTES || bytes[0] != (byte) 0xC3 || bytes[1] != (byte) 0x01) {
-            throw new RecordDecodeException(typeName + ": " + bytes.length
-                    + " bytes that do not start with Avro's single-object header (C3 01 + fingerprint)");
+            throw new RecordDecodeException(typeName + ": cannot decode " + bytes.length
+                    + " bytes: they do not start with Avro's single-object header (C3 01 + fingerprint)");
         }
         long fingerprint = ByteBuffer.wrap(bytes, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         Schema writer = writers.get(fingerprint);
         if (writer == null) {
-            throw new RecordDecodeException(typeName + ": schema fingerprint " + Long.toHexString(fingerprint)
-                    + " is not of any known version of " + typeName);
+            throw new RecordDecodeException(typeName + ": cannot decode " + bytes.length + " bytes: schema fingerprint "
+                    + Long.toHexString(fingerprint) + " is not of any known version of " + typeName);
         }
         try {
             EncodedLengths.check(writer, bytes, HEADER_BYTES);
         } catch (IllegalArgumentException e) {
-            throw new RecordDecodeException(typeName + ": malformed " + bytes.length + "-byte record: " + e.getMessage(), e);
+            throw new RecordDecodeException(typeName + ": cannot decode " + bytes.length + " bytes: " + e.getMessage(), e);
         }
         try {
             return decoder.decode(bytes);

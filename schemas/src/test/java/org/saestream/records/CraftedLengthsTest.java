@@ -56,7 +56,7 @@ class CraftedLengthsTest {
         byte[] foreign = valid.clone();
         foreign[5] ^= 0x40;
         assertRejected(RecordCodec.ACTIVATION_BLOCK, foreign, "is not of any known version of ActivationBlock");
-        assertRejected(RecordCodec.ACTIVATION_BLOCK, new byte[] {(byte) 0xC3, 1, 2}, "single-object header");
+        assertRejected(RecordCodec.ACTIVATION_BLOCK, new byte[] {(byte) 0xC3, 1, 2}, "do not start with Avro's single-object header");
     }
 
     private static void assertRejected(RecordCodec<?> codec, byte[] value, String expected) {

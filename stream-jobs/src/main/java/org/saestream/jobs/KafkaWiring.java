@@ -1,10 +1,16 @@
 package org.saestream.jobs;
 
+import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.saestream.topics.TopicCatalog;
+
+import java.util.Map;
 
 /**
  * How every saestream Flink job meets Kafka: raw records in (read_committed, the job's own consumer
@@ -35,15 +41,22 @@ public final class KafkaWiring {
         return new BoundedReplaySource<>(builder.build());
     }
 
-    /** The job's exactly-once sink (transactional ids {@code saestream-<jobName>-...}). */
-    public static KafkaSink<OutboundRecord> sink(String bootstrapServers, String jobName) {
-        return KafkaSink.<OutboundRecord>builder()
+    /**
+     * The job's exactly-once sink (transactional ids {@code saestream-<jobName>-...}); a restore does not report a
+     * transaction committed before the restart as lost ({@link RestoreTolerantKafkaSink}).
+     */
+    public static Sink<OutboundRecord> sink(String bootstrapServers, String jobName) {
+        KafkaSink<OutboundRecord> kafka = KafkaSink.<OutboundRecord>builder()
                 .setBootstrapServers(bootstrapServers)
                 .setRecordSerializer(new OutboundRecordSerializer())
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix("saestream-" + jobName)
                 // must exceed the checkpoint interval plus recovery time, and stay under the broker's maximum
-                .setProperty("transaction.timeout.ms", "600000")
+                .setProperty(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "600000")
+                // dead letters carry whole records of up to the catalog's limit
+                .setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(TopicCatalog.MAX_REQUEST_BYTES))
                 .build();
+        return new RestoreTolerantKafkaSink<>(kafka,
+                Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
     }
 }

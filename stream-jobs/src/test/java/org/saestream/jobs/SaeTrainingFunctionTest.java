@@ -2,6 +2,7 @@ package org.saestream.jobs;
 
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.junit.jupiter.api.Test;
+import org.saestream.records.CraftedRecords;
 import org.saestream.records.DeadLetter;
 import org.saestream.records.FeatureExamples;
 import org.saestream.records.RecordCodec;
@@ -80,6 +81,51 @@ class SaeTrainingFunctionTest {
         assertEquals(0, last.getTokensBuffered());
         assertTrue(out.stream().anyMatch(r -> r.topic.equals(Topics.SAE_SNAPSHOTS)), "a final snapshot");
         harness.close();
+    }
+
+    @Test
+    void craftedLengthsAreDeadLetteredAndARestoreThatMeetsThemAgainGoesOn() throws Exception {
+        SaeJobConfig config = config();
+        List<byte[]> crafted = List.of(
+                CraftedRecords.activationBlockClaimingTokenIds(2_147_483_000L),
+                CraftedRecords.activationBlockClaimingDataBytes(Integer.MAX_VALUE - 8),
+                CraftedRecords.activationBlockClaimingStringBytes(1L << 31));
+        var harness = harness(config, null);
+        for (int doc = 0; doc < 3; doc++) {
+            harness.process(TestBlocks.good(doc, ROWS, WIDTH));
+        }
+        OperatorSubtaskState beforeTheCraftedRecords = harness.snapshotTraining(1);
+        long offset = 200;
+        for (byte[] value : crafted) {
+            harness.process(TestBlocks.record(offset++, value));
+        }
+        harness.process(TestBlocks.good(3, ROWS, WIDTH));
+        harness.endOfInput();
+        List<String> reasons = harness.deadLetters().stream()
+                .map(r -> RecordCodec.DEAD_LETTER.decode(r.value).getReason().toString()).toList();
+        assertEquals(3, reasons.size(), reasons.toString());
+        assertTrue(reasons.get(0).contains("token_ids: 2147483000 items cannot fit"), reasons.get(0));
+        assertTrue(reasons.get(1).contains("data: length 2147483639"), reasons.get(1));
+        assertTrue(reasons.get(2).contains("hook_name: length 2147483648"), reasons.get(2));
+        SaeMetrics last = lastMetrics(harness.trainingOutput());
+        assertEquals(4L * ROWS, last.getTokensSeen(), "the stream went on past them");
+        assertEquals(3, last.getRecordsRejected());
+        harness.close();
+
+        // the restored job meets the same records again (they come after its checkpoint) and goes on
+        var restored = harness(config, beforeTheCraftedRecords);
+        offset = 200;
+        for (byte[] value : crafted) {
+            restored.process(TestBlocks.record(offset++, value));
+        }
+        restored.process(TestBlocks.good(3, ROWS, WIDTH));
+        restored.endOfInput();
+        assertEquals(3, restored.deadLetters().size());
+        SaeMetrics afterRestore = lastMetrics(restored.trainingOutput());
+        assertEquals(4L * ROWS, afterRestore.getTokensSeen());
+        assertEquals(last.getTokenChecksum(), afterRestore.getTokenChecksum());
+        assertEquals(3, afterRestore.getRecordsRejected(), "counted once each: the restored count starts at the checkpoint");
+        restored.close();
     }
 
     @Test

@@ -10,6 +10,7 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 import org.saestream.jobs.InputRecord;
 import org.saestream.jobs.OutboundRecord;
+import org.saestream.records.CraftedRecords;
 import org.saestream.records.DeadLetter;
 import org.saestream.records.DirectionLoadings;
 import org.saestream.records.RecordCodec;
@@ -224,6 +225,52 @@ class GradientSpectrumFunctionTest {
         assertEquals(expected.length, counts.recordsRejected, "rejections counted in the run's state");
         assertEquals(20, counts.rowsSeen);
         assertEquals(0, h.numEventTimeTimers(), "the end-of-input timer fired");
+        h.close();
+    }
+
+    @Test
+    void craftedLengthsAreDeadLetteredAndARestoreThatMeetsThemAgainGoesOn() throws Exception {
+        SpectrumJobConfig config = config();
+        float[][] rows = rows();
+        String run = TestGradients.RUN;
+        List<byte[]> crafted = List.of(
+                CraftedRecords.gradientStepClaimingSketchBytes(run, 11, Integer.MAX_VALUE - 8),
+                CraftedRecords.gradientStepClaimingStringBytes(run, 11, 1L << 33));
+        var h = harness(config, null);
+        for (int i = 0; i < 10; i++) {
+            h.processElement(TestGradients.good(i, i + 1, rows[i]), 0);
+        }
+        OperatorSubtaskState checkpoint = h.snapshot(1, 1);
+        List<String> reasons = new ArrayList<>();
+        for (int attempt = 0; attempt < 2; attempt++) { // the first run, then a restore that meets them again
+            if (attempt == 1) {
+                h.close();
+                h = harness(config, checkpoint);
+            }
+            int offset = 500;
+            for (byte[] value : crafted) {
+                h.processElement(TestGradients.record(offset++, run, value), 0);
+            }
+            for (int i = 10; i < 20; i++) {
+                h.processElement(TestGradients.good(i, i + 1, rows[i]), 0);
+            }
+            h.processWatermark(Long.MAX_VALUE);
+            SpectrumMetrics last = null;
+            for (OutboundRecord r : h.extractOutputValues()) {
+                if (r.topic.equals(Topics.deadLetters(TestGradients.TOPIC))) {
+                    reasons.add(RecordCodec.DEAD_LETTER.decode(r.value).getReason().toString());
+                } else {
+                    last = RecordCodec.SPECTRUM_METRICS.decode(r.value);
+                }
+            }
+            assertEquals(20, last.getStepsSeen(), "the stream went on past them");
+            assertEquals(crafted.size(), last.getRecordsRejected());
+        }
+        assertEquals(4, reasons.size(), reasons.toString());
+        for (int i = 0; i < 4; i += 2) {
+            assertTrue(reasons.get(i).contains("GradientStep.sketch: length 2147483639"), reasons.get(i));
+            assertTrue(reasons.get(i + 1).contains("GradientStep.model_id: length 8589934592"), reasons.get(i + 1));
+        }
         h.close();
     }
 
