@@ -105,6 +105,14 @@ class SinkLiveApiTest {
                         HttpResponse.BodyHandlers.ofString()).statusCode(), "static files need the token too");
                 assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/api/saes?access_token=" + TOKEN))
                         .build(), HttpResponse.BodyHandlers.ofString()).statusCode(), "the API with ?access_token");
+                for (String scheme : List.of("bearer", "BEARER", "Bearer")) { // RFC 7235: schemes are case-insensitive
+                    assertEquals(200, http.send(HttpRequest.newBuilder(URI.create(base + "/api/saes"))
+                            .header("Authorization", scheme + " " + TOKEN).build(), HttpResponse.BodyHandlers.ofString())
+                            .statusCode(), "scheme " + scheme);
+                }
+                assertEquals(401, http.send(HttpRequest.newBuilder(URI.create(base + "/api/saes"))
+                        .header("Authorization", "bearer " + TOKEN.toUpperCase(java.util.Locale.ROOT)).build(),
+                        HttpResponse.BodyHandlers.ofString()).statusCode(), "the token itself is case-sensitive");
                 HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(base + "/api/saes"))
                         .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofString("{}"))
                         .build(), HttpResponse.BodyHandlers.ofString());

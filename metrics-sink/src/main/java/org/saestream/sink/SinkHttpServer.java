@@ -201,9 +201,9 @@ public final class SinkHttpServer implements AutoCloseable {
     }
 
     /**
-     * Constant-time comparison of the whole Authorization header with "Bearer <token>", or of an
-     * {@code access_token} query parameter (RFC 6750 section 2.3) with the token: a browser cannot set headers
-     * when it opens the dashboard or an EventSource.
+     * Constant-time comparison of the Authorization header with "Bearer <token>" (the scheme in any case: RFC 7235
+     * section 2.1 makes auth schemes case-insensitive), or of an {@code access_token} query parameter (RFC 6750
+     * section 2.3) with the token: a browser cannot set headers when it opens the dashboard or an EventSource.
      */
     private boolean authorised(HttpExchange exchange) {
         if (bearerToken == null) {
@@ -211,7 +211,8 @@ public final class SinkHttpServer implements AutoCloseable {
         }
         String header = exchange.getRequestHeaders().getFirst("Authorization");
         if (header != null) {
-            return MessageDigest.isEqual(bearerToken, header.getBytes(StandardCharsets.UTF_8));
+            String normalised = header.regionMatches(true, 0, "Bearer ", 0, 7) ? "Bearer " + header.substring(7) : header;
+            return MessageDigest.isEqual(bearerToken, normalised.getBytes(StandardCharsets.UTF_8));
         }
         String query = exchange.getRequestURI().getRawQuery();
         if (query == null) {

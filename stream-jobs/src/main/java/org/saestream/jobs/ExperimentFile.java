@@ -234,6 +234,15 @@ public final class ExperimentFile {
         return new FeatureExampleOptions(k, before, after, every);
     }
 
+    /** Every field name this file format has, at any level: none of them is taken for a misspelling of another. */
+    private static final Set<String> FIELD_NAMES = Set.of("adam_beta1", "adam_beta2", "architecture", "aux_k",
+            "aux_k_coefficient", "b_dec_init", "bandwidth", "batch_size", "comparison_threshold", "context_after",
+            "context_before", "d_in", "d_sae", "dead_window_tokens", "drift_lookback", "drift_window_tokens",
+            "every_blocks", "expansion_factor", "feature_examples", "freeze", "hook", "id", "initial_threshold", "k", "l0",
+            "l0_warmup_steps", "l1", "l1_warmup_steps", "lr", "matching_max_features", "mixing_buffer_tokens", "model",
+            "normalize_activations", "parallelism", "reference", "resample_every_tokens", "saes", "seed",
+            "stop_when_all_frozen", "threshold", "training", "windows");
+
     /** One JSON object and the path to it; remembers which fields were read, so the rest can be rejected. */
     private static final class Fields {
         final String source;
@@ -251,8 +260,48 @@ public final class ExperimentFile {
             this.node = node;
         }
 
+        /**
+         * The error to report about {@code field}; but a misspelt field of this object comes first, since the
+         * error is often its consequence ({@code expansion_factr} makes d_sae and expansion_factor both absent).
+         */
         InvalidExperimentException error(String field, String message) {
-            return new InvalidExperimentException(source + ": " + prefix + field + ": " + message);
+            return misspelt().orElseGet(
+                    () -> new InvalidExperimentException(source + ": " + prefix + field + ": " + message));
+        }
+
+        /** An unknown field within two edits of a field the parser asked for, as an error that suggests it. */
+        private java.util.Optional<InvalidExperimentException> misspelt() {
+            for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (seen.contains(name) || FIELD_NAMES.contains(name)) {
+                    continue;
+                }
+                for (String known : seen) {
+                    if (editDistance(name, known) <= 2) {
+                        return java.util.Optional.of(new InvalidExperimentException(source + ": " + prefix + name
+                                + ": is not a known field (did you mean " + known + "?)"));
+                    }
+                }
+            }
+            return java.util.Optional.empty();
+        }
+
+        private static int editDistance(String a, String b) {
+            int[] row = new int[b.length() + 1];
+            for (int j = 0; j <= b.length(); j++) {
+                row[j] = j;
+            }
+            for (int i = 1; i <= a.length(); i++) {
+                int diagonal = row[0];
+                row[0] = i;
+                for (int j = 1; j <= b.length(); j++) {
+                    int above = row[j];
+                    row[j] = Math.min(Math.min(row[j] + 1, row[j - 1] + 1),
+                            diagonal + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+                    diagonal = above;
+                }
+            }
+            return row[b.length()];
         }
 
         <T> T fail(String field, String message) {
@@ -369,6 +418,10 @@ public final class ExperimentFile {
         }
 
         void rejectUnknown() {
+            java.util.Optional<InvalidExperimentException> typo = misspelt();
+            if (typo.isPresent()) {
+                throw typo.get();
+            }
             for (Iterator<String> names = ((ObjectNode) node).fieldNames(); names.hasNext(); ) {
                 String name = names.next();
                 if (!seen.contains(name)) {

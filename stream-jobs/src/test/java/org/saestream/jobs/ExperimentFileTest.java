@@ -128,6 +128,14 @@ class ExperimentFileTest {
         assertMessage("saes[0].l1x: is not a known field", """
                 d_in: 64
                 saes: [{id: a, d_sae: 128, l1x: 3}]""");
+        // a misspelt field is named first, not the error it causes (both d_sae and expansion_factor look absent)
+        assertMessage("saes[0].expansion_factr: is not a known field (did you mean expansion_factor?)", """
+                d_in: 64
+                saes: [{id: a, expansion_factr: 8}]""");
+        assertMessage("feature_examples.contxt_before: is not a known field (did you mean context_before?)", """
+                d_in: 64
+                feature_examples: {k: 4, contxt_before: 3}
+                saes: [{id: a, d_sae: 128}]""");
         assertMessage("saes[0].d_in: is required", """
                 saes: [{id: a, d_sae: 128}]""");
         assertMessage("saes[0].d_sae: give exactly one of d_sae and expansion_factor", """
