@@ -11,6 +11,11 @@ final class ChildJvm {
     }
 
     static Process start(Path log, String... args) throws IOException {
+        return start(log, java.util.Map.of(), args);
+    }
+
+    /** With these environment variables set as well (e.g. DJL's PYTORCH_LIBRARY_PATH). */
+    static Process start(Path log, java.util.Map<String, String> env, String... args) throws IOException {
         // surefire runs tests from a manifest-only jar; the real test class path is in this property
         String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> command = new ArrayList<>(List.of(
@@ -25,6 +30,7 @@ final class ChildJvm {
         pb.environment().put("OPT_OUT_TRACKING", "true");
         pb.environment().put("DJL_OFFLINE", "true");
         pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+        pb.environment().putAll(env);
         return pb.start();
     }
 }
