@@ -5,6 +5,7 @@ import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
+import org.saestream.topics.TopicCatalog;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -23,8 +24,11 @@ import java.util.Properties;
  * API, kept to this one class.
  */
 public final class EmbeddedKafka implements AutoCloseable {
-    /** Record size limit, raised above Kafka's 1 MiB so large activation blocks fit (STACK.md). */
-    public static final int MAX_MESSAGE_BYTES = 16 << 20;
+    /**
+     * Record size limit of topics created without their own (the catalog's limit plus a dead letter's overhead),
+     * raised above Kafka's 1 MiB so that large activation blocks fit (STACK.md).
+     */
+    public static final int MAX_MESSAGE_BYTES = TopicCatalog.MAX_REQUEST_BYTES;
 
     private final KafkaRaftServer server;
     private final String bootstrapServers;

@@ -1,11 +1,11 @@
 package org.saestream.train;
 
+import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.TopicCatalog;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.Topics;
@@ -36,13 +36,8 @@ public final class KafkaActivationTap implements ActivationTap {
         this.everySteps = everySteps;
         this.topic = Topics.activations(run);
         KafkaAdmin.ensureTopics(bootstrapServers, 1, TopicCatalog.activations(run));
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        Properties p = ProducerSettings.reliable(bootstrapServers);
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         this.producer = new KafkaProducer<>(p);
     }
 

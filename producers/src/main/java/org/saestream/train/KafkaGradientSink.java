@@ -1,11 +1,11 @@
 package org.saestream.train;
 
+import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
 import org.saestream.topics.KafkaAdmin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.saestream.records.GradientStep;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.Topics;
@@ -33,15 +33,8 @@ public final class KafkaGradientSink implements GradientSink {
         this.topic = Topics.gradients(run);
         this.key = run.getBytes(StandardCharsets.UTF_8);
         KafkaAdmin.ensureTopics(bootstrapServers, 1, TopicCatalog.gradients(run));
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        Properties p = ProducerSettings.reliable(bootstrapServers);
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicCatalog.MAX_REQUEST_BYTES);
-        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 4L * TopicCatalog.MAX_REQUEST_BYTES);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         this.producer = new KafkaProducer<>(p);
     }
 

@@ -1,5 +1,6 @@
 package org.saestream.produce.lm;
 
+import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.TopicCatalog;
 import ai.djl.ndarray.NDManager;
@@ -7,7 +8,6 @@ import ai.djl.Device;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.saestream.corpus.ContextWindows;
 import org.saestream.corpus.CorpusShard;
 import org.saestream.corpus.Document;
@@ -467,17 +467,11 @@ public final class CorpusProducer {
     }
 
     private Properties producerProperties() {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        Properties p = ProducerSettings.reliable(config.bootstrapServers());
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, config.transactionalId());
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 1 << 20);
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicCatalog.MAX_REQUEST_BYTES);
         p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) config.transactionTimeout().toMillis());
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         return p;
     }
 

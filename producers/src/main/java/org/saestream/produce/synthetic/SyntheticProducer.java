@@ -1,11 +1,11 @@
 package org.saestream.produce.synthetic;
 
+import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.TopicCatalog;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.records.ActivationBlock;
@@ -103,15 +103,11 @@ public final class SyntheticProducer {
     }
 
     private Properties producerProperties() {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        // blocks of wide activations (512 x 1024 float32 = 2 MiB) exceed Kafka's default 1 MiB request
+        Properties p = ProducerSettings.reliable(config.bootstrapServers());
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "saestream-produce-" + config.run() + "-" + config.producerId());
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 1 << 20);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         return p;
     }
 }
