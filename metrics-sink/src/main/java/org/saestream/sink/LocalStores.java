@@ -18,6 +18,7 @@ import java.util.function.Function;
  * refuses a query of a store none of whose partitions are here; when Streams is RUNNING and the assignment
  * puts every partition of the store on other instances, that is an empty part, not an error. Otherwise
  * (starting, rebalancing, restoring) Streams' InvalidStateStoreException passes on, and the API answers 503.
+ * The assignment is asked first: Streams may hand out a store it does not hold and refuse only when it is read.
  */
 final class LocalStores implements Function<String, ReadOnlyKeyValueStore<String, byte[]>> {
     private final KafkaStreams streams;
@@ -31,6 +32,9 @@ final class LocalStores implements Function<String, ReadOnlyKeyValueStore<String
 
     @Override
     public ReadOnlyKeyValueStore<String, byte[]> apply(String name) {
+        if (streams.state() == KafkaStreams.State.RUNNING && !heldHere(name)) {
+            return Empty.STORE;
+        }
         try {
             return streams.store(StoreQueryParameters.fromNameAndType(name, QueryableStoreTypes.keyValueStore()));
         } catch (InvalidStateStoreException e) {

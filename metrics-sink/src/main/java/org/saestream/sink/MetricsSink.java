@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
@@ -73,7 +74,12 @@ public final class MetricsSink implements AutoCloseable {
             this.applicationServer = config.applicationServer(bound.getAddress().getPort());
             StreamsBuilder builder = new StreamsBuilder();
             SinkTopology.build(builder, SinkTopology.Options.defaults(config.snapshotRoot(), counters, events));
-            KafkaStreams streams = new KafkaStreams(builder.build(), streamsConfig(config, applicationServer));
+            Properties streamsConfig = streamsConfig(config, applicationServer);
+            // a restarted sink takes its partitions back at once as the same static member (SinkRecovery)
+            streamsConfig.put(StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG),
+                    SinkRecovery.instanceId(config.stateDir(), config.applicationId()));
+            KafkaStreams streams = new KafkaStreams(builder.build(), streamsConfig);
+            streams.setGlobalStateRestoreListener(SinkRecovery.listener());
             this.streams = streams;
             streams.setStateListener((now, before) -> {
                 LOG.info("sink streams {} -> {}", before, now);
@@ -121,11 +127,15 @@ public final class MetricsSink implements AutoCloseable {
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
         // snapshot chunks go to the chunk store's changelog (whose topic allows as much), whole records to dead letters
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), TopicCatalog.MAX_REQUEST_BYTES);
+        // a sink that died gives its partitions to the others after 10 s rather than Kafka's default 45 s
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 3_000);
         return p;
     }
 
     /** Starts Streams and the HTTP API. */
     public void start() {
+        SinkRecovery.announce(config.stateDir(), config.applicationId());
         streams.start();
         http.start();
         LOG.info("sink {} serving http://{}:{}/api/saes (advertised to other instances as {}), snapshots under {}",
@@ -161,6 +171,15 @@ public final class MetricsSink implements AutoCloseable {
                 stateLock.wait(Math.max(1, Math.min(left / 1_000_000, 100)));
             }
         }
+    }
+
+    /** Why Streams is no longer running (its state, and the failure if one stopped it); empty while it runs. */
+    public Optional<String> stoppedBecause() {
+        KafkaStreams.State state = streams.state();
+        if (!STOPPED.contains(state)) {
+            return Optional.empty();
+        }
+        return Optional.of("Kafka Streams " + state + (failure == null ? "" : ": " + failure));
     }
 
     /** Kafka Streams' state now. */

@@ -301,6 +301,32 @@ class TwoSinkInstancesTest {
         }
     }
 
+    @Test
+    void withOnePartitionPerTopicTheSinkHoldingNoneStillAnswers(@TempDir Path dir) throws Exception {
+        try (TestBroker kafka = TestBroker.start(dir.resolve("kafka"))) {
+            String bootstrap = kafka.bootstrapServers();
+            // the sink command's default: one partition each, so every store lives wholly on one of the two
+            kafka.createTopics(SinkTopology.topics().stream().map(org.saestream.topics.TopicSpec::name).toList(), 1);
+            try (MetricsSink a = new MetricsSink(config(bootstrap, dir.resolve("a")));
+                 MetricsSink b = new MetricsSink(config(bootstrap, dir.resolve("b")))) {
+                a.start();
+                b.start();
+                a.awaitRunning(PATIENCE);
+                b.awaitRunning(PATIENCE);
+                String key = SAES.get(0);
+                try (KafkaProducer<String, byte[]> producer = producer(bootstrap)) {
+                    producer.send(new ProducerRecord<>(Topics.SAE_METRICS, key,
+                            RecordCodec.SAE_METRICS.encode(metrics(key, 1)))).get();
+                }
+                await("both answer /api/saes with the SAE, whichever holds the store", () -> List.of(a, b).stream()
+                        .allMatch(s -> {
+                            JsonNode all = getJson(url(s) + "/api/saes");
+                            return all != null && all.size() == 1;
+                        }));
+            }
+        }
+    }
+
     private static SinkConfig config(String bootstrap, Path dir) {
         return new SinkConfig(bootstrap, "two-sinks", dir.resolve("state"), dir.resolve("snapshots"), "127.0.0.1", 0,
                 null, TOKEN);

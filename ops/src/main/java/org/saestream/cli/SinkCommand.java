@@ -88,7 +88,13 @@ public final class SinkCommand implements Callable<Integer> {
                         Thread.currentThread().interrupt();
                     }
                 }));
-                stopped.await();
+                // serve until stopped, or until Streams dies (then say why, rather than answer 500s forever)
+                while (!stopped.await(1, TimeUnit.SECONDS)) {
+                    var why = sink.stoppedBecause();
+                    if (why.isPresent()) {
+                        throw new IllegalStateException("the sink stopped serving: " + why.get());
+                    }
+                }
             } finally {
                 closed.countDown();
             }
