@@ -110,6 +110,10 @@ class DashboardBrowserTest {
                 // wait until the sink has materialised everything, then look
                 SinkApiPolling.await(base + "/api/saes/" + EXPERIMENT + ":b/snapshots", n -> n.size() == 3);
                 SinkApiPolling.await(base + "/api/saes/" + EXPERIMENT + ":a/features/3", n -> n.path("examples").size() == 2);
+                // each topic is its own task: the comparison, producer and spectrum records may come later
+                SinkApiPolling.await(base + "/api/experiments/" + EXPERIMENT + "/comparisons", n -> n.size() == 1);
+                SinkApiPolling.await(base + "/api/producers/run:p0/metrics", n -> n.size() == 2);
+                SinkApiPolling.await(base + "/api/spectrum/run", n -> n.size() == 3);
                 browser.navigate(base + "/?experiment=" + EXPERIMENT + "&sae=" + EXPERIMENT + ":a&feature=3");
                 browser.await("document.body.dataset.rendered || document.body.dataset.error || ''",
                         v -> !v.asText().isEmpty(), Duration.ofSeconds(30));

@@ -98,6 +98,13 @@ class UserErrorTest {
                 assertFalse(admin.listTopics().names().get().contains("activations.wrong-hook"),
                         "no topic for a run that could not start");
             }
+            // a tapped hook is checked against the model the training config describes, before Kafka or a step
+            Path model = ShippedModelTest.shippedModel();
+            Cli.Outcome tap = Cli.run("train-lm", "--config", model.resolveSibling("pd-en-tiny.yaml").toString(),
+                    "--corpus", corpus.toString(), "--run", "wrong-tap", "--out", dir.resolve("lm").toString(),
+                    "--bootstrap", kafka.bootstrapServers(), "--tap-hooks", "blocks.7.mlp.hook_post");
+            assertOneLineUserError(tap, "train-lm", "hook blocks.7.mlp.hook_post does not exist: the model has 4 blocks");
+            assertFalse(Files.exists(dir.resolve("lm")), "nothing trained");
         }
     }
 

@@ -155,10 +155,11 @@ public final class TrainLmCommand implements Callable<Integer> {
         if (tapHooks != null && cluster == null) {
             throw new IllegalArgumentException("--tap-hooks publishes to Kafka: give --bootstrap or --kafka-dir");
         }
-        if (tapHooks != null) {
-            tapHooks.forEach(HookPoint::parse); // a misspelt hook fails here, before anything is trained or published
-        }
         TrainConfig trainConfig = readConfig(config);
+        if (tapHooks != null) { // a hook the model lacks fails here, before any topic exists or a step is taken
+            var family = TrainingRun.configuredFamily(trainConfig);
+            tapHooks.forEach(h -> family.checkHook(HookPoint.parse(h)));
+        }
         if (warmupSteps != null) { // first: a shorter run may need the shorter warm-up to be valid
             trainConfig = trainConfig.withWarmupSteps(warmupSteps);
         }

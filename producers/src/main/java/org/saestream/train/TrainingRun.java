@@ -100,14 +100,19 @@ public final class TrainingRun implements AutoCloseable {
 
     /** A resumed checkpoint must hold the model the config describes, or its config.json would be wrong. */
     private static void checkSameArchitecture(TrainConfig config, LanguageModel model, Path checkpoint) {
-        ModelFamily configured = config.model() instanceof TrainConfig.InitFrom from
-                ? ModelFamily.fromConfig(from.directory().resolve("config.json"))
-                : ModelFamily.fromConfig(((TrainConfig.FromConfig) config.model()).config(), config.source(),
-                "model.model_config.");
+        ModelFamily configured = configuredFamily(config);
         if (!configured.equals(model.family())) {
             throw new IllegalArgumentException("--resume " + checkpoint + " holds " + model.family() + ", but "
                     + config.source() + " describes " + configured + "; resume with the config the run started with");
         }
+    }
+
+    /** The model the config describes (its config.json or inline model_config), without loading any weights. */
+    public static ModelFamily configuredFamily(TrainConfig config) {
+        return config.model() instanceof TrainConfig.InitFrom from
+                ? ModelFamily.fromConfig(from.directory().resolve("config.json"))
+                : ModelFamily.fromConfig(((TrainConfig.FromConfig) config.model()).config(), config.source(),
+                "model.model_config.");
     }
 
     /** The token after each packed document: the model's eos_token_id when it is one number. */
