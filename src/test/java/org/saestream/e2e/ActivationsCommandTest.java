@@ -2,6 +2,7 @@ package org.saestream.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.saestream.testing.HfFixtureRoot;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,8 +25,8 @@ class ActivationsCommandTest {
 
     @Test
     void writesTokensHooksGradientsAndLossMatchingTheReferences(@TempDir Path dir) throws Exception {
-        Path hf = HfFixtureDir.find().orElse(null);
-        Assumptions.assumeTrue(hf != null, HfFixtureDir.missingMessage());
+        Path hf = HfFixtureRoot.find().orElse(null);
+        Assumptions.assumeTrue(hf != null, HfFixtureRoot.missingMessage());
         JsonNode texts = new ObjectMapper().readTree(hf.resolve("tokenizer/refs.json").toFile()).path("texts");
         for (String family : new String[] {"gpt2", "neox", "llama"}) {
             Path model = hf.resolve(family);
@@ -58,8 +59,8 @@ class ActivationsCommandTest {
 
     @Test
     void badInputIsNamed(@TempDir Path dir) throws Exception {
-        Path hf = HfFixtureDir.find().orElse(null);
-        Assumptions.assumeTrue(hf != null, HfFixtureDir.missingMessage());
+        Path hf = HfFixtureRoot.find().orElse(null);
+        Assumptions.assumeTrue(hf != null, HfFixtureRoot.missingMessage());
         Path bad = dir.resolve("bad.txt");
         Files.write(bad, new byte[] {'a', (byte) 0xC3, (byte) 0x28});
         int rc = Main.run("activations", "--model", hf.resolve("gpt2").toString(),

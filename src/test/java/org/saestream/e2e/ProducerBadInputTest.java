@@ -1,5 +1,6 @@
 package org.saestream.e2e;
 
+import org.saestream.testing.HfFixtureRoot;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -33,8 +34,8 @@ class ProducerBadInputTest {
 
     @Test
     void badInputIsCountedAndABrokenShardFailsWithoutStoppingTheOthers(@TempDir Path dir) throws Exception {
-        Path hf = HfFixtureDir.find().orElse(null);
-        Assumptions.assumeTrue(hf != null, HfFixtureDir.missingMessage());
+        Path hf = HfFixtureRoot.find().orElse(null);
+        Assumptions.assumeTrue(hf != null, HfFixtureRoot.missingMessage());
         Path corpus = dir.resolve("corpus");
         Files.createDirectories(corpus);
         String good = "The quick brown fox jumps over the lazy dog, again and again, until the dog wakes up.";

@@ -1,5 +1,6 @@
 package org.saestream.e2e;
 
+import org.saestream.testing.HfFixtureRoot;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -42,8 +43,8 @@ class ProducerExactlyOnceAfterKillTest {
 
     @Test
     void killedProducerResumesAndEveryWindowIsPublishedExactlyOnce(@TempDir Path dir) throws Exception {
-        Path hf = HfFixtureDir.find().orElse(null);
-        Assumptions.assumeTrue(hf != null, HfFixtureDir.missingMessage());
+        Path hf = HfFixtureRoot.find().orElse(null);
+        Assumptions.assumeTrue(hf != null, HfFixtureRoot.missingMessage());
         Path corpus = dir.resolve("corpus");
         Files.createDirectories(corpus);
         Path shipped = shippedCorpus();

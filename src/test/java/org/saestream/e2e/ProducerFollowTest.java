@@ -1,5 +1,6 @@
 package org.saestream.e2e;
 
+import org.saestream.testing.HfFixtureRoot;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,8 +21,8 @@ class ProducerFollowTest {
 
     @Test
     void aShardWrittenLaterIsIngested(@TempDir Path dir) throws Exception {
-        Path hf = HfFixtureDir.find().orElse(null);
-        Assumptions.assumeTrue(hf != null, HfFixtureDir.missingMessage());
+        Path hf = HfFixtureRoot.find().orElse(null);
+        Assumptions.assumeTrue(hf != null, HfFixtureRoot.missingMessage());
         Path corpus = dir.resolve("corpus");
         Files.createDirectories(corpus);
         Files.writeString(corpus.resolve("first.txt"), "The first document is here from the start of the run.");

@@ -7,6 +7,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saestream.testing.SampleRecords;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.records.CraftedRecords;
 import org.saestream.records.DeadLetter;
@@ -24,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -49,14 +49,16 @@ class SinkHostileRecordsTest {
             String bootstrap = kafka.bootstrapServers();
             KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
             byte[] cfg = "{\"d_in\": 4}".getBytes(StandardCharsets.UTF_8);
-            SaeSnapshot good = CraftedRecords.snapshotChunk("exp", "a", "tokens-1", "cfg.json", cfg);
+            SaeSnapshot good = SampleRecords.snapshotChunk("exp", "a", "tokens-1", "cfg.json", cfg);
             send(bootstrap, Topics.SAE_SNAPSHOTS, "x", RecordCodec.SAE_SNAPSHOT.encode(SaeSnapshot.newBuilder(good)
                     .setExperiment("..").setSaeId("..").setSnapshotId("victim").build()));
             send(bootstrap, Topics.SAE_SNAPSHOTS, "x", CraftedRecords.snapshotChunkClaimingDataBytes("exp", "a",
                     Integer.MAX_VALUE - 8));
             send(bootstrap, Topics.SAE_METRICS, "x", CraftedRecords.saeMetricsClaimingStringBytes("exp", 1L << 31));
-            send(bootstrap, Topics.SAE_METRICS, "x", RecordCodec.SAE_METRICS.encode(metrics("..", 1)));
-            send(bootstrap, Topics.SAE_METRICS, "exp:a", RecordCodec.SAE_METRICS.encode(metrics("exp", 1)));
+            send(bootstrap, Topics.SAE_METRICS, "x", 
+                    RecordCodec.SAE_METRICS.encode(SampleRecords.metrics("..", "a", 1, 1.0)));
+            send(bootstrap, Topics.SAE_METRICS, "exp:a", 
+                    RecordCodec.SAE_METRICS.encode(SampleRecords.metrics("exp", "a", 1, 1.0)));
             send(bootstrap, Topics.SAE_SNAPSHOTS, "exp:a", RecordCodec.SAE_SNAPSHOT.encode(good));
 
             SinkConfig config = SinkConfig.of(bootstrap, dir.resolve("sink"), snapshots, 0);
@@ -86,7 +88,8 @@ class SinkHostileRecordsTest {
 
             // restarted on the same stores: it does not meet the bad records again, and takes a new one in stride
             send(bootstrap, Topics.SAE_METRICS, "x", CraftedRecords.saeMetricsClaimingStringBytes("exp", 1L << 40));
-            send(bootstrap, Topics.SAE_METRICS, "exp:a", RecordCodec.SAE_METRICS.encode(metrics("exp", 2)));
+            send(bootstrap, Topics.SAE_METRICS, "exp:a", 
+                    RecordCodec.SAE_METRICS.encode(SampleRecords.metrics("exp", "a", 2, 1.0)));
             try (MetricsSink sink = new MetricsSink(config)) {
                 sink.start();
                 sink.awaitRunning(Duration.ofSeconds(60));
@@ -105,13 +108,6 @@ class SinkHostileRecordsTest {
                 .map(r -> RecordCodec.DEAD_LETTER.decode(r.value())).toList();
     }
 
-    private static SaeMetrics metrics(String experiment, long step) {
-        return SaeMetrics.newBuilder().setExperiment(experiment).setSaeId("a").setArchitecture("standard")
-                .setHookName("h").setDIn(4).setDSae(8).setStep(step).setTokensSeen(step * 64).setTokensBuffered(0)
-                .setTokenChecksum(step).setRecordsRejected(0).setMse(1.0).setFvu(0.5).setL0(3).setL1(0.25)
-                .setLoss(1.0).setDeadFraction(0.0).setDenseFraction(0.0).setDeadWindowTokens(1000)
-                .setLearningRate(4e-3).setTimeMs(Instant.ofEpochMilli(1_700_000_000_000L + step)).build();
-    }
 
     private static void send(String bootstrap, String topic, String key, byte[] value) throws Exception {
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(

@@ -10,9 +10,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saestream.testing.SampleRecords;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.records.RecordCodec;
-import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
 
 import java.net.URI;
@@ -21,7 +21,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -53,7 +52,7 @@ class SinkRestartAfterKillTest {
                         new ByteArraySerializer())) {
                     for (long step = 1; step <= 20; step++) {
                         producer.send(new ProducerRecord<>(Topics.SAE_METRICS, "exp:a",
-                                RecordCodec.SAE_METRICS.encode(metrics(step)))).get();
+                                RecordCodec.SAE_METRICS.encode(SampleRecords.metrics("exp", "a", step, 1.0)))).get();
                     }
                 }
                 awaitBody(port, "\"step\":20", first, firstLog); // the stores hold data when it dies
@@ -88,13 +87,6 @@ class SinkRestartAfterKillTest {
         }
     }
 
-    private static SaeMetrics metrics(long step) {
-        return SaeMetrics.newBuilder().setExperiment("exp").setSaeId("a").setArchitecture("standard").setHookName("h")
-                .setDIn(4).setDSae(8).setStep(step).setTokensSeen(step * 64).setTokensBuffered(0).setTokenChecksum(step)
-                .setRecordsRejected(0).setMse(1.0).setFvu(0.5).setL0(3).setL1(0.25).setLoss(1.0).setDeadFraction(0.0)
-                .setDenseFraction(0.0).setDeadWindowTokens(1000).setLearningRate(4e-3)
-                .setTimeMs(Instant.ofEpochMilli(1_700_000_000_000L + step)).build();
-    }
 
     private static void awaitServing(int port, Process sink, Path log) throws Exception {
         awaitBody(port, "", sink, log);

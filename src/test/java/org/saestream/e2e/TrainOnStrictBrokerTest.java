@@ -11,6 +11,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saestream.testing.SampleRecords;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
@@ -64,7 +65,7 @@ class TrainOnStrictBrokerTest {
                     CraftedRecords.activationBlockClaimingTokenIds(2_147_483_000L),
                     CraftedRecords.activationBlockClaimingDataBytes(Integer.MAX_VALUE - 8),
                     CraftedRecords.activationBlockClaimingStringBytes(1L << 31),
-                    RecordCodec.ACTIVATION_BLOCK.encode(CraftedRecords.block(SyntheticProducerConfig.HOOK_NAME,
+                    RecordCodec.ACTIVATION_BLOCK.encode(SampleRecords.block(SyntheticProducerConfig.HOOK_NAME,
                             List.of(1, 2), new float[2 * 32])));
             try (KafkaProducer<byte[], byte[]> raw = new KafkaProducer<>(Map.of(
                     ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all"),

@@ -7,11 +7,9 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
+import org.saestream.testing.SampleRecords;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 
 /** Records and a driver for the sink's tests. */
@@ -37,27 +35,12 @@ final class TestRecords {
     }
 
     static SaeMetrics metrics(String experiment, String sae, long step, double mse) {
-        return SaeMetrics.newBuilder().setExperiment(experiment).setSaeId(sae).setArchitecture("relu-l1")
-                .setHookName("blocks.3.hook_resid_post").setDIn(64).setDSae(512).setStep(step)
-                .setTokensSeen(step * 1024).setTokensBuffered(7).setTokenChecksum(-42L).setRecordsRejected(1)
-                .setMse(mse).setFvu(0.2).setL0(5.5).setL1(1.25).setLoss(mse + 1).setDeadFraction(0.01)
-                .setDenseFraction(0).setDeadWindowTokens(10_000_000).setLearningRate(4e-3)
-                .setTimeMs(Instant.ofEpochMilli(1000 + step)).build();
+        return SampleRecords.metrics(experiment, sae, step, mse);
     }
 
-    /** One file of a snapshot cut into chunks of {@code chunk} bytes (at least one chunk, as upstream). */
+    /** One file of a snapshot of SAE exp:a cut into chunks of {@code chunk} bytes. */
     static List<SaeSnapshot> chunksOf(String snapshotId, String name, int fileIndex, int fileCount, byte[] bytes,
                                       int chunk) {
-        List<SaeSnapshot> out = new ArrayList<>();
-        int count = Math.max(1, (bytes.length + chunk - 1) / chunk);
-        for (int c = 0; c < count; c++) {
-            int from = c * chunk;
-            int to = Math.min(bytes.length, from + chunk);
-            out.add(SaeSnapshot.newBuilder().setExperiment("exp").setSaeId("a").setSnapshotId(snapshotId)
-                    .setTokensSeen(1024).setStep(1).setFileName(name).setFileIndex(fileIndex).setFileCount(fileCount)
-                    .setChunkIndex(c).setChunkCount(count).setFileSize(bytes.length)
-                    .setData(ByteBuffer.wrap(bytes, from, to - from).slice()).setTimeMs(Instant.EPOCH).build());
-        }
-        return out;
+        return SampleRecords.snapshotChunks("exp", "a", snapshotId, name, fileIndex, fileCount, bytes, chunk);
     }
 }

@@ -3,25 +3,18 @@ package org.saestream.lm;
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.Assumptions;
 import org.saestream.tensor.Safetensors;
+import org.saestream.testing.HfFixtureRoot;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/**
- * The Hugging Face reference fixtures in {@code ../shared/fixtures/hf}: found by walking up from the
- * working directory (or -Dsaestream.fixtures.hf=DIR); tests that need them are skipped, with a message
- * saying so, where the folder is absent.
- */
+/** The Hugging Face reference fixtures ({@link HfFixtureRoot}) as the lm tests read them, and error bookkeeping. */
 final class HfFixtures {
     static final double TOLERANCE = 1e-4;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -32,27 +25,7 @@ final class HfFixtures {
     }
 
     static Path root() {
-        List<Path> tried = new ArrayList<>();
-        String override = System.getProperty("saestream.fixtures.hf");
-        if (override != null) {
-            tried.add(Path.of(override)); // an explicit location is the only one tried
-        }
-        String project = System.getProperty("maven.multiModuleProjectDirectory");
-        if (project != null && override == null) {
-            tried.add(Path.of(project).resolve("../shared/fixtures/hf"));
-        }
-        for (Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath(); override == null && dir != null;
-             dir = dir.getParent()) {
-            tried.add(dir.resolve("shared/fixtures/hf"));
-        }
-        for (Path p : tried) {
-            if (Files.isDirectory(p.resolve("gpt2"))) {
-                return p.normalize();
-            }
-        }
-        Assumptions.assumeTrue(false, "SKIPPED: Hugging Face reference fixtures (shared/fixtures/hf) not found; tried "
-                + tried + ". Set -Dsaestream.fixtures.hf=DIR to run the conformance tests.");
-        throw new IllegalStateException("unreachable");
+        return HfFixtureRoot.require();
     }
 
     static Path model(String family) {

@@ -1,6 +1,7 @@
 package org.saestream.records;
 
 import org.junit.jupiter.api.Test;
+import org.saestream.testing.SampleRecords;
 
 import java.util.Arrays;
 
@@ -50,7 +51,7 @@ class CraftedLengthsTest {
 
     @Test
     void trailingBytesAndUnknownFingerprintsAreRefused() {
-        byte[] valid = RecordCodec.ACTIVATION_BLOCK.encode(CraftedRecords.block("h", java.util.List.of(1), new float[2]));
+        byte[] valid = RecordCodec.ACTIVATION_BLOCK.encode(SampleRecords.block("h", java.util.List.of(1), new float[2]));
         byte[] trailing = Arrays.copyOf(valid, valid.length + 3);
         assertRejected(RecordCodec.ACTIVATION_BLOCK, trailing, "3 bytes after the end of the record");
         byte[] foreign = valid.clone();

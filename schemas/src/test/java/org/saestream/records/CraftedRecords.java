@@ -1,12 +1,11 @@
 package org.saestream.records;
 
 import org.saestream.tensor.DType;
+import org.saestream.testing.SampleRecords;
 import org.saestream.tensor.TensorCodec;
 
 import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 
@@ -25,7 +24,7 @@ public final class CraftedRecords {
 
     /** A small ActivationBlock (2 tokens x width 4, F32) whose token_ids array claims {@code count} items. */
     public static byte[] activationBlockClaimingTokenIds(long count) {
-        byte[] valid = RecordCodec.ACTIVATION_BLOCK.encode(block("h", MARK_IDS, new float[8]));
+        byte[] valid = RecordCodec.ACTIVATION_BLOCK.encode(SampleRecords.block("h", MARK_IDS, new float[8]));
         return withLengthBefore(valid, zigzagInts(MARK_IDS), count);
     }
 
@@ -33,13 +32,13 @@ public final class CraftedRecords {
     public static byte[] activationBlockClaimingDataBytes(long length) {
         float[] data = new float[8];
         Arrays.fill(data, 1234.5f);
-        byte[] valid = RecordCodec.ACTIVATION_BLOCK.encode(block("h", List.of(1, 2), data));
+        byte[] valid = RecordCodec.ACTIVATION_BLOCK.encode(SampleRecords.block("h", List.of(1, 2), data));
         return withLengthBefore(valid, TensorCodec.encode(data, DType.F32), length);
     }
 
     /** As above, with hook_name claiming {@code length} bytes. */
     public static byte[] activationBlockClaimingStringBytes(long length) {
-        byte[] valid = RecordCodec.ACTIVATION_BLOCK.encode(block(MARK_TEXT, List.of(1, 2), new float[8]));
+        byte[] valid = RecordCodec.ACTIVATION_BLOCK.encode(SampleRecords.block(MARK_TEXT, List.of(1, 2), new float[8]));
         return withLengthBefore(valid, MARK_TEXT.getBytes(StandardCharsets.UTF_8), length);
     }
 
@@ -47,13 +46,13 @@ public final class CraftedRecords {
     public static byte[] gradientStepClaimingSketchBytes(String run, long step, long length) {
         float[] sketch = new float[4];
         Arrays.fill(sketch, 4321.25f);
-        byte[] valid = RecordCodec.GRADIENT_STEP.encode(gradientStep(run, step, sketch));
+        byte[] valid = RecordCodec.GRADIENT_STEP.encode(SampleRecords.gradientStep(run, step, sketch).build());
         return withLengthBefore(valid, TensorCodec.encode(sketch, DType.F32), length);
     }
 
     /** A GradientStep whose model_id claims {@code length} bytes. */
     public static byte[] gradientStepClaimingStringBytes(String run, long step, long length) {
-        GradientStep s = gradientStep(run, step, new float[4]);
+        GradientStep s = SampleRecords.gradientStep(run, step, new float[4]).build();
         s.setModelId(MARK_TEXT);
         return withLengthBefore(RecordCodec.GRADIENT_STEP.encode(s), MARK_TEXT.getBytes(StandardCharsets.UTF_8), length);
     }
@@ -61,44 +60,19 @@ public final class CraftedRecords {
     /** A SaeSnapshot chunk whose data claims {@code length} bytes. */
     public static byte[] snapshotChunkClaimingDataBytes(String experiment, String sae, long length) {
         byte[] data = MARK_TEXT.getBytes(StandardCharsets.UTF_8);
-        byte[] valid = RecordCodec.SAE_SNAPSHOT.encode(snapshotChunk(experiment, sae, "tokens-1", "cfg.json", data));
+        byte[] valid = RecordCodec.SAE_SNAPSHOT.encode(
+                SampleRecords.snapshotChunk(experiment, sae, "tokens-1", "cfg.json", data));
         return withLengthBefore(valid, data, length);
     }
 
     /** A SaeMetrics record whose sae_id claims {@code length} bytes. */
     public static byte[] saeMetricsClaimingStringBytes(String experiment, long length) {
-        SaeMetrics m = SaeMetrics.newBuilder().setExperiment(experiment).setSaeId(MARK_TEXT).setArchitecture("relu")
-                .setHookName("h").setDIn(4).setDSae(8).setStep(1).setTokensSeen(1).setTokensBuffered(0)
-                .setTokenChecksum(0).setRecordsRejected(0).setMse(0).setFvu(0).setL0(0).setL1(0).setLoss(0)
-                .setDeadFraction(0).setDenseFraction(0).setDeadWindowTokens(1).setLearningRate(1e-3)
-                .setTimeMs(Instant.EPOCH).build();
+        SaeMetrics m = SampleRecords.metrics(experiment, MARK_TEXT, 1, 0.5);
         return withLengthBefore(RecordCodec.SAE_METRICS.encode(m), MARK_TEXT.getBytes(StandardCharsets.UTF_8), length);
     }
 
-    public static ActivationBlock block(String hook, List<Integer> tokenIds, float[] data) {
-        return ActivationBlock.newBuilder()
-                .setRunId("r").setModelId("m").setHookName(hook).setShardId("s").setDocumentId(0)
-                .setSequenceIndex(0).setFirstTokenPosition(0).setTokenCount(tokenIds.size())
-                .setWidth(data.length / tokenIds.size()).setDtype(TensorDtype.F32).setTokenIds(tokenIds)
-                .setData(ByteBuffer.wrap(TensorCodec.encode(data, DType.F32)))
-                .setProducerId("p").setTimeMs(Instant.EPOCH).build();
-    }
 
-    public static GradientStep gradientStep(String run, long step, float[] sketch) {
-        return GradientStep.newBuilder().setRunId(run).setModelId("m").setStep(step).setTokensSeen(step * 16)
-                .setLoss(1.0).setLearningRate(1e-3).setSketchMethod(SketchMethod.GAUSSIAN).setSketchSeed(0)
-                .setSketchWidth(sketch.length).setParameterCount(100)
-                .setSketch(ByteBuffer.wrap(TensorCodec.encode(sketch, DType.F32))).setGradientNorm(1.0)
-                .setTensorNames(List.of("w")).setTensorNorms(List.of(1.0)).setTimeMs(Instant.EPOCH).build();
-    }
 
-    public static SaeSnapshot snapshotChunk(String experiment, String sae, String snapshotId, String fileName,
-                                            byte[] data) {
-        return SaeSnapshot.newBuilder().setExperiment(experiment).setSaeId(sae).setSnapshotId(snapshotId)
-                .setTokensSeen(1).setStep(1).setFileName(fileName).setFileIndex(0).setFileCount(1)
-                .setChunkIndex(0).setChunkCount(1).setFileSize(data.length).setData(ByteBuffer.wrap(data))
-                .setTimeMs(Instant.EPOCH).build();
-    }
 
     /**
      * Replaces the one-byte length prefix in front of the only occurrence of {@code marker} in {@code valid}

@@ -1,7 +1,7 @@
 package org.saestream.sink.text;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.Assumptions;
+import org.saestream.testing.HfFixtureRoot;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -9,42 +9,14 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
-/**
- * The Hugging Face reference fixtures in {@code ../shared/fixtures/hf}, found as the producers' lm
- * tests find them: -Dsaestream.fixtures.hf=DIR, else {@code ../shared/fixtures/hf} beside the Maven
- * project, else {@code shared/fixtures/hf} in the working directory or above. Tests that need them are
- * skipped, with a message saying so, where the folder is absent.
- */
+/** The Hugging Face reference fixtures ({@link HfFixtureRoot}) as the tokenizer tests read them. */
 final class HfTokenizerFixtures {
     private HfTokenizerFixtures() {
     }
 
     static Path root() {
-        List<Path> tried = new ArrayList<>();
-        String override = System.getProperty("saestream.fixtures.hf");
-        if (override != null) {
-            tried.add(Path.of(override)); // an explicit location is the only one tried
-        }
-        String project = System.getProperty("maven.multiModuleProjectDirectory");
-        if (project != null && override == null) {
-            tried.add(Path.of(project).resolve("../shared/fixtures/hf"));
-        }
-        for (Path dir = Path.of(System.getProperty("user.dir")).toAbsolutePath(); override == null && dir != null;
-             dir = dir.getParent()) {
-            tried.add(dir.resolve("shared/fixtures/hf"));
-        }
-        for (Path p : tried) {
-            if (Files.isRegularFile(p.resolve("tokenizer/tokenizer.json"))) {
-                return p.normalize();
-            }
-        }
-        Assumptions.assumeTrue(false, "SKIPPED: Hugging Face reference fixtures (shared/fixtures/hf with"
-                + " tokenizer/tokenizer.json) not found; tried " + tried
-                + ". Set -Dsaestream.fixtures.hf=DIR to run the tokenizer conformance tests.");
-        throw new IllegalStateException("unreachable");
+        return HfFixtureRoot.require();
     }
 
     static JsonNode json(Path file) {

@@ -1,4 +1,4 @@
-package org.saestream.sink;
+package org.saestream.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,6 +12,7 @@ import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.records.DictionaryPair;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.RecordCodec;
@@ -20,6 +21,12 @@ import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.records.SpectrumMetrics;
 import org.saestream.records.Topics;
+import org.saestream.sink.MetricsSink;
+import org.saestream.sink.SinkConfig;
+import org.saestream.sink.SinkTopology;
+import org.saestream.testing.SampleRecords;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicSpec;
 
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
@@ -68,6 +75,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class TwoSinkInstancesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String TOKEN = "two-sinks-token";
+    /** The header naming the sink that answered, as the README documents it. */
+    private static final String SERVED_BY = "X-Saestream-Served-By";
     private static final int PARTITIONS = 4;
     private static final int STEPS = 5;
     private static final List<String> SAES = saeKeys();
@@ -90,9 +99,9 @@ class TwoSinkInstancesTest {
 
     @Test
     void eitherInstanceAnswersForEveryKey(@TempDir Path dir) throws Exception {
-        try (TestBroker kafka = TestBroker.start(dir.resolve("kafka"))) {
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            kafka.createTopics(SinkTopology.topics().stream().map(org.saestream.topics.TopicSpec::name).toList(), PARTITIONS);
+            KafkaAdmin.ensureTopics(bootstrap, PARTITIONS, SinkTopology.topics().toArray(TopicSpec[]::new));
             try (MetricsSink a = new MetricsSink(config(bootstrap, dir.resolve("a")));
                  MetricsSink b = new MetricsSink(config(bootstrap, dir.resolve("b")))) {
                 a.start();
@@ -212,7 +221,7 @@ class TwoSinkInstancesTest {
                 }
                 HttpResponse<String> forwarded = get(url(a) + "/api/saes/" + enc(ownedByB) + "/metrics", TOKEN);
                 assertEquals(200, forwarded.statusCode());
-                assertEquals(endpoint(b), forwarded.headers().firstValue(PeerClient.SERVED_BY).orElseThrow());
+                assertEquals(endpoint(b), forwarded.headers().firstValue(SERVED_BY).orElseThrow());
 
                 eventsOfTheOtherInstanceReachAClient(a, b, bootstrap, ownedByB);
 
@@ -230,7 +239,7 @@ class TwoSinkInstancesTest {
                 }
                 assertEquals(SAES, ids(getJson(url(a) + "/api/saes")));
                 assertEquals(endpoint(a), get(url(a) + "/api/saes/" + enc(ownedByB) + "/metrics", TOKEN).headers()
-                        .firstValue(PeerClient.SERVED_BY).orElseThrow());
+                        .firstValue(SERVED_BY).orElseThrow());
             }
         }
     }
@@ -303,10 +312,10 @@ class TwoSinkInstancesTest {
 
     @Test
     void withOnePartitionPerTopicTheSinkHoldingNoneStillAnswers(@TempDir Path dir) throws Exception {
-        try (TestBroker kafka = TestBroker.start(dir.resolve("kafka"))) {
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
             // the sink command's default: one partition each, so every store lives wholly on one of the two
-            kafka.createTopics(SinkTopology.topics().stream().map(org.saestream.topics.TopicSpec::name).toList(), 1);
+            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
             try (MetricsSink a = new MetricsSink(config(bootstrap, dir.resolve("a")));
                  MetricsSink b = new MetricsSink(config(bootstrap, dir.resolve("b")))) {
                 a.start();
@@ -380,7 +389,7 @@ class TwoSinkInstancesTest {
     private byte[] getOk(String url, String servedBy, String contentType) throws Exception {
         HttpResponse<byte[]> r = http.send(request(url, TOKEN).build(), HttpResponse.BodyHandlers.ofByteArray());
         assertEquals(200, r.statusCode(), url + ": " + new String(r.body(), StandardCharsets.UTF_8));
-        assertEquals(servedBy, r.headers().firstValue(PeerClient.SERVED_BY).orElse(null), url);
+        assertEquals(servedBy, r.headers().firstValue(SERVED_BY).orElse(null), url);
         assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith(contentType), url);
         return r.body();
     }
@@ -463,7 +472,7 @@ class TwoSinkInstancesTest {
     private static SaeMetrics metrics(String saeKey, long step) {
         int sae = SAES.indexOf(saeKey);
         String[] parts = saeKey.split(":");
-        return TestRecords.metrics(parts[0], parts[1], step, sae + step / 100.0);
+        return SampleRecords.metrics(parts[0], parts[1], step, sae + step / 100.0);
     }
 
     /** Metrics, snapshots, comparisons, producer metrics and spectra; returns the snapshot files by saeKey/name. */
