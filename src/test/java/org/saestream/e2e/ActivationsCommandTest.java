@@ -2,13 +2,13 @@ package org.saestream.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.saestream.testing.HfFixtureRoot;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.cli.Main;
 import org.saestream.tensor.Safetensors;
 import org.saestream.tensor.Tensor;
+import org.saestream.testing.HfFixtureRoot;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

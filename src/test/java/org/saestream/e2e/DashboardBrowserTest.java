@@ -10,8 +10,6 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicSpec;
 import org.saestream.records.DictionaryPair;
 import org.saestream.records.FeatureExample;
 import org.saestream.records.FeatureExamples;
@@ -28,6 +26,8 @@ import org.saestream.sink.SinkConfig;
 import org.saestream.sink.SinkTopology;
 import org.saestream.tensor.Safetensors;
 import org.saestream.tensor.Tensor;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicSpec;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

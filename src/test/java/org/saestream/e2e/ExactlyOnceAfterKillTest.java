@@ -12,8 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicCatalog;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticConfig;
@@ -28,6 +26,8 @@ import org.saestream.records.TensorDtype;
 import org.saestream.records.Topics;
 import org.saestream.tensor.DType;
 import org.saestream.tensor.TensorCodec;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
 
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

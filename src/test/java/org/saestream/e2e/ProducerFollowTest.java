@@ -1,12 +1,12 @@
 package org.saestream.e2e;
 
-import org.saestream.testing.HfFixtureRoot;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.records.ShardLedgerEntry;
 import org.saestream.records.ShardStatus;
+import org.saestream.testing.HfFixtureRoot;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,8 +5,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicCatalog;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticConfig;
@@ -18,6 +16,8 @@ import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.records.Topics;
 import org.saestream.tensor.DType;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;

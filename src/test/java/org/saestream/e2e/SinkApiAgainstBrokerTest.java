@@ -10,14 +10,14 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicCatalog;
-import org.saestream.topics.TopicSpec;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
 import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 
 import java.net.URI;
 import java.net.http.HttpClient;

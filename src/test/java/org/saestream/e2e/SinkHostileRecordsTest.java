@@ -7,7 +7,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.saestream.testing.SampleRecords;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.records.CraftedRecords;
 import org.saestream.records.DeadLetter;
@@ -18,6 +17,7 @@ import org.saestream.records.Topics;
 import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
 import org.saestream.sink.SinkTopology;
+import org.saestream.testing.SampleRecords;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.TopicSpec;
 

@@ -10,8 +10,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicSpec;
 import org.saestream.records.DictionaryPair;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.RecordCodec;
@@ -22,6 +20,8 @@ import org.saestream.records.Topics;
 import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
 import org.saestream.sink.SinkTopology;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicSpec;
 
 import java.io.BufferedReader;
 import java.io.InputStream;

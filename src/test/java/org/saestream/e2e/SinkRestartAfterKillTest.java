@@ -10,10 +10,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.saestream.testing.SampleRecords;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.Topics;
+import org.saestream.testing.SampleRecords;
 
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -11,7 +11,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.saestream.testing.SampleRecords;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
@@ -26,6 +25,7 @@ import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.records.Topics;
 import org.saestream.tensor.DType;
+import org.saestream.testing.SampleRecords;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.TopicCatalog;
 

@@ -1,6 +1,5 @@
 package org.saestream.e2e;
 
-import org.saestream.testing.HfFixtureRoot;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -15,6 +14,7 @@ import org.saestream.records.RecordCodec;
 import org.saestream.records.ShardLedgerEntry;
 import org.saestream.records.ShardStatus;
 import org.saestream.records.Topics;
+import org.saestream.testing.HfFixtureRoot;
 
 import java.io.BufferedWriter;
 import java.nio.charset.StandardCharsets;

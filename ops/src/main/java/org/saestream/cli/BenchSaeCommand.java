@@ -1,11 +1,11 @@
 package org.saestream.cli;
 
-import org.saestream.topics.TopicSpec;
-import org.saestream.topics.KafkaAdmin;
 import ai.djl.ndarray.NDManager;
 import org.apache.flink.core.execution.JobClient;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
+import org.saestream.flink.Checkpointing;
+import org.saestream.flink.SourceRange;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
@@ -17,6 +17,8 @@ import org.saestream.records.Topics;
 import org.saestream.sae.SaeConfig;
 import org.saestream.sae.SaeTrainer;
 import org.saestream.tensor.DType;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -93,8 +95,8 @@ public final class BenchSaeCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "produced %d tokens into Kafka at %,.0f tokens/s%n", produced.tokens(),
                     produced.tokensPerSecond());
             long start = System.nanoTime();
-            JobClient client = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints"),
-                    Duration.ofSeconds(5), null, true, 0);
+            JobClient client = FlinkRunner.startTraining(job, bootstrap,
+                    Checkpointing.fresh(dir.resolve("checkpoints"), Duration.ofSeconds(5)), SourceRange.upToNow(), 0);
             client.getJobExecutionResult().get();
             return produced.tokens() / ((System.nanoTime() - start) / 1e9);
         }

@@ -1,11 +1,12 @@
 package org.saestream.cli;
 
-import org.saestream.topics.TopicCatalog;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
+import org.saestream.flink.Checkpointing;
+import org.saestream.flink.SourceRange;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticConfig;
@@ -18,6 +19,7 @@ import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
 import org.saestream.tensor.DType;
 import org.saestream.tensor.Safetensors;
+import org.saestream.topics.TopicCatalog;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -28,8 +30,8 @@ import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -158,8 +160,8 @@ public final class DemoCommand implements Callable<Integer> {
                 SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());
                 System.out.println("dashboard  " + api.baseUrl() + "/");
 
-                JobClient training = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints"),
-                        Duration.ofSeconds(1), null, false, 0);
+                JobClient training = FlinkRunner.startTraining(job, bootstrap,
+                        Checkpointing.fresh(dir.resolve("checkpoints"), Duration.ofSeconds(1)), SourceRange.everything(), 0);
                 System.out.println("flink      job " + training.getJobID() + " (MiniCluster, RocksDB, exactly-once)");
 
                 AtomicLong produced = new AtomicLong();

@@ -1,6 +1,5 @@
 package org.saestream.cli;
 
-import org.saestream.topics.TopicCatalog;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
@@ -8,6 +7,8 @@ import org.saestream.corpus.Corpus;
 import org.saestream.corpus.CorpusOptions;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
+import org.saestream.flink.Checkpointing;
+import org.saestream.flink.SourceRange;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.lm.HfTokenizer;
 import org.saestream.lm.HookPoint;
@@ -20,6 +21,7 @@ import org.saestream.sae.SaeConfig;
 import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
 import org.saestream.tensor.DType;
+import org.saestream.topics.TopicCatalog;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,8 +88,8 @@ final class LmDemo {
                 sink.start();
                 SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());
                 System.out.println("dashboard  " + api.baseUrl() + "/");
-                JobClient training = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints"),
-                        Duration.ofSeconds(1), null, false, 0);
+                JobClient training = FlinkRunner.startTraining(job, bootstrap,
+                        Checkpointing.fresh(dir.resolve("checkpoints"), Duration.ofSeconds(1)), SourceRange.everything(), 0);
                 System.out.println("flink      job " + training.getJobID() + " (MiniCluster, RocksDB, exactly-once)");
 
                 CorpusProducerConfig produce = new CorpusProducerConfig(options.run, bootstrap, "demo-producer",

@@ -2,9 +2,10 @@ package org.saestream.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.saestream.embedded.FlinkRunner;
+import org.saestream.flink.Checkpointing;
+import org.saestream.flink.SourceRange;
 import org.saestream.jobs.ExperimentFile;
 import org.saestream.jobs.ReplayRange;
 import org.saestream.jobs.SaeJobConfig;
@@ -18,8 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Optional;
@@ -72,7 +73,7 @@ public final class ReplayCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Topics.requireName(experiment, "--experiment");
         SaeJobConfig job = ExperimentFile.read(config).jobConfig(experiment, topic); // fails before anything starts
-        OffsetsInitializer start = ReplayRange.start(from, topic);
+        ReplayRange.start(from, topic); // a mistake in --from fails before anything starts
         Path dir = (stateDir != null ? stateDir : Path.of("work", "experiments", experiment)).toAbsolutePath();
         Path checkpoints = dir.resolve("checkpoints");
         Optional<Path> resumeFrom = FlinkRunner.latestRestorePoint(checkpoints);
@@ -81,7 +82,7 @@ public final class ReplayCommand implements Callable<Integer> {
         UserInput.freePort("127.0.0.1", restPort, "--rest-port");
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             String effectiveUntil = checkStartedWith(dir, configDigest, resumeFrom.isPresent());
-            OffsetsInitializer stop = ReplayRange.stop(effectiveUntil, topic);
+            SourceRange range = ReplayRange.of(from, effectiveUntil, topic);
             String bootstrap = kafka.bootstrap();
             kafka.ensureTopics(job.outputTopics(), 1);
             resumeFrom.ifPresentOrElse(
@@ -90,8 +91,8 @@ public final class ReplayCommand implements Callable<Integer> {
                             + (from == null ? "earliest" : from) + (effectiveUntil == null ? " (following the topic)"
                             : " until " + effectiveUntil)));
             System.out.println(job.saes().size() + " SAEs in " + job.groups().size() + " groups, state in " + dir);
-            JobClient client = FlinkRunner.startTraining(job, bootstrap, checkpoints, interval, resumeFrom.orElse(null),
-                    start, stop, restPort);
+            JobClient client = FlinkRunner.startTraining(job, bootstrap, new Checkpointing(checkpoints, interval,
+                    resumeFrom), range, restPort);
             System.out.println("flink job " + client.getJobID() + "; stop it to resume later with: curl -X POST "
                     + "http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID() + "/stop -H 'Content-Type: "
                     + "application/json' -d '{\"drain\": false}'");

@@ -1,12 +1,10 @@
 package org.saestream.cli;
 
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestOptions;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.saestream.embedded.FlinkRunner;
+import org.saestream.flink.Checkpointing;
+import org.saestream.flink.SourceRange;
 import org.saestream.records.Topics;
-import org.saestream.spectrum.GradientSpectrumJob;
 import org.saestream.spectrum.SpectrumJobConfig;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -14,6 +12,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** GradientSpectrumJob on a Flink MiniCluster: the live spectrum of a training run's gradients. */
@@ -63,19 +62,15 @@ public final class SpectrumCommand implements Callable<Integer> {
         SpectrumJobConfig config = SpectrumJobConfig.forRun(run).withSketchRows(sketchRows)
                 .withPublishEvery(publishEvery).withRankThreshold(rankThreshold).withLoadings(recentSteps, topDirections);
         Duration interval = Durations.parse(checkpointInterval);
-        Path restorePoint = restore == null ? null : UserInput.restorePoint(restore.toAbsolutePath(), "--restore");
+        Optional<Path> restorePoint = Optional.ofNullable(restore)
+                .map(p -> UserInput.restorePoint(p.toAbsolutePath(), "--restore"));
         UserInput.freePort("127.0.0.1", restPort, "--rest-port");
         Path dir = (checkpointDir != null ? checkpointDir : Path.of("work", "spectrum", run)).toAbsolutePath();
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             kafka.ensureTopics(config.outputTopics(), 1);
-            Configuration conf = GradientSpectrumJob.flinkConfiguration(dir, interval, restorePoint);
-            conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
-            conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            env.setParallelism(1);
-            GradientSpectrumJob.wire(env, config, kafka.bootstrap(), OffsetsInitializer.earliest(),
-                    bounded ? OffsetsInitializer.latest() : null);
-            JobClient client = env.executeAsync("saestream-" + config.jobName());
+            JobClient client = FlinkRunner.startSpectrum(config, kafka.bootstrap(),
+                    new Checkpointing(dir, interval, restorePoint),
+                    bounded ? SourceRange.upToNow() : SourceRange.everything(), restPort);
             System.out.println("spectrum job " + client.getJobID() + " for " + config.sourceTopic() + " -> "
                     + Topics.SPECTRUM);
             client.getJobExecutionResult().get();

@@ -2,6 +2,8 @@ package org.saestream.cli;
 
 import org.apache.flink.core.execution.JobClient;
 import org.saestream.embedded.FlinkRunner;
+import org.saestream.flink.Checkpointing;
+import org.saestream.flink.SourceRange;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.Topics;
@@ -57,20 +59,22 @@ public final class TrainCommand implements Callable<Integer> {
         Topics.requireName(run, "--run");
         Topics.requireName(experiment, "--experiment");
         Duration interval = Durations.parse(checkpointInterval);
-        Path restorePoint = restore == null ? null : UserInput.restorePoint(restore.toAbsolutePath(), "--restore");
+        Optional<Path> restorePoint = Optional.ofNullable(restore)
+                .map(p -> UserInput.restorePoint(p.toAbsolutePath(), "--restore"));
         UserInput.freePort("127.0.0.1", restPort, "--rest-port");
         String topic = Topics.activations(run);
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             SaeJobConfig job = jobConfig(kafka.bootstrap(), topic);
-            if (restorePoint != null && !CheckpointShapes.check(restorePoint, job)) {
-                System.out.println("note: " + restorePoint + " records no SAE shapes (" + CheckpointShapes.FILE
+            if (restorePoint.isPresent() && !CheckpointShapes.check(restorePoint.get(), job)) {
+                System.out.println("note: " + restorePoint.get() + " records no SAE shapes (" + CheckpointShapes.FILE
                         + "); a mismatch with the options shows only when the job restores");
             }
             Path checkpoints = checkpointDir.toAbsolutePath();
             CheckpointShapes.write(checkpoints, job);
             kafka.ensureTopics(job.outputTopics(), 1);
-            JobClient client = FlinkRunner.startTraining(job, kafka.bootstrap(), checkpoints, interval, restorePoint,
-                    bounded, restPort);
+            JobClient client = FlinkRunner.startTraining(job, kafka.bootstrap(),
+                    new Checkpointing(checkpoints, interval, restorePoint),
+                    bounded ? SourceRange.upToNow() : SourceRange.everything(), restPort);
             var first = job.saes().get(0);
             System.out.println("training job " + client.getJobID() + " started for " + job.saeKey(first.saeId())
                     + " (" + first.architecture().getClass().getSimpleName() + ", d_in " + first.dIn() + ", d_sae "

@@ -1,17 +1,19 @@
 package org.saestream.cli;
 
-import org.saestream.topics.TopicSpec;
-import org.saestream.topics.TopicCatalog;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
+import org.saestream.flink.Checkpointing;
+import org.saestream.flink.SourceRange;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.records.Topics;
 import org.saestream.sink.MetricsSink;
 import org.saestream.sink.SinkConfig;
 import org.saestream.spectrum.SpectrumJobConfig;
+import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 import org.saestream.train.TrainConfig;
 
 import java.nio.file.Files;
@@ -62,10 +64,12 @@ final class TrainLiveDemo {
                 sink.start();
                 SinkClient api = new SinkClient("127.0.0.1", sink.httpPort());
                 System.out.println("dashboard  " + api.baseUrl() + "/");
-                JobClient sae = FlinkRunner.startTraining(job, bootstrap, dir.resolve("checkpoints-sae"),
-                        Duration.ofSeconds(2), null, false, 0);
-                JobClient spectra = FlinkRunner.startSpectrum(spectrum, bootstrap, dir.resolve("checkpoints-spectrum"),
-                        Duration.ofSeconds(2), 0);
+                JobClient sae = FlinkRunner.startTraining(job, bootstrap,
+                        Checkpointing.fresh(dir.resolve("checkpoints-sae"), Duration.ofSeconds(2)),
+                        SourceRange.everything(), 0);
+                JobClient spectra = FlinkRunner.startSpectrum(spectrum, bootstrap,
+                        Checkpointing.fresh(dir.resolve("checkpoints-spectrum"), Duration.ofSeconds(2)),
+                        SourceRange.everything(), 0);
                 System.out.println("flink      SAE job " + sae.getJobID() + " on " + job.sourceTopic() + " (" + options.lmHook
                         + "), spectrum job " + spectra.getJobID() + " on " + Topics.gradients(options.run));
 

@@ -3,11 +3,14 @@ package org.saestream.embedded;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.saestream.flink.Checkpointing;
+import org.saestream.flink.SourceRange;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.jobs.SaeTrainingJob;
+import org.saestream.spectrum.GradientSpectrumJob;
+import org.saestream.spectrum.SpectrumJobConfig;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -21,53 +24,41 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
-/** Runs the SAE training job on a Flink MiniCluster in this JVM (RocksDB state, exactly-once checkpoints). */
+/** Runs the saestream Flink jobs on a MiniCluster in this JVM (RocksDB state, exactly-once checkpoints). */
 public final class FlinkRunner {
     private FlinkRunner() {
     }
 
     /**
-     * @param checkpointDir where checkpoints go (savepoints under its {@code savepoints/})
-     * @param restoreFrom   a checkpoint or savepoint to continue from, or null for a fresh start
-     * @param start         where a fresh start begins on the topic (a restore continues from its state)
-     * @param stopOrNull    an end for a bounded replay, or null to keep following the topic
-     * @param restPort      port of the MiniCluster's REST API (0 = any free port), where
-     *                      {@code POST /jobs/<id>/stop {"drain": true}} stops the job the way {@code flink stop --drain} does
+     * The SAE training job.
+     *
+     * @param restPort port of the MiniCluster's REST API (0 = any free port), where
+     *                 {@code POST /jobs/<id>/stop {"drain": true}} stops the job the way {@code flink stop --drain} does
      */
-    public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Path checkpointDir,
-                                          java.time.Duration checkpointInterval, Path restoreFrom,
-                                          OffsetsInitializer start, OffsetsInitializer stopOrNull, int restPort)
-            throws Exception {
-        Configuration conf = SaeTrainingJob.flinkConfiguration(checkpointDir, checkpointInterval, restoreFrom);
-        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, Math.max(2, job.parallelism()));
-        conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
-        conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(1);
-        SaeTrainingJob.wire(env, job, bootstrapServers, start, stopOrNull);
+    public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Checkpointing checkpointing,
+                                          SourceRange range, int restPort) throws Exception {
+        StreamExecutionEnvironment env = environment(checkpointing, Math.max(2, job.parallelism()), restPort);
+        SaeTrainingJob.wire(env, job, bootstrapServers, range);
         return env.executeAsync("saestream-train-" + job.experiment());
     }
 
-    /** GradientSpectrumJob on its own MiniCluster, following gradients.&lt;run&gt; from the earliest offset. */
-    public static JobClient startSpectrum(org.saestream.spectrum.SpectrumJobConfig config, String bootstrapServers,
-                                          Path checkpointDir, java.time.Duration checkpointInterval, int restPort)
+    /** GradientSpectrumJob: the live spectrum of gradients.&lt;run&gt;. */
+    public static JobClient startSpectrum(SpectrumJobConfig config, String bootstrapServers,
+                                          Checkpointing checkpointing, SourceRange range, int restPort)
             throws Exception {
-        Configuration conf = org.saestream.spectrum.GradientSpectrumJob.flinkConfiguration(checkpointDir,
-                checkpointInterval, null);
+        StreamExecutionEnvironment env = environment(checkpointing, 1, restPort);
+        GradientSpectrumJob.wire(env, config, bootstrapServers, range);
+        return env.executeAsync("saestream-" + config.jobName());
+    }
+
+    private static StreamExecutionEnvironment environment(Checkpointing checkpointing, int slots, int restPort) {
+        Configuration conf = checkpointing.flinkConfiguration();
+        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
         conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
         conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(1);
-        org.saestream.spectrum.GradientSpectrumJob.wire(env, config, bootstrapServers, OffsetsInitializer.earliest(), null);
-        return env.executeAsync("saestream-" + config.jobName());
-    }
-
-    /** From the earliest offset; {@code bounded} stops at the end offsets present at start. */
-    public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Path checkpointDir,
-                                          java.time.Duration checkpointInterval, Path restoreFrom, boolean bounded,
-                                          int restPort) throws Exception {
-        return startTraining(job, bootstrapServers, checkpointDir, checkpointInterval, restoreFrom,
-                OffsetsInitializer.earliest(), bounded ? OffsetsInitializer.latest() : null, restPort);
+        return env;
     }
 
     /** The newest completed checkpoint under a checkpoint directory (one whose _metadata exists). */

@@ -1,14 +1,14 @@
 package org.saestream.train;
 
-import org.saestream.topics.ProducerSettings;
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicCatalog;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.Topics;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.ProducerSettings;
+import org.saestream.topics.TopicCatalog;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;

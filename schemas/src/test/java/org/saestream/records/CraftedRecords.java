@@ -1,8 +1,8 @@
 package org.saestream.records;
 
 import org.saestream.tensor.DType;
-import org.saestream.testing.SampleRecords;
 import org.saestream.tensor.TensorCodec;
+import org.saestream.testing.SampleRecords;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

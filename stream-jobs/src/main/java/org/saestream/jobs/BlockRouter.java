@@ -4,6 +4,8 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.saestream.flink.InputRecord;
+import org.saestream.flink.OutboundRecord;
 import org.saestream.records.DeadLetter;
 import org.saestream.records.RecordCodec;
 import org.slf4j.Logger;

@@ -1,13 +1,15 @@
 package org.saestream.jobs;
 
-import java.util.List;
-import java.util.stream.Collectors;
+import org.saestream.flink.InputRecord;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.RecordDecodeException;
 import org.saestream.records.TokenIdentity;
 import org.saestream.tensor.DType;
 import org.saestream.tensor.TensorCodec;
+
+import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * Decides what happens to one input record: its tokens are accepted, it is rejected with a reason

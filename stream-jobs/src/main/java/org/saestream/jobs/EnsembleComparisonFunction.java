@@ -7,6 +7,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
+import org.saestream.flink.OutboundRecord;
 import org.saestream.records.DictionaryPair;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeComparison;

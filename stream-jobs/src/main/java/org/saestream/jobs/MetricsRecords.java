@@ -1,5 +1,6 @@
 package org.saestream.jobs;
 
+import org.saestream.flink.OutboundRecord;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;

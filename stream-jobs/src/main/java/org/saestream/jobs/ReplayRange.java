@@ -3,11 +3,13 @@ package org.saestream.jobs;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.common.TopicPartition;
+import org.saestream.flink.SourceRange;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Where a replay starts and ends on its topic, as the command line gives it:
@@ -24,15 +26,20 @@ public final class ReplayRange {
         return parse(spec == null ? "earliest" : spec, topic, "--from", OffsetResetStrategy.EARLIEST);
     }
 
-    /** --until: null for an unbounded replay that keeps following the topic; latest, an instant, or offsets. */
-    public static OffsetsInitializer stop(String spec, String topic) {
+    /** --until: none (null) for an unbounded replay that keeps following the topic; latest, an instant, or offsets. */
+    public static Optional<OffsetsInitializer> stop(String spec, String topic) {
         if (spec == null) {
-            return null;
+            return Optional.empty();
         }
         if (spec.equals("earliest")) {
             throw new IllegalArgumentException("--until earliest would replay nothing; use latest, an ISO time or offsets");
         }
-        return parse(spec, topic, "--until", OffsetResetStrategy.LATEST);
+        return Optional.of(parse(spec, topic, "--until", OffsetResetStrategy.LATEST));
+    }
+
+    /** What a replay reads: from --from (default earliest) to --until, or following the topic without one. */
+    public static SourceRange of(String from, String until, String topic) {
+        return new SourceRange(start(from, topic), stop(until, topic));
     }
 
     private static OffsetsInitializer parse(String spec, String topic, String option, OffsetResetStrategy unlisted) {

@@ -14,6 +14,7 @@ import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.saestream.flink.OutboundRecord;
 import org.saestream.records.FeatureExamples;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeSnapshot;

@@ -1,18 +1,12 @@
 package org.saestream.spectrum;
 
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.configuration.Configuration;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.saestream.jobs.InputRecord;
-import org.saestream.jobs.KafkaWiring;
+import org.saestream.flink.InputRecord;
+import org.saestream.flink.KafkaWiring;
+import org.saestream.flink.OutboundRecord;
+import org.saestream.flink.SourceRange;
 
-import org.saestream.jobs.OutboundRecord;
-import org.saestream.jobs.SaeTrainingJob;
-
-import java.nio.file.Path;
-import java.time.Duration;
 
 /**
  * GradientSpectrumJob: gradients.&lt;run&gt; (read_committed) → keyed by run → {@link GradientSpectrumFunction}
@@ -39,19 +33,8 @@ public final class GradientSpectrumJob {
 
     /** Kafka in, sketch, Kafka out: the whole job on an environment. */
     public static void wire(StreamExecutionEnvironment env, SpectrumJobConfig config, String bootstrapServers,
-                            OffsetsInitializer start, OffsetsInitializer stopOrNull) {
-        DataStream<InputRecord> input = env
-                .fromSource(KafkaWiring.source(bootstrapServers, config.sourceTopic(), config.jobName(), start,
-                        stopOrNull), WatermarkStrategy.noWatermarks(),
-                        "gradients[" + config.sourceTopic() + "]")
-                .uid(SOURCE_UID);
-        build(input, config)
-                .sinkTo(KafkaWiring.sink(bootstrapServers, config.jobName()))
-                .name("kafka-out").uid(SINK_UID);
-    }
-
-    /** The SAE job's settings: RocksDB, exactly-once checkpoints retained on cancellation, optional restore. */
-    public static Configuration flinkConfiguration(Path checkpointDir, Duration interval, Path restoreFrom) {
-        return SaeTrainingJob.flinkConfiguration(checkpointDir, interval, restoreFrom);
+                            SourceRange range) {
+        KafkaWiring.pipeline(env, bootstrapServers, config.sourceTopic(), config.jobName(), range,
+                new KafkaWiring.Uids(SOURCE_UID, "gradients", SINK_UID), input -> build(input, config));
     }
 }

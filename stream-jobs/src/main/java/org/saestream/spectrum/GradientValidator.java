@@ -1,6 +1,6 @@
 package org.saestream.spectrum;
 
-import org.saestream.jobs.InputRecord;
+import org.saestream.flink.InputRecord;
 import org.saestream.records.GradientStep;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.RecordDecodeException;

@@ -1,7 +1,7 @@
 package org.saestream.spectrum;
 
 import org.apache.flink.api.java.functions.KeySelector;
-import org.saestream.jobs.InputRecord;
+import org.saestream.flink.InputRecord;
 
 import java.nio.charset.StandardCharsets;
 

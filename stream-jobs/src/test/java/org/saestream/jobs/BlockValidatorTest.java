@@ -1,6 +1,7 @@
 package org.saestream.jobs;
 
 import org.junit.jupiter.api.Test;
+import org.saestream.flink.InputRecord;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.TokenIdentity;
 

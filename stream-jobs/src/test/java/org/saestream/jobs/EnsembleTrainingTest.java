@@ -1,6 +1,7 @@
 package org.saestream.jobs;
 
 import org.junit.jupiter.api.Test;
+import org.saestream.flink.OutboundRecord;
 import org.saestream.records.DictionaryPair;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeComparison;

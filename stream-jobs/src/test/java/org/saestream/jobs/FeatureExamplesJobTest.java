@@ -3,6 +3,8 @@ package org.saestream.jobs;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.java.typeutils.PojoTypeInfo;
 import org.junit.jupiter.api.Test;
+import org.saestream.flink.InputRecord;
+import org.saestream.flink.OutboundRecord;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.FeatureExample;
 import org.saestream.records.FeatureExamples;

@@ -8,6 +8,8 @@ import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.saestream.flink.InputRecord;
+import org.saestream.flink.OutboundRecord;
 
 import java.util.ArrayList;
 import java.util.List;

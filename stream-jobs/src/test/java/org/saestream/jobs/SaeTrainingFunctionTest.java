@@ -2,6 +2,7 @@ package org.saestream.jobs;
 
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.junit.jupiter.api.Test;
+import org.saestream.flink.OutboundRecord;
 import org.saestream.records.CraftedRecords;
 import org.saestream.records.DeadLetter;
 import org.saestream.records.FeatureExamples;

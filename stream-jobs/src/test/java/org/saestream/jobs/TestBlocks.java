@@ -1,5 +1,6 @@
 package org.saestream.jobs;
 
+import org.saestream.flink.InputRecord;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.TensorDtype;

@@ -1,10 +1,7 @@
 package org.saestream.produce.lm;
 
-import org.saestream.topics.ProducerSettings;
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicCatalog;
-import ai.djl.ndarray.NDManager;
 import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -28,6 +25,9 @@ import org.saestream.records.ShardStatus;
 import org.saestream.records.TensorDtype;
 import org.saestream.records.Topics;
 import org.saestream.tensor.TensorCodec;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.ProducerSettings;
+import org.saestream.topics.TopicCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,7 +1,5 @@
 package org.saestream.produce.lm;
 
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicCatalog;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -14,6 +12,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.saestream.corpus.CorpusShard;
 import org.saestream.produce.CommittedRecords;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicCatalog;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

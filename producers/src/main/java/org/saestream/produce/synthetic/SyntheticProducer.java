@@ -1,8 +1,5 @@
 package org.saestream.produce.synthetic;
 
-import org.saestream.topics.ProducerSettings;
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicCatalog;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -16,6 +13,9 @@ import org.saestream.records.TensorDtype;
 import org.saestream.records.TokenIdentity;
 import org.saestream.records.Topics;
 import org.saestream.tensor.TensorCodec;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.ProducerSettings;
+import org.saestream.topics.TopicCatalog;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

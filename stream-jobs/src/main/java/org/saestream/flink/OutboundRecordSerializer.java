@@ -1,4 +1,4 @@
-package org.saestream.jobs;
+package org.saestream.flink;
 
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;

@@ -1,4 +1,4 @@
-package org.saestream.jobs;
+package org.saestream.flink;
 
 /** A record for one Kafka topic (metrics, snapshot chunk or dead letter); one exactly-once sink writes them all. */
 public class OutboundRecord {

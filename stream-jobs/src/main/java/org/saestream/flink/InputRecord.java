@@ -1,4 +1,4 @@
-package org.saestream.jobs;
+package org.saestream.flink;
 
 /** A Kafka record as it arrived, undecoded, so that a bad value can go to the dead-letter topic whole. */
 public class InputRecord {

@@ -1,4 +1,4 @@
-package org.saestream.jobs;
+package org.saestream.flink;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;

@@ -1,16 +1,19 @@
-package org.saestream.jobs;
+package org.saestream.flink;
 
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.saestream.topics.TopicCatalog;
 
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * How every saestream Flink job meets Kafka: raw records in (read_committed, the job's own consumer
@@ -21,24 +24,42 @@ public final class KafkaWiring {
     }
 
     /**
-     * A source of {@code topic} for the job named {@code jobName} (group {@code saestream-<jobName>}), from
-     * {@code start}; bounded at {@code stopOrNull} when given (also after a restore: see {@link BoundedReplaySource}).
+     * A source of {@code topic} for the job named {@code jobName} (group {@code saestream-<jobName>}) over
+     * {@code range}; bounded when the range has an end (also after a restore: see {@link BoundedReplaySource}).
      */
     public static Source<InputRecord, ?, ?> source(String bootstrapServers, String topic, String jobName,
-                                                  OffsetsInitializer start, OffsetsInitializer stopOrNull) {
+                                                  SourceRange range) {
         var builder = KafkaSource.<InputRecord>builder()
                 .setBootstrapServers(bootstrapServers)
                 .setTopics(topic)
                 .setGroupId("saestream-" + jobName)
-                .setStartingOffsets(start)
+                .setStartingOffsets(range.start())
                 .setDeserializer(new InputRecordDeserializer())
                 // never read records of aborted or open producer transactions
                 .setProperty("isolation.level", "read_committed")
                 .setProperty("partition.discovery.interval.ms", "10000");
-        if (stopOrNull != null) {
-            builder.setBounded(stopOrNull);
-        }
+        range.stop().ifPresent(builder::setBounded);
         return new BoundedReplaySource<>(builder.build());
+    }
+
+    /**
+     * Kafka in, {@code topology}, Kafka out: a whole job on {@code env}, its source and sink named and given stable
+     * uids so savepoints survive changes elsewhere in the graph.
+     */
+    public static void pipeline(StreamExecutionEnvironment env, String bootstrapServers, String topic, String jobName,
+                                SourceRange range, Uids uids,
+                                Function<DataStream<InputRecord>, DataStream<OutboundRecord>> topology) {
+        DataStream<InputRecord> input = env
+                .fromSource(source(bootstrapServers, topic, jobName, range), WatermarkStrategy.noWatermarks(),
+                        uids.sourceName() + "[" + topic + "]")
+                .uid(uids.source());
+        topology.apply(input)
+                .sinkTo(sink(bootstrapServers, jobName))
+                .name("kafka-out").uid(uids.sink());
+    }
+
+    /** The uids of a job's Kafka source and sink, and the source's name. */
+    public record Uids(String source, String sourceName, String sink) {
     }
 
     /**
