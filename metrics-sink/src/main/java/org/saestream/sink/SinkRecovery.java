@@ -60,8 +60,9 @@ final class SinkRecovery {
                     .filter(d -> !Files.exists(d.resolve(".checkpoint")))
                     .count();
             if (unclean > 0) {
-                LOG.info("the sink did not stop cleanly last time: under exactly-once Kafka Streams rebuilds the stores "
-                        + "of {} task(s) from their changelogs (it reports them as corrupted; nothing is lost)", unclean);
+                LOG.info("the sink did not stop cleanly last time: under exactly-once Kafka Streams rebuilds the "
+                        + "stores of {} task(s) from their changelogs (it reports them as corrupted; nothing is lost)",
+                        unclean);
             }
         } catch (IOException e) {
             LOG.debug("cannot look at {}: {}", tasks, e.toString());
@@ -73,7 +74,10 @@ final class SinkRecovery {
         return new StateRestoreListener() {
             @Override
             public void onRestoreStart(TopicPartition partition, String store, long startingOffset, long endingOffset) {
-                LOG.info("restoring store {} from {} (offsets {} to {})", store, partition, startingOffset, endingOffset);
+                if (endingOffset > startingOffset) { // a fresh sink's empty changelogs are not worth a line
+                    LOG.info("restoring store {} from {} (offsets {} to {})", store, partition, startingOffset,
+                            endingOffset);
+                }
             }
 
             @Override
@@ -82,7 +86,9 @@ final class SinkRecovery {
 
             @Override
             public void onRestoreEnd(TopicPartition partition, String store, long totalRestored) {
-                LOG.info("restored store {} from {}: {} records", store, partition, totalRestored);
+                if (totalRestored > 0) {
+                    LOG.info("restored store {} from {}: {} records", store, partition, totalRestored);
+                }
             }
         };
     }

@@ -47,8 +47,9 @@ public final class SaeOptions {
     int mixingBufferTokens = 0;
 
     @Option(names = "--snapshot-every", description = "Tokens per drift window: a snapshot (with self-similarity "
-            + "against the previous one) is taken at each window boundary and at the end (default: ${DEFAULT-VALUE})")
-    long snapshotEveryTokens = DEFAULT_SNAPSHOT_EVERY;
+            + "against the previous one) is taken at each window boundary and at the end (default: 1000000; "
+            + "32768 for demo --train-live)")
+    Long snapshotEveryTokens;
     static final long DEFAULT_SNAPSHOT_EVERY = 1_000_000;
 
     @Option(names = "--reference", description = "A dictionary to score the SAE against live (SAELens directory, or "
@@ -56,12 +57,20 @@ public final class SaeOptions {
     Path reference;
 
     /**
-     * What a command knows when the user said nothing: the width of its data, and the L1 coefficient it prefers
-     * for ReLU SAEs (null: the trainer's).
+     * What a command knows when the user said nothing: the width of its data, the L1 coefficient it prefers for
+     * ReLU SAEs (null: the trainer's), and its drift window.
      */
-    record Defaults(int dIn, Double l1) {
+    record Defaults(int dIn, Double l1, long snapshotEveryTokens) {
         static Defaults width(int dIn) {
-            return new Defaults(dIn, null);
+            return new Defaults(dIn, null, DEFAULT_SNAPSHOT_EVERY);
+        }
+
+        Defaults withL1(double coefficient) {
+            return new Defaults(dIn, coefficient, snapshotEveryTokens);
+        }
+
+        Defaults withSnapshotEvery(long tokens) {
+            return new Defaults(dIn, l1, tokens);
         }
     }
 
@@ -97,7 +106,8 @@ public final class SaeOptions {
                 base.beta1(), base.beta2(), base.epsilon(),
                 batchSize != null ? batchSize : base.batchSize(),
                 seed, hookName != null ? hookName : base.hookName(), base.modelName(), base.deadWindowTokens());
-        return sae.withOptions(sae.options().withDrift(snapshotEveryTokens, sae.options().driftLookback()));
+        long window = snapshotEveryTokens != null ? snapshotEveryTokens : defaults.snapshotEveryTokens();
+        return sae.withOptions(sae.options().withDrift(window, sae.options().driftLookback()));
     }
 
     SaeJobConfig jobConfig(String experiment, String topic, Defaults defaults) {
