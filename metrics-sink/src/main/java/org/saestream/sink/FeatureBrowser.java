@@ -3,6 +3,7 @@ package org.saestream.sink;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.saestream.files.SaeLensLayout;
 import org.saestream.records.FeatureExample;
 import org.saestream.records.FeatureExamples;
 import org.saestream.records.FeatureTopK;
@@ -56,9 +57,9 @@ final class FeatureBrowser {
         ArrayNode windows = out.putArray("windows");
         for (SnapshotEntry s : snapshots) {
             ObjectNode w = windows.addObject().put("snapshot_id", s.snapshotId()).put("tokens_seen", s.tokensSeen());
-            files.metadata(s, SnapshotFiles.DRIFT, "window_index").ifPresent(v -> w.put("window_index", Long.parseLong(v)));
+            files.metadata(s, SaeLensLayout.DRIFT_FILE, "window_index").ifPresent(v -> w.put("window_index", Long.parseLong(v)));
             ArrayNode values = w.putArray("self_similarity_previous");
-            for (float v : files.tensor(s, SnapshotFiles.DRIFT, SnapshotFiles.DRIFT_PREVIOUS).orElseThrow().toFloats()) {
+            for (float v : files.tensor(s, SaeLensLayout.DRIFT_FILE, SaeLensLayout.DRIFT_PREVIOUS).orElseThrow().toFloats()) {
                 values.add(finite(v));
             }
         }
@@ -92,9 +93,9 @@ final class FeatureBrowser {
         }
         ArrayNode similarity = out.putArray("self_similarity");
         for (SnapshotEntry s : drift) {
-            float[] cos = files.tensor(s, SnapshotFiles.DRIFT, SnapshotFiles.DRIFT_PREVIOUS).orElseThrow().toFloats();
+            float[] cos = files.tensor(s, SaeLensLayout.DRIFT_FILE, SaeLensLayout.DRIFT_PREVIOUS).orElseThrow().toFloats();
             ObjectNode p = similarity.addObject().put("tokens_seen", s.tokensSeen());
-            files.metadata(s, SnapshotFiles.DRIFT, "window_index").ifPresent(v -> p.put("window_index", Long.parseLong(v)));
+            files.metadata(s, SaeLensLayout.DRIFT_FILE, "window_index").ifPresent(v -> p.put("window_index", Long.parseLong(v)));
             p.set("cosine", finite(cos[feature]));
         }
         examplesOf(chunks, feature, out);
@@ -144,7 +145,7 @@ final class FeatureBrowser {
         if (own.isEmpty()) {
             return;
         }
-        Optional<Tensor> mine = files.tensor(own.get(own.size() - 1), SnapshotFiles.WEIGHTS, SnapshotFiles.DECODER);
+        Optional<Tensor> mine = files.tensor(own.get(own.size() - 1), SaeLensLayout.WEIGHTS_FILE, SaeLensLayout.W_DEC);
         if (mine.isEmpty()) {
             return;
         }
@@ -161,7 +162,7 @@ final class FeatureBrowser {
             }
             List<SnapshotEntry> theirs = queries.snapshots(otherKey);
             Optional<Tensor> w = theirs.isEmpty() ? Optional.empty()
-                    : files.tensor(theirs.get(theirs.size() - 1), SnapshotFiles.WEIGHTS, SnapshotFiles.DECODER);
+                    : files.tensor(theirs.get(theirs.size() - 1), SaeLensLayout.WEIGHTS_FILE, SaeLensLayout.W_DEC);
             if (w.isEmpty()) {
                 continue;
             }
@@ -193,11 +194,11 @@ final class FeatureBrowser {
 
     private List<SnapshotEntry> withDrift(String saeKey) {
         return queries.snapshots(saeKey).stream()
-                .filter(s -> files.tensor(s, SnapshotFiles.DRIFT, SnapshotFiles.DRIFT_PREVIOUS).isPresent()).toList();
+                .filter(s -> files.tensor(s, SaeLensLayout.DRIFT_FILE, SaeLensLayout.DRIFT_PREVIOUS).isPresent()).toList();
     }
 
     private float[] density(SnapshotEntry snapshot) {
-        return files.tensor(snapshot, SnapshotFiles.SPARSITY, SnapshotFiles.SPARSITY_TENSOR).map(Tensor::toFloats)
+        return files.tensor(snapshot, SaeLensLayout.SPARSITY_FILE, SaeLensLayout.SPARSITY_TENSOR).map(Tensor::toFloats)
                 .orElse(new float[0]);
     }
 

@@ -8,6 +8,7 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.saestream.files.StagedDirectory;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.RecordDecodeException;
 import org.saestream.records.SaeSnapshot;
@@ -114,7 +115,7 @@ final class SnapshotAssembler implements Processor<String, byte[], String, byte[
 
     /** Streams the chunks into the directory, checks lengths, publishes it and indexes it. */
     private void complete(String saeKey, String snapshotId, String snapshotKey, Path dir, SnapshotProgress snapshot) {
-        try (SnapshotDirectory out = SnapshotDirectory.create(dir);
+        try (StagedDirectory out = StagedDirectory.create(dir);
              KeyValueIterator<String, byte[]> it = chunks.prefixScan(snapshotKey + "/", Serdes.String().serializer())) {
             while (it.hasNext()) { // keys sort by file index, then chunk index
                 KeyValue<String, byte[]> kv = it.next();

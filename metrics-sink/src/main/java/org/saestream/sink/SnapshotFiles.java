@@ -15,12 +15,6 @@ import java.util.Optional;
  * used first out).
  */
 final class SnapshotFiles {
-    static final String WEIGHTS = "sae_weights.safetensors";
-    static final String DECODER = "W_dec";
-    static final String SPARSITY = "sparsity.safetensors";
-    static final String SPARSITY_TENSOR = "sparsity";
-    static final String DRIFT = "drift.safetensors";
-    static final String DRIFT_PREVIOUS = "self_similarity_previous";
     private static final int CACHED_FILES = 64;
 
     private final Map<Path, Safetensors.Contents> cache = new LinkedHashMap<>(16, 0.75f, true) {

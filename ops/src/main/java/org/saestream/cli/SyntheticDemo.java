@@ -1,5 +1,6 @@
 package org.saestream.cli;
 
+import org.saestream.files.SaeLensLayout;
 import org.saestream.embedded.EmbeddedStack;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.produce.ProduceSummary;
@@ -71,9 +72,9 @@ final class SyntheticDemo {
 
     private static void printSummary(ProduceSummary produced, SaeMetrics last, Path snapshot, Path truth, int width,
                                      Progress clock) {
-        float[] learned = Safetensors.read(snapshot.resolve("sae_weights.safetensors")).require("W_dec", snapshot)
+        float[] learned = Safetensors.read(snapshot.resolve(SaeLensLayout.WEIGHTS_FILE)).require(SaeLensLayout.W_DEC, snapshot)
                 .toFloats();
-        float[] reference = Safetensors.read(truth).require("W_dec", truth).toFloats();
+        float[] reference = Safetensors.read(truth).require(SaeLensLayout.W_DEC, truth).toFloats();
         DictionaryComparison.Comparison c = DictionaryComparison.compare(reference, learned, width, 0.9);
         System.out.println();
         System.out.println("=== saestream demo summary ===");

@@ -13,7 +13,7 @@ import org.saestream.train.LossCurve;
 import org.saestream.train.StepReport;
 import org.saestream.train.TrainBenchmark;
 import org.saestream.train.TrainConfig;
-import org.saestream.train.Trainer;
+import org.saestream.train.LmTrainer;
 import org.saestream.train.TrainingLog;
 import org.saestream.train.TrainingRun;
 import picocli.CommandLine.ArgGroup;
@@ -187,7 +187,7 @@ public final class TrainLmCommand implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "publishing to %s at %s%n", k.topic(), bootstrap);
             }
             ProgressPrinter progress = new ProgressPrinter(Durations.parse(progressEvery).toNanos());
-            Trainer.Result result;
+            LmTrainer.Result result;
             try (TrainingLog log = TrainingLog.open(out, training.startStep())) {
                 result = training.train(both(progress, log));
             }
@@ -204,8 +204,8 @@ public final class TrainLmCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static Trainer.Listener both(Trainer.Listener a, Trainer.Listener b) {
-        return new Trainer.Listener() {
+    private static LmTrainer.Listener both(LmTrainer.Listener a, LmTrainer.Listener b) {
+        return new LmTrainer.Listener() {
             @Override
             public void onStep(StepReport report) {
                 a.onStep(report);
@@ -233,7 +233,7 @@ public final class TrainLmCommand implements Callable<Integer> {
         }
     }
 
-    private static void printSummary(Trainer.Result r, GradientSink sink) {
+    private static void printSummary(LmTrainer.Result r, GradientSink sink) {
         StepReport.StepTimings t = r.timings();
         System.out.println();
         System.out.println("=== saestream train-lm summary ===");
@@ -262,7 +262,7 @@ public final class TrainLmCommand implements Callable<Integer> {
     }
 
     /** Prints the progress line every few seconds, on the last step, and at each checkpoint. */
-    static final class ProgressPrinter implements Trainer.Listener {
+    static final class ProgressPrinter implements LmTrainer.Listener {
         private final long intervalNanos;
         private long last = System.nanoTime();
 

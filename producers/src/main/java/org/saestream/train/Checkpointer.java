@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.saestream.files.StagedDirectory;
 import org.saestream.lm.LanguageModel;
 import org.saestream.tensor.DType;
 import org.saestream.tensor.Safetensors;
@@ -15,10 +16,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * Writes Hugging Face model directories the runtime (and transformers) load back: {@code config.json},
@@ -49,15 +48,11 @@ public final class Checkpointer {
     }
 
     /** Writes OUT/checkpoint-STEP; returns its path. */
-    public Path checkpoint(LanguageModel model, AdamW optimizer, TrainerState state) {
+    public Path checkpoint(LanguageModel model, AdamW optimizer, LmTrainerState state) {
         Path dir = out.resolve("checkpoint-" + state.step());
-        Path tmp = out.resolve(".checkpoint-" + state.step() + ".tmp");
-        try {
-            deleteRecursively(tmp);
-            Files.createDirectories(tmp);
-            writeInto(tmp, model, optimizer, state);
-            deleteRecursively(dir);
-            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+        try (StagedDirectory staged = StagedDirectory.create(dir)) {
+            writeInto(staged.staging(), model, optimizer, state);
+            staged.publish();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write checkpoint " + dir, e);
         }
@@ -65,7 +60,7 @@ public final class Checkpointer {
     }
 
     /** Writes the final model into OUT itself; returns OUT. */
-    public Path finalModel(LanguageModel model, AdamW optimizer, TrainerState state) {
+    public Path finalModel(LanguageModel model, AdamW optimizer, LmTrainerState state) {
         try {
             Files.createDirectories(out);
         } catch (IOException e) {
@@ -75,7 +70,7 @@ public final class Checkpointer {
         return out;
     }
 
-    private void writeInto(Path dir, LanguageModel model, AdamW optimizer, TrainerState state) {
+    private void writeInto(Path dir, LanguageModel model, AdamW optimizer, LmTrainerState state) {
         DType dtype = config.checkpoint().dtype();
         ObjectNode json = modelConfig.deepCopy();
         String dtypeName = dtype == DType.F16 ? "float16" : "float32";
@@ -123,17 +118,6 @@ public final class Checkpointer {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
-        }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
         }
     }
 }

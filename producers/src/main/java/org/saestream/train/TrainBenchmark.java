@@ -89,7 +89,7 @@ public final class TrainBenchmark {
                 TrainConfig.CheckpointConfig.DEFAULTS, sketch, true);
         CountingSink counting = new CountingSink(sink);
         try (LanguageModel model = ModelInit.create(config, device);
-             Trainer trainer = new Trainer(config, model, data, publish ? counting : GradientSink.NONE, null, "bench",
+             LmTrainer trainer = new LmTrainer(config, model, data, publish ? counting : GradientSink.NONE, null, "bench",
                      "bench")) {
             List<StepReport> timed = new ArrayList<>();
             trainer.train(r -> {

@@ -21,7 +21,7 @@ import java.util.List;
  * a loss curve can be drawn after the run. A resumed run first drops the lines after the step it resumes
  * from, so the file always describes one history, with no step twice.
  */
-public final class TrainingLog implements Trainer.Listener, AutoCloseable {
+public final class TrainingLog implements LmTrainer.Listener, AutoCloseable {
     public static final String FILE = "train_log.jsonl";
     // non-finite losses (skipped steps) are written as NaN/Infinity, so the reader must accept them
     private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();

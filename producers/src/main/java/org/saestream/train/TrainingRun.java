@@ -51,10 +51,10 @@ public final class TrainingRun implements AutoCloseable {
     private final TrainConfig config;
     private final LanguageModel model;
     private final TrainingData data;
-    private final Trainer trainer;
+    private final LmTrainer trainer;
     private final GradientSink sink;
 
-    private TrainingRun(TrainConfig config, LanguageModel model, TrainingData data, Trainer trainer, GradientSink sink) {
+    private TrainingRun(TrainConfig config, LanguageModel model, TrainingData data, LmTrainer trainer, GradientSink sink) {
         this.config = config;
         this.model = model;
         this.data = data;
@@ -84,7 +84,7 @@ public final class TrainingRun implements AutoCloseable {
             Checkpointer checkpointer = new Checkpointer(options.out(), config, modelConfig,
                     ModelInit.parameterCount(model.family()));
             String modelId = options.out().toAbsolutePath().normalize().getFileName().toString();
-            Trainer trainer = new Trainer(config, model, data, sink, checkpointer, options.run(), modelId);
+            LmTrainer trainer = new LmTrainer(config, model, data, sink, checkpointer, options.run(), modelId);
             try {
                 options.resume().ifPresent(trainer::resumeFrom);
             } catch (RuntimeException e) {
@@ -150,7 +150,7 @@ public final class TrainingRun implements AutoCloseable {
         return trainer.step();
     }
 
-    public Trainer.Result train(Trainer.Listener listener) {
+    public LmTrainer.Result train(LmTrainer.Listener listener) {
         return trainer.train(listener);
     }
 

@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 
 import java.util.Random;
@@ -49,10 +50,10 @@ final class DeadFeatureResampler {
         int rows = Math.toIntExact(x.getShape().get(0));
         float[] errors = reconstruction.sub(x).square().sum(new int[]{1}).toFloatArray();   // [B]
         float[] inputs = x.toFloatArray();                                                  // [B * dIn]
-        float[] bDec = params.toFloats(SaeParameters.B_DEC);
-        float[] wEnc = params.toFloats(SaeParameters.W_ENC);                                // [dIn, dSae]
-        float[] wDec = params.toFloats(SaeParameters.W_DEC);                                // [dSae, dIn]
-        float[] bEnc = params.toFloats(SaeParameters.B_ENC);
+        float[] bDec = params.toFloats(SaeLensLayout.B_DEC);
+        float[] wEnc = params.toFloats(SaeLensLayout.W_ENC);                                // [dIn, dSae]
+        float[] wDec = params.toFloats(SaeLensLayout.W_DEC);                                // [dSae, dIn]
+        float[] bEnc = params.toFloats(SaeLensLayout.B_ENC);
         double encoderScale = ENCODER_NORM_FACTOR * meanLiveEncoderNorm(wEnc, dead, dIn, dSae);
 
         double[] cumulative = new double[rows];

@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
@@ -18,7 +19,7 @@ final class FeatureSlices {
     /** Whether the tensor has a feature axis. */
     static boolean isPerFeature(String name) {
         return switch (name) {
-            case SaeParameters.W_ENC, SaeParameters.B_ENC, SaeParameters.W_DEC, JumpReLU.LOG_THRESHOLD -> true;
+            case SaeLensLayout.W_ENC, SaeLensLayout.B_ENC, SaeLensLayout.W_DEC, JumpReLU.LOG_THRESHOLD -> true;
             default -> false;
         };
     }
@@ -30,9 +31,9 @@ final class FeatureSlices {
     static NDArray alongFeatures(NDArray perFeature, String name) {
         long dSae = perFeature.size();
         return switch (name) {
-            case SaeParameters.W_ENC -> perFeature.reshape(new Shape(1, dSae));
-            case SaeParameters.W_DEC -> perFeature.reshape(new Shape(dSae, 1));
-            case SaeParameters.B_ENC, JumpReLU.LOG_THRESHOLD -> perFeature;
+            case SaeLensLayout.W_ENC -> perFeature.reshape(new Shape(1, dSae));
+            case SaeLensLayout.W_DEC -> perFeature.reshape(new Shape(dSae, 1));
+            case SaeLensLayout.B_ENC, JumpReLU.LOG_THRESHOLD -> perFeature;
             default -> throw new IllegalArgumentException("'" + name + "' has no feature axis");
         };
     }
@@ -48,13 +49,13 @@ final class FeatureSlices {
                 continue;
             }
             switch (name) {
-                case SaeParameters.W_ENC -> {
+                case SaeLensLayout.W_ENC -> {
                     for (int j = 0; j < dIn; j++) {
                         values[j * dSae + i] = 0f;                    // [dIn, dSae] column i
                     }
                 }
-                case SaeParameters.W_DEC -> java.util.Arrays.fill(values, i * dIn, (i + 1) * dIn, 0f); // row i
-                case SaeParameters.B_ENC, JumpReLU.LOG_THRESHOLD -> values[i] = 0f;
+                case SaeLensLayout.W_DEC -> java.util.Arrays.fill(values, i * dIn, (i + 1) * dIn, 0f); // row i
+                case SaeLensLayout.B_ENC, JumpReLU.LOG_THRESHOLD -> values[i] = 0f;
                 default -> throw new IllegalArgumentException("'" + name + "' has no feature axis");
             }
         }

@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 
 import java.util.LinkedHashMap;
@@ -165,10 +166,10 @@ public record JumpReLU(double l0Coefficient, double bandwidth, double initialThr
         NDArray dLogTheta = dTheta.muli(theta);                               // [dSae]  chain rule through exp
 
         Map<String, NDArray> grads = new LinkedHashMap<>();
-        grads.put(SaeParameters.W_ENC, dWenc);
-        grads.put(SaeParameters.B_ENC, dBenc);
-        grads.put(SaeParameters.W_DEC, dWdec);
-        grads.put(SaeParameters.B_DEC, dBdec);
+        grads.put(SaeLensLayout.W_ENC, dWenc);
+        grads.put(SaeLensLayout.B_ENC, dBenc);
+        grads.put(SaeLensLayout.W_DEC, dWdec);
+        grads.put(SaeLensLayout.B_DEC, dBdec);
         grads.put(LOG_THRESHOLD, dLogTheta);
         return new TrainingPass(new Forward(latents, xHat), mse, l0, loss, grads, firesPerLatent, Map.of());
     }

@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 
@@ -87,10 +88,10 @@ final class KSparseTraining {
         NDArray dWenc = enc.centred().transpose().matMul(dPre);               // [dIn, B] x [B, dSae] = [dIn, dSae]
         NDArray dBenc = dPre.sum(new int[]{0});                               // [dSae]
         Map<String, NDArray> grads = new LinkedHashMap<>();
-        grads.put(SaeParameters.W_ENC, dWenc);
-        grads.put(SaeParameters.B_ENC, dBenc);
-        grads.put(SaeParameters.W_DEC, dWdec);
-        grads.put(SaeParameters.B_DEC, dBdec);
+        grads.put(SaeLensLayout.W_ENC, dWenc);
+        grads.put(SaeLensLayout.B_ENC, dBenc);
+        grads.put(SaeLensLayout.W_DEC, dWdec);
+        grads.put(SaeLensLayout.B_DEC, dBdec);
         return new SaeArchitecture.TrainingPass(new SaeArchitecture.Forward(latents, xHat), mse, auxLoss, loss, grads,
                 active.sum(new int[]{0}), bufferUpdates);
     }

@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 
@@ -97,10 +98,10 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
                 .subi(p.wEnc().matMul(dBenc));                                // - [dIn, dSae] x [dSae] via x_c
 
         Map<String, NDArray> grads = new LinkedHashMap<>();
-        grads.put(SaeParameters.W_ENC, dWenc);
-        grads.put(SaeParameters.B_ENC, dBenc);
-        grads.put(SaeParameters.W_DEC, dWdec);
-        grads.put(SaeParameters.B_DEC, dBdec);
+        grads.put(SaeLensLayout.W_ENC, dWenc);
+        grads.put(SaeLensLayout.B_ENC, dBenc);
+        grads.put(SaeLensLayout.W_DEC, dWdec);
+        grads.put(SaeLensLayout.B_DEC, dBdec);
         return new TrainingPass(enc.forward(), mse, sparsity, loss, grads, active.sum(new int[]{0}), Map.of());
     }
 

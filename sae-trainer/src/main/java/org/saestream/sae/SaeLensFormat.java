@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.saestream.files.SaeLensLayout;
+import org.saestream.files.StagedDirectory;
 import org.saestream.tensor.DType;
 import org.saestream.tensor.Safetensors;
 import org.saestream.tensor.Tensor;
@@ -12,14 +14,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * SAE snapshots as SAELens lays them out on disk, so SAELens ({@code SAE.load_from_disk}) and the
@@ -45,17 +43,6 @@ import java.util.stream.Stream;
  * metadata "window_index" and "tokens_at_boundary".
  */
 public final class SaeLensFormat {
-    public static final String CONFIG_FILE = "cfg.json";
-    public static final String WEIGHTS_FILE = "sae_weights.safetensors";
-    public static final String SPARSITY_FILE = "sparsity.safetensors";
-    public static final String SPARSITY_TENSOR = "sparsity";
-    /** The per-latent JumpReLU threshold SAELens loads (JumpReLU and BatchTopK snapshots). */
-    public static final String THRESHOLD_TENSOR = "threshold";
-    public static final String DRIFT_FILE = "drift.safetensors";
-    public static final String DRIFT_PREVIOUS = "self_similarity_previous";
-    public static final String DRIFT_LOOKBACK = "self_similarity_lookback";
-    public static final String DRIFT_REACHED_HIGH = "ever_reached_high";
-    public static final String DRIFT_FROZEN = "frozen";
     /** cfg.json "normalize_activations" of a trainer that scales its inputs (SAELens' name for the method). */
     public static final String EXPECTED_AVERAGE_ONLY_IN = "expected_average_only_in";
     /**
@@ -76,30 +63,30 @@ public final class SaeLensFormat {
     public static Map<String, byte[]> files(SaeTrainer trainer) {
         SaeConfig c = trainer.config();
         Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put(CONFIG_FILE, configJson(c, trainer.tokensSeen(), trainer.steps(), trainer.activationScale()));
+        files.put(SaeLensLayout.CONFIG_FILE, configJson(c, trainer.tokensSeen(), trainer.steps(), trainer.activationScale()));
 
         Map<String, Tensor> weights = new LinkedHashMap<>();
-        weights.put(SaeParameters.W_ENC, Tensor.ofFloats(trainer.encoder(), c.dIn(), c.dSae()));
-        weights.put(SaeParameters.W_DEC, Tensor.ofFloats(trainer.decoder(), c.dSae(), c.dIn()));
-        weights.put(SaeParameters.B_ENC, Tensor.ofFloats(trainer.encoderBias(), c.dSae()));
-        weights.put(SaeParameters.B_DEC, Tensor.ofFloats(trainer.decoderBias(), c.dIn()));
-        trainer.inferenceThreshold().ifPresent(t -> weights.put(THRESHOLD_TENSOR, Tensor.ofFloats(t, c.dSae())));
-        files.put(WEIGHTS_FILE, Safetensors.toBytes(weights, Map.of("format", "pt")));
+        weights.put(SaeLensLayout.W_ENC, Tensor.ofFloats(trainer.encoder(), c.dIn(), c.dSae()));
+        weights.put(SaeLensLayout.W_DEC, Tensor.ofFloats(trainer.decoder(), c.dSae(), c.dIn()));
+        weights.put(SaeLensLayout.B_ENC, Tensor.ofFloats(trainer.encoderBias(), c.dSae()));
+        weights.put(SaeLensLayout.B_DEC, Tensor.ofFloats(trainer.decoderBias(), c.dIn()));
+        trainer.inferenceThreshold().ifPresent(t -> weights.put(SaeLensLayout.THRESHOLD_TENSOR, Tensor.ofFloats(t, c.dSae())));
+        files.put(SaeLensLayout.WEIGHTS_FILE, Safetensors.toBytes(weights, Map.of("format", "pt")));
 
         Map<String, Tensor> sparsity = new LinkedHashMap<>();
-        sparsity.put(SPARSITY_TENSOR, Tensor.ofFloats(trainer.statistics().log10Density(), c.dSae()));
-        files.put(SPARSITY_FILE, Safetensors.toBytes(sparsity, Map.of("format", "pt")));
-        files.put(DRIFT_FILE, driftFile(trainer.drift()));
+        sparsity.put(SaeLensLayout.SPARSITY_TENSOR, Tensor.ofFloats(trainer.statistics().log10Density(), c.dSae()));
+        files.put(SaeLensLayout.SPARSITY_FILE, Safetensors.toBytes(sparsity, Map.of("format", "pt")));
+        files.put(SaeLensLayout.DRIFT_FILE, driftFile(trainer.drift()));
         return files;
     }
 
     private static byte[] driftFile(DriftReport drift) {
         int dSae = drift.selfSimilarityPrevious().length;
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        tensors.put(DRIFT_PREVIOUS, Tensor.ofFloats(drift.selfSimilarityPrevious(), dSae));
-        tensors.put(DRIFT_LOOKBACK, Tensor.ofFloats(drift.selfSimilarityLookback(), dSae));
-        tensors.put(DRIFT_REACHED_HIGH, Tensor.ofFloats(zeroOne(drift.reachedHigh()), dSae));
-        tensors.put(DRIFT_FROZEN, Tensor.ofFloats(zeroOne(drift.frozen()), dSae));
+        tensors.put(SaeLensLayout.DRIFT_PREVIOUS, Tensor.ofFloats(drift.selfSimilarityPrevious(), dSae));
+        tensors.put(SaeLensLayout.DRIFT_LOOKBACK, Tensor.ofFloats(drift.selfSimilarityLookback(), dSae));
+        tensors.put(SaeLensLayout.DRIFT_REACHED_HIGH, Tensor.ofFloats(zeroOne(drift.reachedHigh()), dSae));
+        tensors.put(SaeLensLayout.DRIFT_FROZEN, Tensor.ofFloats(zeroOne(drift.frozen()), dSae));
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("window_index", Long.toString(drift.windowIndex()));
         meta.put("tokens_at_boundary", Long.toString(drift.tokensAtBoundary()));
@@ -220,45 +207,24 @@ public final class SaeLensFormat {
      */
     public static void write(Path dir, Map<String, byte[]> files) {
         Path target = dir.toAbsolutePath().normalize();
-        Path parent = target.getParent();
-        String name = target.getFileName().toString();
         for (String file : files.keySet()) {
             if (file.isEmpty() || file.equals(".") || file.equals("..") || file.contains("/") || file.contains("\\")) {
                 throw new IllegalArgumentException("snapshot file name '" + file + "' must be a plain file name");
             }
         }
-        Path tmp = null;
-        try {
-            Files.createDirectories(parent);
-            tmp = Files.createTempDirectory(parent, "." + name + ".tmp-");
+        try (StagedDirectory out = StagedDirectory.create(target)) {
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
-                Files.write(tmp.resolve(f.getKey()), f.getValue());
+                out.write(f.getKey(), f.getValue());
             }
-            if (Files.exists(target)) {
-                Path old = parent.resolve("." + name + ".old-" + UUID.randomUUID());
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                deleteRecursively(old);
-            } else {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            }
-            tmp = null;
+            out.publish();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write SAE snapshot " + target, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    deleteRecursively(tmp);
-                } catch (IOException ignored) {
-                    // best effort: the temporary directory is hidden and named as such
-                }
-            }
         }
     }
 
     /** Reads a directory written by {@link #write} (or by SAELens: then the config is rebuilt from defaults). */
     public static LoadedSae read(Path dir) {
-        Path cfgFile = dir.resolve(CONFIG_FILE);
+        Path cfgFile = dir.resolve(SaeLensLayout.CONFIG_FILE);
         JsonNode cfg;
         try {
             cfg = JSON.readTree(Files.readAllBytes(cfgFile));
@@ -284,22 +250,22 @@ public final class SaeLensFormat {
                 cfg.path("dead_window_tokens").asLong(defaults.deadWindowTokens()),
                 options(cfg, cfgFile));
 
-        Path weightsFile = dir.resolve(WEIGHTS_FILE);
+        Path weightsFile = dir.resolve(SaeLensLayout.WEIGHTS_FILE);
         Safetensors.Contents weights = Safetensors.read(weightsFile);
-        float[] wEnc = floats(weights, SaeParameters.W_ENC, weightsFile, dIn, dSae);
-        float[] wDec = floats(weights, SaeParameters.W_DEC, weightsFile, dSae, dIn);
-        float[] bEnc = floats(weights, SaeParameters.B_ENC, weightsFile, dSae);
-        float[] bDec = floats(weights, SaeParameters.B_DEC, weightsFile, dIn);
-        boolean hasThreshold = weights.tensors().containsKey(THRESHOLD_TENSOR);
+        float[] wEnc = floats(weights, SaeLensLayout.W_ENC, weightsFile, dIn, dSae);
+        float[] wDec = floats(weights, SaeLensLayout.W_DEC, weightsFile, dSae, dIn);
+        float[] bEnc = floats(weights, SaeLensLayout.B_ENC, weightsFile, dSae);
+        float[] bDec = floats(weights, SaeLensLayout.B_DEC, weightsFile, dIn);
+        boolean hasThreshold = weights.tensors().containsKey(SaeLensLayout.THRESHOLD_TENSOR);
         if (architectureName.equals("jumprelu") && !hasThreshold) {
-            throw new IllegalArgumentException(weightsFile + ": a jumprelu SAE needs a '" + THRESHOLD_TENSOR
+            throw new IllegalArgumentException(weightsFile + ": a jumprelu SAE needs a '" + SaeLensLayout.THRESHOLD_TENSOR
                     + "' tensor");
         }
-        float[] threshold = hasThreshold ? floats(weights, THRESHOLD_TENSOR, weightsFile, dSae) : new float[0];
+        float[] threshold = hasThreshold ? floats(weights, SaeLensLayout.THRESHOLD_TENSOR, weightsFile, dSae) : new float[0];
 
-        Path sparsityFile = dir.resolve(SPARSITY_FILE);
+        Path sparsityFile = dir.resolve(SaeLensLayout.SPARSITY_FILE);
         float[] sparsity = Files.exists(sparsityFile)
-                ? floats(Safetensors.read(sparsityFile), SPARSITY_TENSOR, sparsityFile, dSae)
+                ? floats(Safetensors.read(sparsityFile), SaeLensLayout.SPARSITY_TENSOR, sparsityFile, dSae)
                 : new float[0];
         return new LoadedSae(config, architectureName, cfg.path("hook_layer").asInt(0),
                 cfg.path("tokens_seen").asLong(0), cfg.path("steps").asLong(0), wEnc, bEnc, wDec, bDec, threshold,
@@ -337,20 +303,20 @@ public final class SaeLensFormat {
             }
         }
         Map<String, Tensor> weights = new LinkedHashMap<>();
-        weights.put(SaeParameters.W_ENC, Tensor.ofFloats(wEnc, c.dIn(), c.dSae()));
-        weights.put(SaeParameters.W_DEC, Tensor.ofFloats(wDec, c.dSae(), c.dIn()));
-        weights.put(SaeParameters.B_ENC, Tensor.ofFloats(sae.bEnc(), c.dSae()));
-        weights.put(SaeParameters.B_DEC, Tensor.ofFloats(bDec, c.dIn()));
+        weights.put(SaeLensLayout.W_ENC, Tensor.ofFloats(wEnc, c.dIn(), c.dSae()));
+        weights.put(SaeLensLayout.W_DEC, Tensor.ofFloats(wDec, c.dSae(), c.dIn()));
+        weights.put(SaeLensLayout.B_ENC, Tensor.ofFloats(sae.bEnc(), c.dSae()));
+        weights.put(SaeLensLayout.B_DEC, Tensor.ofFloats(bDec, c.dIn()));
         if (sae.threshold().length > 0) {
-            weights.put(THRESHOLD_TENSOR, Tensor.ofFloats(sae.threshold(), c.dSae()));
+            weights.put(SaeLensLayout.THRESHOLD_TENSOR, Tensor.ofFloats(sae.threshold(), c.dSae()));
         }
         Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put(CONFIG_FILE, exportConfigJson(sae));
-        files.put(WEIGHTS_FILE, Safetensors.toBytes(weights, Map.of("format", "pt")));
-        Path sparsity = snapshotDir.resolve(SPARSITY_FILE);
+        files.put(SaeLensLayout.CONFIG_FILE, exportConfigJson(sae));
+        files.put(SaeLensLayout.WEIGHTS_FILE, Safetensors.toBytes(weights, Map.of("format", "pt")));
+        Path sparsity = snapshotDir.resolve(SaeLensLayout.SPARSITY_FILE);
         if (Files.exists(sparsity)) {
             try {
-                files.put(SPARSITY_FILE, Files.readAllBytes(sparsity));
+                files.put(SaeLensLayout.SPARSITY_FILE, Files.readAllBytes(sparsity));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + sparsity, e);
             }
@@ -443,16 +409,5 @@ public final class SaeLensFormat {
             throw new IllegalArgumentException(file + ": tensor '" + name + "' is " + t.dtype() + ", expected a float");
         }
         return t.toFloats();
-    }
-
-    private static void deleteRecursively(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 }

@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -21,10 +22,6 @@ import java.util.Random;
  * updated in place.
  */
 public final class SaeParameters implements AutoCloseable {
-    public static final String W_ENC = "W_enc";
-    public static final String B_ENC = "b_enc";
-    public static final String W_DEC = "W_dec";
-    public static final String B_DEC = "b_dec";
 
     private final int dIn;
     private final int dSae;
@@ -72,10 +69,10 @@ public final class SaeParameters implements AutoCloseable {
             }
         }
         Map<String, float[]> values = new LinkedHashMap<>();
-        values.put(W_ENC, wEnc);
-        values.put(B_ENC, new float[dSae]);
-        values.put(W_DEC, wDec);
-        values.put(B_DEC, new float[dIn]);
+        values.put(SaeLensLayout.W_ENC, wEnc);
+        values.put(SaeLensLayout.B_ENC, new float[dSae]);
+        values.put(SaeLensLayout.W_DEC, wDec);
+        values.put(SaeLensLayout.B_DEC, new float[dIn]);
         for (String name : architecture.extraParameters()) {
             values.put(name, architecture.initialValue(name, dSae));
         }
@@ -123,7 +120,7 @@ public final class SaeParameters implements AutoCloseable {
 
     /** The four tensors every SAE has, in their fixed order. */
     public static List<String> standardNames() {
-        return List.of(W_ENC, B_ENC, W_DEC, B_DEC);
+        return List.of(SaeLensLayout.W_ENC, SaeLensLayout.B_ENC, SaeLensLayout.W_DEC, SaeLensLayout.B_DEC);
     }
 
     /** The tensors the optimizer trains: the standard four, then the architecture's extras. */
@@ -142,10 +139,10 @@ public final class SaeParameters implements AutoCloseable {
 
     public static Shape shapeOf(String name, int dIn, int dSae) {
         return switch (name) {
-            case W_ENC -> new Shape(dIn, dSae);
-            case B_ENC, JumpReLU.LOG_THRESHOLD -> new Shape(dSae);
-            case W_DEC -> new Shape(dSae, dIn);
-            case B_DEC -> new Shape(dIn);
+            case SaeLensLayout.W_ENC -> new Shape(dIn, dSae);
+            case SaeLensLayout.B_ENC, JumpReLU.LOG_THRESHOLD -> new Shape(dSae);
+            case SaeLensLayout.W_DEC -> new Shape(dSae, dIn);
+            case SaeLensLayout.B_DEC -> new Shape(dIn);
             case BatchTopK.TOPK_THRESHOLD -> new Shape();
             default -> throw new IllegalArgumentException("unknown parameter '" + name + "'");
         };
@@ -179,22 +176,22 @@ public final class SaeParameters implements AutoCloseable {
 
     /** [dIn, dSae] */
     public NDArray wEnc() {
-        return arrays.get(W_ENC);
+        return arrays.get(SaeLensLayout.W_ENC);
     }
 
     /** [dSae] */
     public NDArray bEnc() {
-        return arrays.get(B_ENC);
+        return arrays.get(SaeLensLayout.B_ENC);
     }
 
     /** [dSae, dIn], rows of unit length between steps. */
     public NDArray wDec() {
-        return arrays.get(W_DEC);
+        return arrays.get(SaeLensLayout.W_DEC);
     }
 
     /** [dIn] */
     public NDArray bDec() {
-        return arrays.get(B_DEC);
+        return arrays.get(SaeLensLayout.B_DEC);
     }
 
     /** All tensors by name, in the fixed order. */

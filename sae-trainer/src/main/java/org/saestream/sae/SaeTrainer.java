@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -59,7 +60,7 @@ public final class SaeTrainer implements AutoCloseable {
         this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
     }
 
-    private SaeTrainer(SaeConfig config, NDManager parent, TrainerState.Decoded state) {
+    private SaeTrainer(SaeConfig config, NDManager parent, SaeTrainerState.Decoded state) {
         this.config = config;
         this.architecture = config.architecture();
         this.manager = parent.newSubManager();
@@ -70,7 +71,7 @@ public final class SaeTrainer implements AutoCloseable {
                     state.adamStep());
             this.statistics = state.statistics();
             this.steps = state.steps();
-            TrainerState.Progress progress = state.progress();
+            SaeTrainerState.Progress progress = state.progress();
             this.prepared = progress.prepared();
             this.activationScale = progress.activationScale();
             this.resampledTotal = progress.resampledTotal();
@@ -80,7 +81,7 @@ public final class SaeTrainer implements AutoCloseable {
                 this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
                 if (prepared) {
                     long tokens = statistics.tokensSeen();
-                    drift.start(params.toFloats(SaeParameters.W_DEC), tokens,
+                    drift.start(params.toFloats(SaeLensLayout.W_DEC), tokens,
                             tokens / config.options().driftWindowTokens());
                 }
             }
@@ -97,7 +98,7 @@ public final class SaeTrainer implements AutoCloseable {
      * and apply from the next step (features frozen so far stay frozen).
      */
     public static SaeTrainer restore(SaeConfig config, byte[] state, NDManager parent) {
-        return new SaeTrainer(config, parent, TrainerState.decode(config, state));
+        return new SaeTrainer(config, parent, SaeTrainerState.decode(config, state));
     }
 
     /**
@@ -119,7 +120,7 @@ public final class SaeTrainer implements AutoCloseable {
         activationScale = init.activationScale();
         prepared = true;
         long tokens = statistics.tokensSeen();
-        drift.start(params.toFloats(SaeParameters.W_DEC), tokens, tokens / config.options().driftWindowTokens());
+        drift.start(params.toFloats(SaeLensLayout.W_DEC), tokens, tokens / config.options().driftWindowTokens());
     }
 
     /** Undoes a preparation the step that made it could not complete. */
@@ -160,7 +161,7 @@ public final class SaeTrainer implements AutoCloseable {
                             + " at step " + steps);
                 }
             }
-            decoderBiasBefore = params.toFloats(SaeParameters.B_DEC);
+            decoderBiasBefore = params.toFloats(SaeLensLayout.B_DEC);
             prepare(batch, rows);
         }
         try (NDManager stepManager = manager.newSubManager(); NDScope scope = new NDScope()) {
@@ -185,7 +186,7 @@ public final class SaeTrainer implements AutoCloseable {
                         + " state left at step " + steps);
             }
 
-            DecoderConstraint.removeParallelGradient(params.wDec(), pass.gradients().get(SaeParameters.W_DEC));
+            DecoderConstraint.removeParallelGradient(params.wDec(), pass.gradients().get(SaeLensLayout.W_DEC));
             NDArray frozen = drift.anyFrozen() ? stepManager.create(flags(drift.frozen())) : null;      // [dSae]
             if (frozen != null) {
                 maskFrozen(pass.gradients(), frozen);
@@ -242,7 +243,7 @@ public final class SaeTrainer implements AutoCloseable {
         if (!drift.due(tokensBefore, statistics.tokensSeen())) {
             return false;
         }
-        boolean[] newlyFrozen = drift.close(params.toFloats(SaeParameters.W_DEC), statistics.tokensSeen(),
+        boolean[] newlyFrozen = drift.close(params.toFloats(SaeLensLayout.W_DEC), statistics.tokensSeen(),
                 statistics.deadLatents());
         if (DriftReport.count(newlyFrozen) > 0) {
             adam.resetFeatures(newlyFrozen);
@@ -325,22 +326,22 @@ public final class SaeTrainer implements AutoCloseable {
 
     /** Copy of W_dec, row-major [dSae, dIn], rows of unit length. */
     public float[] decoder() {
-        return params.toFloats(SaeParameters.W_DEC);
+        return params.toFloats(SaeLensLayout.W_DEC);
     }
 
     /** Copy of W_enc, row-major [dIn, dSae]. */
     public float[] encoder() {
-        return params.toFloats(SaeParameters.W_ENC);
+        return params.toFloats(SaeLensLayout.W_ENC);
     }
 
     /** Copy of b_enc [dSae]. */
     public float[] encoderBias() {
-        return params.toFloats(SaeParameters.B_ENC);
+        return params.toFloats(SaeLensLayout.B_ENC);
     }
 
     /** Copy of b_dec [dIn]. */
     public float[] decoderBias() {
-        return params.toFloats(SaeParameters.B_DEC);
+        return params.toFloats(SaeLensLayout.B_DEC);
     }
 
     /** Row-major float32 copy of any parameter or buffer by name (see {@link SaeParameters}). */
@@ -365,8 +366,8 @@ public final class SaeTrainer implements AutoCloseable {
      * freezing state, and counters as safetensors bytes.
      */
     public byte[] exportState() {
-        return TrainerState.encode(config, params, adam, statistics, steps,
-                new TrainerState.Progress(prepared, activationScale, resampledTotal, drift.state()));
+        return SaeTrainerState.encode(config, params, adam, statistics, steps,
+                new SaeTrainerState.Progress(prepared, activationScale, resampledTotal, drift.state()));
     }
 
     /**

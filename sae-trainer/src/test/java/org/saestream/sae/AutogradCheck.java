@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -38,7 +39,7 @@ final class AutogradCheck {
                                               Map<String, NDArray> values, NDArray x, double tolerance,
                                               PlainLoss plain) {
         int dIn = (int) x.getShape().get(1);
-        int dSae = (int) values.get(SaeParameters.B_ENC).getShape().get(0);
+        int dSae = (int) values.get(SaeLensLayout.B_ENC).getShape().get(0);
         SaeParameters params = SaeParameters.wrap(dIn, dSae, architecture, values);
         SaeArchitecture.TrainingPass pass = architecture.trainingPass(params, x, context);
 

@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -104,8 +105,8 @@ class DriftTest {
 
     private static Snapshot snapshot(SaeTrainer trainer) {
         Map<String, byte[]> files = SaeLensFormat.files(trainer);
-        var weights = Safetensors.read(files.get(SaeLensFormat.WEIGHTS_FILE), "weights");
-        var drift = Safetensors.read(files.get(SaeLensFormat.DRIFT_FILE), "drift");
+        var weights = Safetensors.read(files.get(SaeLensLayout.WEIGHTS_FILE), "weights");
+        var drift = Safetensors.read(files.get(SaeLensLayout.DRIFT_FILE), "drift");
         return new Snapshot(weights.tensors().get("W_dec").toFloats(),
                 drift.tensors().get("self_similarity_previous").toFloats(),
                 drift.tensors().get("self_similarity_lookback").toFloats(),

@@ -151,7 +151,7 @@ class FullStateRestoreTest {
                 "window_tokens"}) {
             meta.put(key, contents.metadata().get(key));
         }
-        meta.put("format", TrainerState.FORMAT_1);
+        meta.put("format", SaeTrainerState.FORMAT_1);
         byte[] v1 = Safetensors.toBytes(tensors, meta);
         try (SaeTrainer restored = SaeTrainer.restore(config, v1, root)) {
             assertTrue(restored.prepared());

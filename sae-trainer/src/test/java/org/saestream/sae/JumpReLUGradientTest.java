@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -63,10 +64,10 @@ class JumpReLUGradientTest {
     }
 
     private static NDArray plainLoss(Map<String, NDArray> p, NDArray x, JumpReLU jump) {
-        NDArray wEnc = p.get(SaeParameters.W_ENC);
-        NDArray bEnc = p.get(SaeParameters.B_ENC);
-        NDArray wDec = p.get(SaeParameters.W_DEC);
-        NDArray bDec = p.get(SaeParameters.B_DEC);
+        NDArray wEnc = p.get(SaeLensLayout.W_ENC);
+        NDArray bEnc = p.get(SaeLensLayout.B_ENC);
+        NDArray wDec = p.get(SaeLensLayout.W_DEC);
+        NDArray bDec = p.get(SaeLensLayout.B_DEC);
         double eps = jump.bandwidth();
         NDArray theta = p.get(JumpReLU.LOG_THRESHOLD).exp();                 // [dSae]
         NDArray thetaSg = theta.stopGradient();

@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -57,10 +58,10 @@ class ReluL1GradientTest {
 
     /** The loss written as plainly as possible, for autograd. */
     private static NDArray plainLoss(Map<String, NDArray> p, NDArray x, double l1) {
-        NDArray wEnc = p.get(SaeParameters.W_ENC);
-        NDArray bEnc = p.get(SaeParameters.B_ENC);
-        NDArray wDec = p.get(SaeParameters.W_DEC);
-        NDArray bDec = p.get(SaeParameters.B_DEC);
+        NDArray wEnc = p.get(SaeLensLayout.W_ENC);
+        NDArray bEnc = p.get(SaeLensLayout.B_ENC);
+        NDArray wDec = p.get(SaeLensLayout.W_DEC);
+        NDArray bDec = p.get(SaeLensLayout.B_DEC);
         NDArray f = Activation.relu(x.sub(bDec).matMul(wEnc).add(bEnc));     // [B, dSae]
         NDArray xHat = f.matMul(wDec).add(bDec);                             // [B, dIn]
         NDArray mse = x.sub(xHat).square().sum(new int[]{1}).mean();

@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -138,10 +139,10 @@ class TopKGradientTest {
      */
     static NDArray plainLoss(Map<String, NDArray> p, NDArray x, int k, boolean acrossBatch, int kAux, double alpha,
                              boolean[] dead) {
-        NDArray wEnc = p.get(SaeParameters.W_ENC);
-        NDArray bEnc = p.get(SaeParameters.B_ENC);
-        NDArray wDec = p.get(SaeParameters.W_DEC);
-        NDArray bDec = p.get(SaeParameters.B_DEC);
+        NDArray wEnc = p.get(SaeLensLayout.W_ENC);
+        NDArray bEnc = p.get(SaeLensLayout.B_ENC);
+        NDArray wDec = p.get(SaeLensLayout.W_DEC);
+        NDArray bDec = p.get(SaeLensLayout.B_DEC);
         long batch = x.getShape().get(0);
         NDArray pre = x.sub(bDec).matMul(wEnc).add(bEnc);                    // [B, dSae]
         NDArray relu = Activation.relu(pre);

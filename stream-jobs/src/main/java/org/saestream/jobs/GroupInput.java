@@ -1,22 +1,36 @@
 package org.saestream.jobs;
 
+import java.util.Objects;
+
 /**
- * What the router hands one SAE group: accepted rows, or (rows == null) notice that a record was
- * dead-lettered, so every SAE can report how many records it lost. A Flink POJO.
+ * What the router hands one SAE group: accepted rows ({@link #accepted}), or notice that a record was
+ * dead-lettered ({@link #rejection}), so every SAE can report how many records it lost. A Flink POJO (public
+ * fields, a no-argument constructor), hence a flag rather than a sealed type.
  */
 public class GroupInput {
     public String groupKey;
+    public boolean rejected;
+    /** The accepted rows; absent for a rejection. */
     public TokenRows rows;
 
     public GroupInput() {
     }
 
-    public GroupInput(String groupKey, TokenRows rows) {
+    private GroupInput(String groupKey, boolean rejected, TokenRows rows) {
         this.groupKey = groupKey;
+        this.rejected = rejected;
         this.rows = rows;
     }
 
+    public static GroupInput accepted(String groupKey, TokenRows rows) {
+        return new GroupInput(groupKey, false, Objects.requireNonNull(rows, "rows"));
+    }
+
+    public static GroupInput rejection(String groupKey) {
+        return new GroupInput(groupKey, true, null);
+    }
+
     public boolean isRejection() {
-        return rows == null;
+        return rejected;
     }
 }

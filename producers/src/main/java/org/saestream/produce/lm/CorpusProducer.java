@@ -240,6 +240,14 @@ public final class CorpusProducer {
                 }
                 totals.addReadCounts(reader.counts(), counted);
                 flush();
+                // the ledger keeps the hash of the bytes the documents came from (the reader's), which a later run
+                // compares with the file; the hash taken before reading serves to check the ledger before publishing
+                String read = reader.sha256().orElseThrow();
+                if (!read.equals(sha256)) {
+                    LOG.warn("shard {} changed while it was read (sha256 {} when opened, {} of the bytes read): its "
+                            + "ledger entry records the bytes read", shard.shardId(), sha256, read);
+                }
+                sha256 = read;
                 commit(ShardStatus.DONE, null);
             } catch (ShardReadException e) {
                 LOG.warn("shard {} failed: {}", shard.shardId(), e.getMessage());

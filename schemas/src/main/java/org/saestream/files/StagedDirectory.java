@@ -1,4 +1,4 @@
-package org.saestream.sink;
+package org.saestream.files;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,12 +14,13 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * A snapshot directory being written: files are appended in a hidden temporary sibling
- * ({@code .<name>.tmp-*}), then {@link #publish()} moves it into place in one rename, so a reader sees
- * all files or none. Publishing over an existing directory (the same snapshot again, after a restart)
- * replaces it. Closing without publishing deletes the temporary directory.
+ * A directory being written where readers cannot see it half done: files go into a hidden temporary sibling
+ * ({@code .<name>.tmp-*}), then {@link #publish()} moves it into place in one rename, so a reader sees all files or
+ * none. Publishing over an existing directory (the same snapshot or checkpoint again, after a restart) replaces it.
+ * Closing without publishing deletes the temporary directory. The one way saestream publishes a directory: SAE
+ * snapshots (the sink's and SaeLensFormat's) and language-model checkpoints.
  */
-final class SnapshotDirectory implements AutoCloseable {
+public final class StagedDirectory implements AutoCloseable {
     private final Path target;
     private final Path tmp;
     private final Map<String, Long> sizes = new LinkedHashMap<>();
@@ -27,13 +28,13 @@ final class SnapshotDirectory implements AutoCloseable {
     private String openName;
     private boolean published;
 
-    private SnapshotDirectory(Path target, Path tmp) {
+    private StagedDirectory(Path target, Path tmp) {
         this.target = target;
         this.tmp = tmp;
     }
 
     /** Starts writing the directory {@code target}; leftovers of an earlier crashed attempt are removed. */
-    static SnapshotDirectory create(Path target) throws IOException {
+    public static StagedDirectory create(Path target) throws IOException {
         Path dir = target.toAbsolutePath().normalize();
         Path parent = dir.getParent();
         Files.createDirectories(parent);
@@ -43,11 +44,22 @@ final class SnapshotDirectory implements AutoCloseable {
                 deleteRecursively(p);
             }
         }
-        return new SnapshotDirectory(dir, Files.createTempDirectory(parent, "." + name + ".tmp-"));
+        return new StagedDirectory(dir, Files.createTempDirectory(parent, "." + name + ".tmp-"));
+    }
+
+    /** Where to write files directly (for writers that take a path); {@link #append} is the other way. */
+    public Path staging() {
+        return tmp;
+    }
+
+    /** Writes the file {@code name} whole. */
+    public void write(String name, byte[] bytes) throws IOException {
+        append(name, ByteBuffer.wrap(bytes));
+        closeOpenFile();
     }
 
     /** Appends to the file {@code name}; files are written one after the other, never interleaved. */
-    void append(String name, ByteBuffer data) throws IOException {
+    public void append(String name, ByteBuffer data) throws IOException {
         if (!name.equals(openName)) {
             closeOpenFile();
             if (sizes.containsKey(name)) {
@@ -64,17 +76,17 @@ final class SnapshotDirectory implements AutoCloseable {
         sizes.merge(name, n, Long::sum);
     }
 
-    /** Bytes written so far, by file name, in the order the files were started. */
-    Map<String, Long> sizes() {
+    /** Bytes written so far through {@link #append}, by file name, in the order the files were started. */
+    public Map<String, Long> sizes() {
         return Map.copyOf(sizes);
     }
 
-    Path target() {
+    public Path target() {
         return target;
     }
 
     /** Syncs the files and moves the directory into place, replacing an existing one. */
-    void publish() throws IOException {
+    public void publish() throws IOException {
         closeOpenFile();
         if (Files.exists(target)) {
             Path old = target.resolveSibling("." + target.getFileName() + ".old-" + UUID.randomUUID());
@@ -110,7 +122,8 @@ final class SnapshotDirectory implements AutoCloseable {
         }
     }
 
-    static void deleteRecursively(Path p) throws IOException {
+    /** Deletes a file, or a directory and everything in it (links are deleted, not followed). */
+    public static void deleteRecursively(Path p) throws IOException {
         if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             try (DirectoryStream<Path> children = Files.newDirectoryStream(p)) {
                 for (Path c : children) {

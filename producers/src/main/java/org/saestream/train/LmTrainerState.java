@@ -27,7 +27,7 @@ import java.nio.file.Path;
  * @param batchSize      windows per step
  * @param seed           the run's seed
  */
-public record TrainerState(long step, long totalSteps, long tokensSeen, double loss, double lossEma, double learningRate,
+public record LmTrainerState(long step, long totalSteps, long tokensSeen, double loss, double lossEma, double learningRate,
                            double elapsedSeconds, long skippedSteps, int windows, int contextLength, int batchSize, long seed) {
     static final String FILE = "trainer_state.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -57,7 +57,7 @@ public record TrainerState(long step, long totalSteps, long tokensSeen, double l
         Checkpointer.writeAtomically(dir.resolve(FILE), out -> JSON.writeValue(out, toJson(config, parameterCount)));
     }
 
-    static TrainerState read(Path dir) {
+    static LmTrainerState read(Path dir) {
         Path file = dir.resolve(FILE);
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException(dir + ": no " + FILE + " (not a checkpoint this trainer wrote)");
@@ -65,7 +65,7 @@ public record TrainerState(long step, long totalSteps, long tokensSeen, double l
         try {
             JsonNode n = JSON.readTree(file.toFile());
             JsonNode data = n.path("data");
-            return new TrainerState(n.path("step").asLong(), n.path("total_steps").asLong(), n.path("tokens_seen").asLong(),
+            return new LmTrainerState(n.path("step").asLong(), n.path("total_steps").asLong(), n.path("tokens_seen").asLong(),
                     n.path("loss").asDouble(), n.path("loss_ema").asDouble(), n.path("learning_rate").asDouble(),
                     n.path("elapsed_seconds").asDouble(), n.path("skipped_steps").asLong(), data.path("windows").asInt(), data.path("context_length").asInt(),
                     data.path("batch_size").asInt(), n.path("seed").asLong());

@@ -27,8 +27,8 @@ import java.util.Map;
  * the end. Its parts are separate classes: {@link TrainingData} (batches), {@link LrSchedule},
  * {@link AdamW}, {@link GradientSketch}, {@link Checkpointer}, a {@link GradientSink}.
  */
-public final class Trainer implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(Trainer.class);
+public final class LmTrainer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LmTrainer.class);
     private static final ForwardRequest REQUEST = ForwardRequest.of().withParameterGradients();
     private static final double EMA_DECAY = 0.95;
     /** Non-finite steps in a row after which the run is taken to have diverged. */
@@ -92,7 +92,7 @@ public final class Trainer implements AutoCloseable {
      * @param runId        the run (GradientStep.run_id)
      * @param modelId      the model (GradientStep.model_id)
      */
-    public Trainer(TrainConfig config, LanguageModel model, TrainingData data, GradientSink sink, Checkpointer checkpointer,
+    public LmTrainer(TrainConfig config, LanguageModel model, TrainingData data, GradientSink sink, Checkpointer checkpointer,
                    String runId, String modelId) {
         this.config = config;
         this.model = model;
@@ -143,7 +143,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Continues a run from one of its checkpoints: the model must have been loaded from the same directory. */
     public void resumeFrom(Path checkpoint) {
-        TrainerState state = TrainerState.read(checkpoint);
+        LmTrainerState state = LmTrainerState.read(checkpoint);
         TrainConfig.DataConfig d = config.data();
         if (state.windows() != data.windowCount() || state.contextLength() != d.contextLength()
                 || state.batchSize() != d.batchSize() || state.seed() != config.seed()) {
@@ -242,9 +242,9 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    private TrainerState state(double lastLoss, long sessionStart) {
+    private LmTrainerState state(double lastLoss, long sessionStart) {
         double elapsed = elapsedBefore + (System.nanoTime() - sessionStart) / 1e9;
-        return new TrainerState(step, config.steps(), tokensSeen, lastLoss, ema(), schedule.at(Math.max(1, step)), elapsed,
+        return new LmTrainerState(step, config.steps(), tokensSeen, lastLoss, ema(), schedule.at(Math.max(1, step)), elapsed,
                 skippedSteps, data.windowCount(), config.data().contextLength(), config.data().batchSize(), config.seed());
     }
 

@@ -25,7 +25,7 @@ import java.util.Map;
  * <p>Format 2; format 1 (before preparation and drift) is still read: such a trainer counts as
  * prepared once it has taken a step (scale 1), and its drift windows start at the restore.
  */
-final class TrainerState {
+final class SaeTrainerState {
     static final String FORMAT = "saestream.sae-trainer-state/2";
     static final String FORMAT_1 = "saestream.sae-trainer-state/1";
     static final String FIRE_COUNTS = "stats.window_fire_count";
@@ -56,7 +56,7 @@ final class TrainerState {
                    Progress progress) {
     }
 
-    private TrainerState() {
+    private SaeTrainerState() {
     }
 
     static byte[] encode(SaeConfig config, SaeParameters params, AdamOptimizer adam, FeatureStatistics stats,

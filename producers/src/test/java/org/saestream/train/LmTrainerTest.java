@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * checkpoints reload to the same logits, a resumed run continues bit for bit, and every step's
  * GradientStep record agrees with itself.
  */
-class TrainerTest {
+class LmTrainerTest {
 
     /** Keeps every record, encoded and decoded again as a consumer would see it. */
     private static final class ListSink implements GradientSink {
@@ -43,7 +43,7 @@ class TrainerTest {
         }
     }
 
-    private static Trainer.Result train(Path configFile, Path corpus, Path out, Optional<Path> resume, GradientSink sink,
+    private static LmTrainer.Result train(Path configFile, Path corpus, Path out, Optional<Path> resume, GradientSink sink,
                                         List<StepReport> reports) throws Exception {
         TrainConfig config = TrainConfig.read(configFile);
         TrainingRun.Options options = new TrainingRun.Options("test", out, List.of(corpus), resume, Device.cpu());
@@ -62,7 +62,7 @@ class TrainerTest {
     void lossFallsOnASmallCorpus(@TempDir Path dir) throws Exception {
         Path corpus = TrainFixtures.corpus(dir);
         List<StepReport> reports = new ArrayList<>();
-        Trainer.Result r = train(TrainFixtures.config(dir, "{\"steps\": 40, \"publish_gradients\": false}"), corpus,
+        LmTrainer.Result r = train(TrainFixtures.config(dir, "{\"steps\": 40, \"publish_gradients\": false}"), corpus,
                 dir.resolve("out"), Optional.empty(), GradientSink.NONE, reports);
         assertEquals(40, r.steps());
         assertEquals(40L * 4 * 32, r.tokensSeen());
@@ -141,7 +141,7 @@ class TrainerTest {
         train(configFile, corpus, dir.resolve("a"), Optional.empty(), straightRecords, straight);
         List<StepReport> resumed = new ArrayList<>();
         ListSink resumedRecords = new ListSink();
-        Trainer.Result r = train(configFile, corpus, dir.resolve("b"), Optional.of(dir.resolve("a/checkpoint-3")),
+        LmTrainer.Result r = train(configFile, corpus, dir.resolve("b"), Optional.of(dir.resolve("a/checkpoint-3")),
                 resumedRecords, resumed);
         assertEquals(3, resumed.size());
         assertEquals(6, r.steps());
@@ -186,7 +186,7 @@ class TrainerTest {
                 () -> train(configFile, corpus, dir.resolve("out"), Optional.empty(), sink, reports));
         assertTrue(e.getMessage().contains("lower 'optimizer.lr'"), e.getMessage());
         assertFalse(reports.get(0).skipped(), "the first step is finite and updates the weights to overflow");
-        assertEquals(Trainer.MAX_CONSECUTIVE_SKIPS - 1, reports.stream().filter(StepReport::skipped).count());
+        assertEquals(LmTrainer.MAX_CONSECUTIVE_SKIPS - 1, reports.stream().filter(StepReport::skipped).count());
         assertEquals(1, sink.records.size(), "skipped steps publish no record");
     }
 

@@ -1,0 +1,9 @@
+package org.saestream.sink;
+
+import java.io.IOException;
+
+/** The handler of one resource of the API, {@code /api/<name>/...}. */
+@FunctionalInterface
+interface ApiResource {
+    void handle(ApiRequest req) throws IOException;
+}

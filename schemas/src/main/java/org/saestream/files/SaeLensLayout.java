@@ -1,0 +1,30 @@
+package org.saestream.files;
+
+/**
+ * The names of an SAE snapshot directory in SAELens layout, in one place for everything that writes or reads one
+ * (sae-trainer's SaeLensFormat, the sink, the demos): {@code cfg.json}, {@code sae_weights.safetensors} with
+ * {@code W_enc [d_in, d_sae]}, {@code W_dec [d_sae, d_in]}, {@code b_enc [d_sae]}, {@code b_dec [d_in]} (and
+ * {@code threshold [d_sae]} for JumpReLU), {@code sparsity.safetensors} with the log10 feature densities, and
+ * saestream's own {@code drift.safetensors} of the latest drift boundary.
+ */
+public final class SaeLensLayout {
+    public static final String CONFIG_FILE = "cfg.json";
+    public static final String WEIGHTS_FILE = "sae_weights.safetensors";
+    public static final String SPARSITY_FILE = "sparsity.safetensors";
+    public static final String DRIFT_FILE = "drift.safetensors";
+
+    public static final String W_ENC = "W_enc";
+    public static final String B_ENC = "b_enc";
+    public static final String W_DEC = "W_dec";
+    public static final String B_DEC = "b_dec";
+    /** The per-latent JumpReLU threshold SAELens loads (JumpReLU and BatchTopK snapshots). */
+    public static final String THRESHOLD_TENSOR = "threshold";
+    public static final String SPARSITY_TENSOR = "sparsity";
+    public static final String DRIFT_PREVIOUS = "self_similarity_previous";
+    public static final String DRIFT_LOOKBACK = "self_similarity_lookback";
+    public static final String DRIFT_REACHED_HIGH = "ever_reached_high";
+    public static final String DRIFT_FROZEN = "frozen";
+
+    private SaeLensLayout() {
+    }
+}
