@@ -74,7 +74,7 @@ class DashboardBrowserTest {
         Files.writeString(model.resolve("tokenizer.json"), TOKENIZER);
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
+            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec<?>[]::new));
             float[] decoderA = randomDecoder(1);
             float[] decoderB = randomDecoder(2);
             // feature 7 of b is feature 3 of a: the browser must name it as a's nearest in b

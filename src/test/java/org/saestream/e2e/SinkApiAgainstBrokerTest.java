@@ -41,7 +41,7 @@ class SinkApiAgainstBrokerTest {
             String bootstrap = kafka.bootstrapServers();
             KafkaAdmin.ensureTopics(bootstrap, 2, TopicCatalog.SAE_METRICS, TopicCatalog.SAE_SNAPSHOTS);
             // the rest: one partition each
-            KafkaAdmin.ensureTopics(bootstrap, 1, org.saestream.sink.SinkTopology.topics().toArray(TopicSpec[]::new));
+            KafkaAdmin.ensureTopics(bootstrap, 1, org.saestream.sink.SinkTopology.topics().toArray(TopicSpec<?>[]::new));
             Properties p = new Properties();
             p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
             p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);

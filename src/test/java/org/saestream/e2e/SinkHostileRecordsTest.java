@@ -47,7 +47,7 @@ class SinkHostileRecordsTest {
         Path snapshots = dir.resolve("sink").resolve("snapshots"); // <root>/../../victim is the victim
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
+            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec<?>[]::new));
             byte[] cfg = "{\"d_in\": 4}".getBytes(StandardCharsets.UTF_8);
             SaeSnapshot good = SampleRecords.snapshotChunk("exp", "a", "tokens-1", "cfg.json", cfg);
             send(bootstrap, Topics.SAE_SNAPSHOTS, "x", RecordCodec.SAE_SNAPSHOT.encode(SaeSnapshot.newBuilder(good)

@@ -56,7 +56,7 @@ class SinkLiveApiTest {
     void comparisonsProducersSpectraAndEventsBehindABearerToken(@TempDir Path dir) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
+            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec<?>[]::new));
             SaeComparison comparison = SaeComparison.newBuilder().setExperiment("exp").setHookName("h")
                     .setWindowIndex(3).setTokensSeen(3_000_000).setSaeIds(List.of("a", "b"))
                     .setPairs(List.of(DictionaryPair.newBuilder().setA("a").setB("b").setMmcsAToB(0.81)
@@ -194,7 +194,7 @@ class SinkLiveApiTest {
         }
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
+            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec<?>[]::new));
             int index = 0;
             for (var f : files.entrySet()) {
                 send(bootstrap, Topics.SAE_SNAPSHOTS, "exp:a", RecordCodec.SAE_SNAPSHOT.encode(

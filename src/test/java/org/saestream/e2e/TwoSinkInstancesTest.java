@@ -101,7 +101,7 @@ class TwoSinkInstancesTest {
     void eitherInstanceAnswersForEveryKey(@TempDir Path dir) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            KafkaAdmin.ensureTopics(bootstrap, PARTITIONS, SinkTopology.topics().toArray(TopicSpec[]::new));
+            KafkaAdmin.ensureTopics(bootstrap, PARTITIONS, SinkTopology.topics().toArray(TopicSpec<?>[]::new));
             try (MetricsSink a = new MetricsSink(config(bootstrap, dir.resolve("a")));
                  MetricsSink b = new MetricsSink(config(bootstrap, dir.resolve("b")))) {
                 a.start();
@@ -315,7 +315,7 @@ class TwoSinkInstancesTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
             // the sink command's default: one partition each, so every store lives wholly on one of the two
-            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec[]::new));
+            KafkaAdmin.ensureTopics(bootstrap, 1, SinkTopology.topics().toArray(TopicSpec<?>[]::new));
             try (MetricsSink a = new MetricsSink(config(bootstrap, dir.resolve("a")));
                  MetricsSink b = new MetricsSink(config(bootstrap, dir.resolve("b")))) {
                 a.start();

@@ -109,8 +109,8 @@ public final class SinkTopology {
     }
 
     /** Every topic the sink reads or writes (its sources and their dead-letter topics), as the catalog has them. */
-    public static List<TopicSpec> topics() {
-        List<TopicSpec> topics = new java.util.ArrayList<>(List.of(TopicCatalog.SAE_METRICS, TopicCatalog.SAE_SNAPSHOTS,
+    public static List<TopicSpec<?>> topics() {
+        List<TopicSpec<?>> topics = new java.util.ArrayList<>(List.of(TopicCatalog.SAE_METRICS, TopicCatalog.SAE_SNAPSHOTS,
                 TopicCatalog.SAE_FEATURES, TopicCatalog.SAE_COMPARISONS, TopicCatalog.PRODUCER_METRICS,
                 TopicCatalog.SPECTRUM));
         sourceTopics().forEach(t -> topics.add(TopicCatalog.deadLetters(t)));

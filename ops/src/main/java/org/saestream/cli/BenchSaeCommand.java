@@ -89,7 +89,7 @@ public final class BenchSaeCommand implements Callable<Integer> {
                 SaeOptions.Defaults.width(64));
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            KafkaAdmin.ensureTopics(bootstrap, 1, job.outputTopics().toArray(TopicSpec[]::new));
+            KafkaAdmin.ensureTopics(bootstrap, 1, job.outputTopics().toArray(TopicSpec<?>[]::new));
             ProduceSummary produced = new SyntheticProducer(new SyntheticProducerConfig(run, bootstrap, tokens, 1024, 16,
                     DType.F32, 1, "bench", 0), features).run(ProduceProgress.NONE);
             System.out.printf(Locale.ROOT, "produced %d tokens into Kafka at %,.0f tokens/s%n", produced.tokens(),

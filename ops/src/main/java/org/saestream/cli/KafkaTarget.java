@@ -36,7 +36,7 @@ final class KafkaTarget {
      * was started.
      */
     record Connection(String bootstrap, KafkaAdmin admin, EmbeddedKafka embedded) implements AutoCloseable {
-        void ensureTopics(Collection<TopicSpec> topics, int partitions) {
+        void ensureTopics(Collection<? extends TopicSpec<?>> topics, int partitions) {
             admin.ensureTopics(topics, partitions);
         }
 

@@ -1,7 +1,7 @@
 package org.saestream.cli;
 
-import org.saestream.files.SaeLensLayout;
 import org.saestream.embedded.EmbeddedStack;
+import org.saestream.files.SaeLensLayout;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticConfig;

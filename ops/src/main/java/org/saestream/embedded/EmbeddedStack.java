@@ -41,7 +41,7 @@ public final class EmbeddedStack implements AutoCloseable {
      * @param sources    topics the jobs read, created before the jobs subscribe (producers start after)
      * @param jobs       the Flink jobs, each on its own MiniCluster
      */
-    public record Plan(Path workdir, int httpPort, List<Path> tokenizers, List<TopicSpec> sources, List<Job> jobs) {
+    public record Plan(Path workdir, int httpPort, List<Path> tokenizers, List<TopicSpec<?>> sources, List<Job> jobs) {
         public Plan {
             Objects.requireNonNull(workdir, "workdir");
             tokenizers = List.copyOf(tokenizers);
@@ -57,7 +57,7 @@ public final class EmbeddedStack implements AutoCloseable {
 
         Duration checkpointInterval();
 
-        List<TopicSpec> outputs();
+        List<TopicSpec<?>> outputs();
 
         /** Starts it on its own MiniCluster over its whole source topic. */
         JobClient start(String bootstrap, Checkpointing checkpointing) throws Exception;
@@ -71,7 +71,7 @@ public final class EmbeddedStack implements AutoCloseable {
         }
 
         @Override
-        public List<TopicSpec> outputs() {
+        public List<TopicSpec<?>> outputs() {
             return config.outputTopics();
         }
 
@@ -89,7 +89,7 @@ public final class EmbeddedStack implements AutoCloseable {
         }
 
         @Override
-        public List<TopicSpec> outputs() {
+        public List<TopicSpec<?>> outputs() {
             return config.outputTopics();
         }
 
@@ -118,7 +118,7 @@ public final class EmbeddedStack implements AutoCloseable {
         List<JobClient> jobs = new ArrayList<>();
         try {
             String bootstrap = kafka.bootstrapServers();
-            List<TopicSpec> topics = new ArrayList<>(SinkTopology.topics());
+            List<TopicSpec<?>> topics = new ArrayList<>(SinkTopology.topics());
             topics.addAll(plan.sources());
             plan.jobs().forEach(j -> topics.addAll(j.outputs()));
             try (KafkaAdmin admin = KafkaAdmin.connect(bootstrap, KafkaAdmin.DEFAULT_TIMEOUT)) {

@@ -2,15 +2,12 @@ package org.saestream.train;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.saestream.records.ActivationBlock;
-import org.saestream.records.RecordCodec;
-import org.saestream.records.Topics;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
@@ -22,7 +19,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class KafkaActivationTap implements ActivationTap {
     private final List<String> hooks;
     private final int everySteps;
-    private final String topic;
+    private final TopicSpec<ActivationBlock> topic;
     private final KafkaProducer<byte[], byte[]> producer;
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private long blocks;
@@ -34,8 +31,8 @@ public final class KafkaActivationTap implements ActivationTap {
         }
         this.hooks = List.copyOf(hooks);
         this.everySteps = everySteps;
-        this.topic = Topics.activations(run);
-        KafkaAdmin.ensureTopics(bootstrapServers, 1, TopicCatalog.activations(run));
+        this.topic = TopicCatalog.activations(run);
+        KafkaAdmin.ensureTopics(bootstrapServers, 1, topic);
         Properties p = ProducerSettings.reliable(bootstrapServers);
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         this.producer = new KafkaProducer<>(p);
@@ -52,7 +49,7 @@ public final class KafkaActivationTap implements ActivationTap {
     }
 
     public String topic() {
-        return topic;
+        return topic.name();
     }
 
     public long blocks() {
@@ -65,8 +62,7 @@ public final class KafkaActivationTap implements ActivationTap {
         if (e != null) {
             throw new IllegalStateException("publishing activations to " + topic + " failed", e);
         }
-        byte[] key = (block.getShardId() + "/" + block.getDocumentId()).getBytes(StandardCharsets.UTF_8);
-        producer.send(new ProducerRecord<>(topic, key, RecordCodec.ACTIVATION_BLOCK.encode(block)), (m, error) -> {
+        producer.send(topic.record(block.getShardId() + "/" + block.getDocumentId(), block), (m, error) -> {
             if (error != null) {
                 failure.compareAndSet(null, error);
             }

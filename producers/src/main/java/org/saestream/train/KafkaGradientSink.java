@@ -4,13 +4,11 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.saestream.records.GradientStep;
-import org.saestream.records.RecordCodec;
-import org.saestream.records.Topics;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 
-import java.nio.charset.StandardCharsets;
 import java.util.Properties;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -22,33 +20,33 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class KafkaGradientSink implements GradientSink {
 
-    private final String topic;
-    private final byte[] key;
+    private final TopicSpec<GradientStep> topic;
+    private final String key;
     private final KafkaProducer<byte[], byte[]> producer;
     private final AtomicReference<Exception> failure = new AtomicReference<>();
     private long bytes;
     private long records;
 
     public KafkaGradientSink(String bootstrapServers, String run) {
-        this.topic = Topics.gradients(run);
-        this.key = run.getBytes(StandardCharsets.UTF_8);
-        KafkaAdmin.ensureTopics(bootstrapServers, 1, TopicCatalog.gradients(run));
+        this.topic = TopicCatalog.gradients(run);
+        this.key = run;
+        KafkaAdmin.ensureTopics(bootstrapServers, 1, topic);
         Properties p = ProducerSettings.reliable(bootstrapServers);
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         this.producer = new KafkaProducer<>(p);
     }
 
     public String topic() {
-        return topic;
+        return topic.name();
     }
 
     @Override
     public void publish(GradientStep step) {
         throwIfFailed();
-        byte[] value = RecordCodec.GRADIENT_STEP.encode(step);
-        bytes += value.length;
+        ProducerRecord<byte[], byte[]> record = topic.record(key, step);
+        bytes += record.value().length;
         records++;
-        producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) -> {
+        producer.send(record, (metadata, e) -> {
             if (e != null) {
                 failure.compareAndSet(null, e);
             }

@@ -8,8 +8,8 @@ import org.saestream.lm.LanguageModel;
 import org.saestream.lm.ModelFamily;
 import org.saestream.lm.TokenBatch;
 import org.saestream.records.GradientStep;
-import org.saestream.tensor.TensorCodec;
 import org.saestream.tensor.DType;
+import org.saestream.tensor.TensorCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

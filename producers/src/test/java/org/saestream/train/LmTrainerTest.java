@@ -11,9 +11,9 @@ import org.saestream.lm.TokenBatch;
 import org.saestream.records.GradientStep;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SketchMethod;
+import org.saestream.tensor.DType;
 import org.saestream.tensor.Safetensors;
 import org.saestream.tensor.TensorCodec;
-import org.saestream.tensor.DType;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package org.saestream.sae;
 
-import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
+import org.saestream.files.SaeLensLayout;
 
 import java.util.LinkedHashMap;
 import java.util.List;

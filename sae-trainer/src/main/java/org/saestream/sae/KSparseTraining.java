@@ -1,8 +1,8 @@
 package org.saestream.sae;
 
-import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import org.saestream.files.SaeLensLayout;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

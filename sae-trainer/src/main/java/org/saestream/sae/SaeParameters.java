@@ -1,11 +1,11 @@
 package org.saestream.sae;
 
-import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import org.saestream.files.SaeLensLayout;
 
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,12 +1,12 @@
 package org.saestream.sae;
 
-import org.saestream.files.SaeLensLayout;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import org.saestream.files.SaeLensLayout;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

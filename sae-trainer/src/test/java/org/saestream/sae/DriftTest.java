@@ -1,10 +1,10 @@
 package org.saestream.sae;
 
-import org.saestream.files.SaeLensLayout;
 import ai.djl.ndarray.NDManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.saestream.files.SaeLensLayout;
 import org.saestream.tensor.Safetensors;
 
 import java.util.ArrayList;

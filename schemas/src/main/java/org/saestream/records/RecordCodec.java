@@ -20,7 +20,7 @@ import java.util.Map;
  * Avro single-object encoding (magic, schema fingerprint, body) for one record type, so every Kafka
  * value says which schema wrote it without a registry. Encoders and decoders are thread-safe.
  */
-public final class RecordCodec<T extends SpecificRecordBase> {
+public final class RecordCodec<T extends SpecificRecordBase> implements ValueCodec<T> {
     public static final RecordCodec<ActivationBlock> ACTIVATION_BLOCK =
             new RecordCodec<>(ActivationBlock.getClassSchema(), ActivationBlock.getEncoder(), ActivationBlock.getDecoder());
     public static final RecordCodec<SaeMetrics> SAE_METRICS =
@@ -80,6 +80,7 @@ public final class RecordCodec<T extends SpecificRecordBase> {
         }
     }
 
+    @Override
     public byte[] encode(T record) {
         try {
             ByteBuffer buf = encoder.encode(record);
@@ -96,6 +97,7 @@ public final class RecordCodec<T extends SpecificRecordBase> {
      * Every length and count in the value is checked against the value's own size before Avro allocates for it
      * ({@link EncodedLengths}), so a crafted value costs at most a few times its size in memory.
      */
+    @Override
     public T decode(byte[] bytes) {
         if (bytes == null) {
             throw new RecordDecodeException(typeName + ": null value");
@@ -122,6 +124,7 @@ public final class RecordCodec<T extends SpecificRecordBase> {
         }
     }
 
+    @Override
     public String typeName() {
         return typeName;
     }

@@ -80,14 +80,14 @@ public final class KafkaAdmin implements AutoCloseable {
     }
 
     /** Connects to {@code bootstrapServers} (within {@link #DEFAULT_TIMEOUT}) and ensures {@code topics}. */
-    public static void ensureTopics(String bootstrapServers, int partitions, TopicSpec... topics) {
+    public static void ensureTopics(String bootstrapServers, int partitions, TopicSpec<?>... topics) {
         try (KafkaAdmin admin = connect(bootstrapServers, DEFAULT_TIMEOUT)) {
             admin.ensureTopics(List.of(topics), partitions);
         }
     }
 
     /** {@link #ensureTopics(Collection, int)} for one topic. */
-    public void ensureTopic(TopicSpec topic, int partitions) {
+    public void ensureTopic(TopicSpec<?> topic, int partitions) {
         ensureTopics(List.of(topic), partitions);
     }
 
@@ -97,9 +97,9 @@ public final class KafkaAdmin implements AutoCloseable {
      *
      * @throws IllegalStateException naming every topic that neither exists nor could be created, and why
      */
-    public void ensureTopics(Collection<TopicSpec> topics, int partitions) {
+    public void ensureTopics(Collection<? extends TopicSpec<?>> topics, int partitions) {
         List<NewTopic> wanted = new ArrayList<>();
-        for (TopicSpec t : topics) {
+        for (TopicSpec<?> t : topics) {
             wanted.add(new NewTopic(t.name(), Optional.of(partitions), Optional.empty()).configs(t.configs()));
         }
         CreateTopicsResult result = admin.createTopics(wanted,

@@ -7,7 +7,7 @@ import org.apache.flink.util.OutputTag;
 import org.saestream.flink.InputRecord;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.records.DeadLetter;
-import org.saestream.records.RecordCodec;
+import org.saestream.topics.TopicCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,6 +64,6 @@ final class BlockRouter extends ProcessFunction<InputRecord, GroupInput> {
                 .setValue(record.value == null ? null : ByteBuffer.wrap(record.value))
                 .setReason(reason).setJob(config.experiment()).setTimeMs(Instant.now())
                 .build();
-        return new OutboundRecord(config.deadLetterTopic(), record.key, RecordCodec.DEAD_LETTER.encode(letter));
+        return OutboundRecord.of(TopicCatalog.deadLetters(config.sourceTopic()), record.key, letter);
     }
 }

@@ -9,13 +9,11 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.records.DictionaryPair;
-import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeComparison;
-import org.saestream.records.Topics;
 import org.saestream.sae.DictionaryMatching;
 import org.saestream.sae.SaeConfig;
+import org.saestream.topics.TopicCatalog;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -112,7 +110,6 @@ final class EnsembleComparisonFunction extends KeyedProcessFunction<String, Deco
                 .setTokensSeen(decoders.stream().mapToLong(x -> x.tokensSeen).max().orElse(0))
                 .setSaeIds(decoders.stream().map(x -> x.saeId).toList())
                 .setPairs(pairs).setThreshold(threshold).setTimeMs(Instant.now()).build();
-        return new OutboundRecord(Topics.SAE_COMPARISONS, config.experiment().getBytes(StandardCharsets.UTF_8),
-                RecordCodec.SAE_COMPARISON.encode(record));
+        return OutboundRecord.of(TopicCatalog.SAE_COMPARISONS, config.experiment(), record);
     }
 }

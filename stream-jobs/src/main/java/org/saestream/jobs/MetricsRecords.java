@@ -1,16 +1,14 @@
 package org.saestream.jobs;
 
 import org.saestream.flink.OutboundRecord;
-import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeMetrics;
-import org.saestream.records.Topics;
 import org.saestream.sae.DictionaryComparison;
 import org.saestream.sae.DriftReport;
 import org.saestream.sae.SaeConfig;
 import org.saestream.sae.SaeTrainer;
 import org.saestream.sae.StepResult;
+import org.saestream.topics.TopicCatalog;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,8 +61,7 @@ final class MetricsRecords {
         } else {
             m.setMse(Double.NaN).setFvu(Double.NaN).setL0(Double.NaN).setL1(Double.NaN).setLoss(Double.NaN);
         }
-        return new OutboundRecord(Topics.SAE_METRICS, config.saeKey(sae.saeId()).getBytes(StandardCharsets.UTF_8),
-                RecordCodec.SAE_METRICS.encode(m.build()));
+        return OutboundRecord.of(TopicCatalog.SAE_METRICS, config.saeKey(sae.saeId()), m.build());
     }
 
     static List<Long> densityHistogram(float[] log10Density) {

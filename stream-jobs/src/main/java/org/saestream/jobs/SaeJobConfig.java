@@ -142,8 +142,8 @@ public record SaeJobConfig(String experiment, String sourceTopic, String hookNam
     }
 
     /** Every topic the job writes to (it creates them at start, so a cluster without auto-creation works). */
-    public List<TopicSpec> outputTopics() {
-        List<TopicSpec> topics = new java.util.ArrayList<>(TopicCatalog.TRAINING_OUTPUTS);
+    public List<TopicSpec<?>> outputTopics() {
+        List<TopicSpec<?>> topics = new java.util.ArrayList<>(TopicCatalog.TRAINING_OUTPUTS);
         topics.add(TopicCatalog.deadLetters(sourceTopic));
         return topics;
     }

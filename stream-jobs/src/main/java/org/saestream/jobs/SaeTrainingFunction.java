@@ -16,15 +16,13 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.records.FeatureExamples;
-import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeSnapshot;
-import org.saestream.records.Topics;
 import org.saestream.sae.SaeConfig;
 import org.saestream.sae.SaeLensFormat;
 import org.saestream.sae.SaeTrainer;
 import org.saestream.sae.StepResult;
+import org.saestream.topics.TopicCatalog;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -233,9 +231,9 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         List<FeatureExamples> records = tracker.toRecords(new FeatureExampleTracker.Window(config.experiment(),
                 c.saeId(), c.hookName(), c.modelName(), windowIndex, t.tokensSeen(), Instant.now()),
                 config.snapshotChunkBytes());
-        byte[] key = config.saeKey(c.saeId()).getBytes(StandardCharsets.UTF_8);
+        String key = config.saeKey(c.saeId());
         for (FeatureExamples r : records) {
-            out.collect(new OutboundRecord(Topics.SAE_FEATURES, key, RecordCodec.FEATURE_EXAMPLES.encode(r)));
+            out.collect(OutboundRecord.of(TopicCatalog.SAE_FEATURES, key, r));
         }
         tracker.reset();
     }
@@ -278,9 +276,9 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         Map<String, byte[]> files = SaeLensFormat.files(t);
         List<SaeSnapshot> chunks = SnapshotChunker.chunks(config.experiment(), saeId, t.tokensSeen(), t.steps(), files,
                 config.snapshotChunkBytes(), Instant.now());
-        byte[] key = config.saeKey(saeId).getBytes(StandardCharsets.UTF_8);
+        String key = config.saeKey(saeId);
         for (SaeSnapshot chunk : chunks) {
-            out.collect(new OutboundRecord(Topics.SAE_SNAPSHOTS, key, RecordCodec.SAE_SNAPSHOT.encode(chunk)));
+            out.collect(OutboundRecord.of(TopicCatalog.SAE_SNAPSHOTS, key, chunk));
         }
         s.counters.lastSnapshotTokens[i] = t.tokensSeen();
     }

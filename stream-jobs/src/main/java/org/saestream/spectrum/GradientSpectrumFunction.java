@@ -15,15 +15,13 @@ import org.apache.flink.util.Collector;
 import org.saestream.flink.InputRecord;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.records.DeadLetter;
-import org.saestream.records.RecordCodec;
-import org.saestream.records.Topics;
 import org.saestream.tensor.DType;
 import org.saestream.tensor.TensorCodec;
+import org.saestream.topics.TopicCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -147,8 +145,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
 
     private void publish(String run, RunSession s, Collector<OutboundRecord> out) {
         var metrics = SpectrumRecords.metrics(run, s.sketch, s.recent, s.counts, config, Instant.now());
-        out.collect(new OutboundRecord(Topics.SPECTRUM, run.getBytes(StandardCharsets.UTF_8),
-                RecordCodec.SPECTRUM_METRICS.encode(metrics)));
+        out.collect(OutboundRecord.of(TopicCatalog.SPECTRUM, run, metrics));
         s.counts.publishedAtRows = s.counts.rowsSeen;
     }
 
@@ -159,7 +156,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
                 .setValue(record.value == null ? null : ByteBuffer.wrap(record.value))
                 .setReason(reason).setJob(config.jobName()).setTimeMs(Instant.now())
                 .build();
-        return new OutboundRecord(config.deadLetterTopic(), record.key, RecordCodec.DEAD_LETTER.encode(letter));
+        return OutboundRecord.of(TopicCatalog.deadLetters(config.sourceTopic()), record.key, letter);
     }
 
     private RunSession session(String run) throws Exception {

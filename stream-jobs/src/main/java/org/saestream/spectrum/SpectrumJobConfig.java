@@ -100,7 +100,7 @@ public record SpectrumJobConfig(String run, String sourceTopic, int sketchRows, 
     }
 
     /** Every topic the job writes to (it creates them at start, so a cluster without auto-creation works). */
-    public List<TopicSpec> outputTopics() {
+    public List<TopicSpec<?>> outputTopics() {
         return List.of(TopicCatalog.SPECTRUM, TopicCatalog.deadLetters(sourceTopic));
     }
 }

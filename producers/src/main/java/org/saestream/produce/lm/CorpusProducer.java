@@ -28,12 +28,12 @@ import org.saestream.tensor.TensorCodec;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,6 +66,7 @@ public final class CorpusProducer {
     }
 
     private final CorpusProducerConfig config;
+    private final TopicSpec<ActivationBlock> activations;
     private final LanguageModel model;
     private final HfTokenizer tokenizer;
     /** the BOS prepended to windows with prependBos (0 otherwise: unused) */
@@ -78,6 +79,7 @@ public final class CorpusProducer {
 
     public CorpusProducer(CorpusProducerConfig config, LanguageModel model, HfTokenizer tokenizer) {
         this.config = config;
+        this.activations = TopicCatalog.activations(config.run());
         this.model = model;
         this.tokenizer = tokenizer;
         this.bosId = config.prependBos() ? Math.toIntExact(tokenizer.bosTokenId().orElseThrow(() ->
@@ -87,7 +89,7 @@ public final class CorpusProducer {
     /** Publishes every shard not yet done in this run; returns the run's totals. */
     public ProducerMetrics run(List<CorpusShard> shards, Listener listener) {
         String bootstrap = config.bootstrapServers();
-        KafkaAdmin.ensureTopics(bootstrap, 1, TopicCatalog.activations(config.run()), TopicCatalog.SHARD_LEDGER,
+        KafkaAdmin.ensureTopics(bootstrap, 1, activations, TopicCatalog.SHARD_LEDGER,
                 TopicCatalog.PRODUCER_METRICS);
         sessionStart = System.nanoTime();
         shardsTotal = shards.size();
@@ -118,7 +120,7 @@ public final class CorpusProducer {
      */
     public ProducerMetrics runInGroup(List<CorpusShard> shards, Listener listener) {
         String bootstrap = config.bootstrapServers();
-        KafkaAdmin.ensureTopics(bootstrap, 1, TopicCatalog.activations(config.run()), TopicCatalog.SHARD_LEDGER,
+        KafkaAdmin.ensureTopics(bootstrap, 1, activations, TopicCatalog.SHARD_LEDGER,
                 TopicCatalog.PRODUCER_METRICS);
         ShardQueue queue = new ShardQueue(config);
         queue.publishNew(shards);
@@ -364,10 +366,10 @@ public final class CorpusProducer {
                 }
                 block.setGradient(ByteBuffer.wrap(TensorCodec.encode(g, config.wireDtype())));
             }
-            byte[] value = RecordCodec.ACTIVATION_BLOCK.encode(block.build());
-            totals.bytes += value.length;
-            producer.send(new ProducerRecord<>(config.topic(),
-                    (shard.shardId() + "/" + p.document).getBytes(StandardCharsets.UTF_8), value));
+            ProducerRecord<byte[], byte[]> record = activations.record(shard.shardId() + "/" + p.document,
+                    block.build());
+            totals.bytes += record.value().length;
+            producer.send(record);
         }
 
         private void begin() {
@@ -401,11 +403,10 @@ public final class CorpusProducer {
                 sendOffsets(status != ShardStatus.IN_PROGRESS);
             }
             statuses.put(shard.shardId(), status);
-            producer.send(new ProducerRecord<>(Topics.SHARD_LEDGER, ledgerKey(),
-                    RecordCodec.SHARD_LEDGER_ENTRY.encode(ledgerEntry(status, reason, sha256))));
+            producer.send(TopicCatalog.SHARD_LEDGER.record(Topics.ledgerKey(config.run(), shard.shardId()),
+                    ledgerEntry(status, reason, sha256)));
             ProducerMetrics m = metrics();
-            producer.send(new ProducerRecord<>(Topics.PRODUCER_METRICS,
-                    config.metricsKey().getBytes(StandardCharsets.UTF_8), RecordCodec.PRODUCER_METRICS.encode(m)));
+            producer.send(TopicCatalog.PRODUCER_METRICS.record(config.metricsKey(), m));
             producer.commitTransaction();
             inTransaction = false;
             windowsInTransaction = 0;
@@ -427,10 +428,6 @@ public final class CorpusProducer {
             LOG.warn("shard {} failed: {}", shard.shardId(), reason);
             sha256 = "";
             commit(ShardStatus.FAILED, reason);
-        }
-
-        private byte[] ledgerKey() {
-            return Topics.ledgerKey(config.run(), shard.shardId()).getBytes(StandardCharsets.UTF_8);
         }
 
         private ShardLedgerEntry ledgerEntry(ShardStatus status, String reason, String checksum) {

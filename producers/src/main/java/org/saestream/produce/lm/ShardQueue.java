@@ -5,15 +5,14 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.saestream.corpus.CorpusShard;
 import org.saestream.produce.CommittedRecords;
 import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -40,28 +39,23 @@ final class ShardQueue {
     }
 
     private final CorpusProducerConfig config;
-    private final String topic;
+    private final TopicSpec<String> topic;
     private final Set<String> known = new HashSet<>();
 
     ShardQueue(CorpusProducerConfig config) {
         this.config = config;
-        this.topic = TopicCatalog.corpusShards(config.run()).name();
+        this.topic = TopicCatalog.corpusShards(config.run());
     }
 
     /** Adds the shards not in the topic yet (racing producers may both add one: the ledger makes that harmless). */
     void publishNew(List<CorpusShard> shards) {
-        KafkaAdmin.ensureTopics(config.bootstrapServers(), PARTITIONS, TopicCatalog.corpusShards(config.run()));
-        known.addAll(CommittedRecords.latestByKey(config.bootstrapServers(), topic, k -> true).keySet());
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+        KafkaAdmin.ensureTopics(config.bootstrapServers(), PARTITIONS, topic);
+        known.addAll(CommittedRecords.latestByKey(config.bootstrapServers(), topic.name(), k -> true).keySet());
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
+                ProducerSettings.reliable(config.bootstrapServers()))) {
             for (CorpusShard shard : shards) {
                 if (known.add(shard.shardId())) {
-                    producer.send(new ProducerRecord<>(topic, shard.shardId().getBytes(StandardCharsets.UTF_8),
-                            shard.path().toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8)));
+                    producer.send(topic.record(shard.shardId(), shard.path().toAbsolutePath().toString()));
                 }
             }
         }
@@ -87,7 +81,7 @@ final class ShardQueue {
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p);
-        consumer.subscribe(List.of(topic));
+        consumer.subscribe(List.of(topic.name()));
         return consumer;
     }
 
@@ -109,7 +103,7 @@ final class ShardQueue {
     /** Whether the group has consumed every shard record (offsets are committed with each shard's last transaction). */
     boolean allConsumed(KafkaConsumer<byte[], byte[]> consumer) {
         Set<TopicPartition> partitions = new HashSet<>();
-        consumer.partitionsFor(topic).forEach(i -> partitions.add(new TopicPartition(topic, i.partition())));
+        consumer.partitionsFor(topic.name()).forEach(i -> partitions.add(new TopicPartition(topic.name(), i.partition())));
         Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
         Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(partitions);
         for (TopicPartition tp : partitions) {

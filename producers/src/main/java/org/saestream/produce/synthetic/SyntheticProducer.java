@@ -2,23 +2,20 @@ package org.saestream.produce.synthetic;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.records.ActivationBlock;
-import org.saestream.records.RecordCodec;
 import org.saestream.records.ShardLedgerEntry;
 import org.saestream.records.ShardStatus;
 import org.saestream.records.TensorDtype;
 import org.saestream.records.TokenIdentity;
-import org.saestream.records.Topics;
 import org.saestream.tensor.TensorCodec;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
+import org.saestream.topics.TopicSpec;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Properties;
@@ -38,7 +35,8 @@ public final class SyntheticProducer {
     }
 
     public ProduceSummary run(ProduceProgress progress) {
-        KafkaAdmin.ensureTopics(config.bootstrapServers(), config.partitions(), TopicCatalog.activations(config.run()));
+        TopicSpec<ActivationBlock> activations = TopicCatalog.activations(config.run());
+        KafkaAdmin.ensureTopics(config.bootstrapServers(), config.partitions(), activations);
         KafkaAdmin.ensureTopics(config.bootstrapServers(), 1, TopicCatalog.SHARD_LEDGER);
         long started = System.nanoTime();
         int width = features.config().dIn();
@@ -56,8 +54,7 @@ public final class SyntheticProducer {
                     features.sample(first, count, rows);
                     long documentId = first / config.blockTokens();
                     ActivationBlock block = block(documentId, count, width, rows);
-                    producer.send(new ProducerRecord<>(config.topic(), key(documentId),
-                            RecordCodec.ACTIVATION_BLOCK.encode(block)));
+                    producer.send(activations.record(key(documentId), block));
                     long documentKey = TokenIdentity.documentKey(config.shardId(), documentId);
                     for (int t = 0; t < count; t++) {
                         checksum += TokenIdentity.hashInDocument(documentKey, t);
@@ -65,9 +62,7 @@ public final class SyntheticProducer {
                     tokens += count;
                     records++;
                 }
-                producer.send(new ProducerRecord<>(Topics.SHARD_LEDGER,
-                        config.shardId().getBytes(StandardCharsets.UTF_8),
-                        RecordCodec.SHARD_LEDGER_ENTRY.encode(ledger(tokens, records))));
+                producer.send(TopicCatalog.SHARD_LEDGER.record(config.shardId(), ledger(tokens, records)));
                 producer.commitTransaction();
                 progress.committed(tokens, records);
             }
@@ -98,8 +93,8 @@ public final class SyntheticProducer {
                 .build();
     }
 
-    private byte[] key(long documentId) {
-        return (config.shardId() + "/" + documentId).getBytes(StandardCharsets.UTF_8);
+    private String key(long documentId) {
+        return config.shardId() + "/" + documentId;
     }
 
     private Properties producerProperties() {
