@@ -1,6 +1,7 @@
 package org.saestream.lm;
 
 import ai.djl.ndarray.types.Shape;
+import org.saestream.json.JsonFields;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,7 +26,7 @@ public record Gpt2(Dims dims, float layerNormEps, Nonlinearity activation, boole
     /** Causal-mask buffers of older checkpoints: h.N.attn.bias and h.N.attn.masked_bias. */
     private static final Pattern BUFFER = Pattern.compile("(transformer\\.)?h\\.\\d+\\.attn\\.(bias|masked_bias)");
 
-    static Gpt2 fromConfig(ConfigJson c) {
+    static Gpt2 fromConfig(JsonFields c) {
         int width = c.requireInt("n_embd", "hidden_size");
         int heads = c.requireInt("n_head", "num_attention_heads");
         if (width % heads != 0) {

@@ -1,6 +1,7 @@
 package org.saestream.lm;
 
 import ai.djl.ndarray.types.Shape;
+import org.saestream.json.JsonFields;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,7 +27,7 @@ public record GptNeoX(Dims dims, float layerNormEps, Nonlinearity activation, Ro
     private static final Pattern BUFFER = Pattern.compile(
             "gpt_neox\\.(layers\\.\\d+\\.attention\\.(bias|masked_bias|rotary_emb\\.inv_freq)|rotary_emb\\.inv_freq)");
 
-    static GptNeoX fromConfig(ConfigJson c) {
+    static GptNeoX fromConfig(JsonFields c) {
         int width = c.requireInt("hidden_size");
         int heads = c.requireInt("num_attention_heads");
         if (width % heads != 0) {

@@ -1,6 +1,7 @@
 package org.saestream.lm;
 
 import ai.djl.ndarray.types.Shape;
+import org.saestream.json.JsonFields;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,7 +36,7 @@ public record Llama(String modelType, Dims dims, float rmsNormEps, Nonlinearity 
         }
     }
 
-    static Llama fromConfig(ConfigJson c, String modelType) {
+    static Llama fromConfig(JsonFields c, String modelType) {
         int width = c.requireInt("hidden_size");
         int heads = c.requireInt("num_attention_heads");
         if (!c.has("head_dim") && width % heads != 0) {

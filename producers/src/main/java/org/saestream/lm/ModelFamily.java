@@ -2,6 +2,7 @@ package org.saestream.lm;
 
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import org.saestream.json.JsonFields;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -56,7 +57,7 @@ public sealed interface ModelFamily permits Gpt2, GptNeoX, Llama {
 
     /** Reads config.json and picks the family from its {@code model_type}. */
     static ModelFamily fromConfig(Path configJson) {
-        return fromConfig(ConfigJson.read(configJson));
+        return fromConfig(JsonFields.read(configJson));
     }
 
     /**
@@ -64,19 +65,25 @@ public sealed interface ModelFamily permits Gpt2, GptNeoX, Llama {
      * messages name {@code source} and each field under {@code fieldPrefix} ("" at the top level).
      */
     static ModelFamily fromConfig(JsonNode config, Path source, String fieldPrefix) {
-        return fromConfig(ConfigJson.of(config, source, fieldPrefix));
+        return fromConfig(JsonFields.of(config, source, fieldPrefix, "a Hugging Face config.json"));
     }
 
-    private static ModelFamily fromConfig(ConfigJson config) {
+    private static ModelFamily fromConfig(JsonFields config) {
         String type = config.text("model_type").orElseThrow(() -> config.error("model_type",
-                "is missing, so the architecture is unknown (architectures: " + config.architectures() + ")"));
+                "is missing, so the architecture is unknown (architectures: " + architectures(config) + ")"));
         return switch (type) {
             case "gpt2" -> Gpt2.fromConfig(config);
             case "gpt_neox" -> GptNeoX.fromConfig(config);
             case "llama", "mistral", "qwen2" -> Llama.fromConfig(config, type);
             default -> throw config.error("model_type", "'" + type + "' is an unsupported architecture"
-                    + " (architectures: " + config.architectures() + "); supported: gpt2, gpt_neox, llama,"
+                    + " (architectures: " + architectures(config) + "); supported: gpt2, gpt_neox, llama,"
                     + " mistral, qwen2");
         };
+    }
+
+    /** The {@code architectures} list as written, for messages. */
+    private static String architectures(JsonFields config) {
+        JsonNode v = config.raw("architectures");
+        return v == null || v.isNull() ? "none" : v.toString();
     }
 }

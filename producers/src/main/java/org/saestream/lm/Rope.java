@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import org.saestream.json.JsonFields;
 
 import java.util.Optional;
 
@@ -33,8 +34,8 @@ public record Rope(int rotaryDim, double theta, RopeScaling scaling) {
      * Reads theta, the rotated fraction and the scaling from {@code rope_parameters} (transformers 5) or
      * the older top-level keys ({@code rope_theta}, {@code rotary_pct}, {@code rope_scaling}).
      */
-    static Rope fromConfig(ConfigJson config, int headDim, double defaultPartial) {
-        Optional<ConfigJson> params = config.object("rope_parameters");
+    static Rope fromConfig(JsonFields config, int headDim, double defaultPartial) {
+        Optional<JsonFields> params = config.object("rope_parameters");
         double theta = params.flatMap(p -> box(p.optDouble("rope_theta")))
                 .orElseGet(() -> config.doubleOr(10000.0, "rope_theta", "rotary_emb_base"));
         double partial = params.flatMap(p -> box(p.optDouble("partial_rotary_factor")))
@@ -47,12 +48,12 @@ public record Rope(int rotaryDim, double theta, RopeScaling scaling) {
             throw config.error("partial_rotary_factor", "gives " + rotaryDim + " rotary channels of a head of "
                     + headDim + "; need a positive even number");
         }
-        Optional<ConfigJson> scalingNode = params.isPresent() ? params : config.object("rope_scaling");
+        Optional<JsonFields> scalingNode = params.isPresent() ? params : config.object("rope_scaling");
         RopeScaling scaling = scalingNode.map(Rope::scaling).orElse(new RopeScaling.None());
         return new Rope(rotaryDim, theta, scaling);
     }
 
-    private static RopeScaling scaling(ConfigJson s) {
+    private static RopeScaling scaling(JsonFields s) {
         String type = s.text("rope_type", "type").orElse("default");
         return switch (type) {
             case "default" -> new RopeScaling.None();

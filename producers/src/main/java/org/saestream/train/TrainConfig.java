@@ -3,6 +3,7 @@ package org.saestream.train;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.saestream.json.JsonFields;
 import org.saestream.records.SketchMethod;
 import org.saestream.tensor.DType;
 
@@ -257,22 +258,22 @@ public record TrainConfig(Path source, ModelSource model, Path tokenizer, DataCo
 
     /** Builds the config from a parsed tree; {@code source} names the file in messages and resolves relative paths. */
     public static TrainConfig parse(JsonNode root, Path source) {
-        ConfigFields c = ConfigFields.root(root, source);
+        JsonFields c = JsonFields.of(root, source, "", "a training config");
         Path base = source.toAbsolutePath().getParent();
         try {
             c.onlyKnown("model", "tokenizer", "data", "steps", "tokens", "seed", "optimizer", "schedule", "checkpoint",
                     "sketch", "publish_gradients");
             ModelSource model = model(c, base);
             Path tokenizer = tokenizer(c, base, model);
-            DataConfig data = data(c.object("data"));
+            DataConfig data = data(c.objectOrEmpty("data"));
             if (c.has("steps") == c.has("tokens")) {
                 throw c.error("steps", "or 'tokens' must be given (one of them): how long to train");
             }
             long steps = c.has("steps") ? c.longOr(0, "steps")
                     : ceilDiv(positive(c, "tokens", c.longOr(0, "tokens")), data.tokensPerStep());
             return new TrainConfig(source, model, tokenizer, data, steps, c.longOr(0, "seed"),
-                    optimizer(c.object("optimizer")), schedule(c.object("schedule")), checkpoint(c.object("checkpoint")),
-                    sketch(c.object("sketch")), c.boolOr(true, "publish_gradients"));
+                    optimizer(c.objectOrEmpty("optimizer")), schedule(c.objectOrEmpty("schedule")), checkpoint(c.objectOrEmpty("checkpoint")),
+                    sketch(c.objectOrEmpty("sketch")), c.boolOr(true, "publish_gradients"));
         } catch (IllegalArgumentException e) {
             if (e.getMessage() != null && e.getMessage().startsWith(source.toString())) {
                 throw e;
@@ -281,12 +282,12 @@ public record TrainConfig(Path source, ModelSource model, Path tokenizer, DataCo
         }
     }
 
-    private static ModelSource model(ConfigFields root, Path base) {
+    private static ModelSource model(JsonFields root, Path base) {
         if (!root.has("model")) {
             throw root.error("model", "is missing: give model.init_from (a model directory) or model.model_config"
                     + " (a Hugging Face config.json)");
         }
-        ConfigFields m = root.object("model").onlyKnown("init_from", "model_config");
+        JsonFields m = root.objectOrEmpty("model").onlyKnown("init_from", "model_config");
         if (m.has("init_from") == m.has("model_config")) {
             throw m.error("init_from", "or 'model.model_config' must be given, exactly one of them");
         }
@@ -304,7 +305,7 @@ public record TrainConfig(Path source, ModelSource model, Path tokenizer, DataCo
         return new FromConfig(config);
     }
 
-    private static Path tokenizer(ConfigFields c, Path base, ModelSource model) {
+    private static Path tokenizer(JsonFields c, Path base, ModelSource model) {
         Path path = c.path("tokenizer", base).orElseGet(() -> model instanceof InitFrom i ? i.directory() : null);
         if (path == null) {
             throw c.error("tokenizer", "is missing: the path of a tokenizer.json (or a directory holding one)");
@@ -316,14 +317,14 @@ public record TrainConfig(Path source, ModelSource model, Path tokenizer, DataCo
         return file;
     }
 
-    private static DataConfig data(ConfigFields d) {
+    private static DataConfig data(JsonFields d) {
         d.onlyKnown("context_length", "batch_size", "pack", "text_field");
         DataConfig x = DataConfig.DEFAULTS;
         return new DataConfig(d.intOr(x.contextLength(), "context_length"), d.intOr(x.batchSize(), "batch_size"),
                 d.boolOr(x.pack(), "pack"), d.text("text_field").orElse(x.textField()));
     }
 
-    private static OptimizerConfig optimizer(ConfigFields o) {
+    private static OptimizerConfig optimizer(JsonFields o) {
         o.onlyKnown("lr", "weight_decay", "betas", "eps", "clip_norm");
         OptimizerConfig x = OptimizerConfig.DEFAULTS;
         List<Double> betas = o.doubles("betas", 2, List.of(x.beta1(), x.beta2()));
@@ -331,13 +332,13 @@ public record TrainConfig(Path source, ModelSource model, Path tokenizer, DataCo
                 betas.get(1), o.doubleOr(x.eps(), "eps"), o.doubleOr(x.clipNorm(), "clip_norm"));
     }
 
-    private static ScheduleConfig schedule(ConfigFields s) {
+    private static ScheduleConfig schedule(JsonFields s) {
         s.onlyKnown("warmup_steps", "min_lr_ratio");
         ScheduleConfig x = ScheduleConfig.DEFAULTS;
         return new ScheduleConfig(s.intOr(x.warmupSteps(), "warmup_steps"), s.doubleOr(x.minLrRatio(), "min_lr_ratio"));
     }
 
-    private static CheckpointConfig checkpoint(ConfigFields k) {
+    private static CheckpointConfig checkpoint(JsonFields k) {
         k.onlyKnown("every", "dtype", "optimizer_state");
         CheckpointConfig x = CheckpointConfig.DEFAULTS;
         String dtype = k.text("dtype").orElse("float32").toLowerCase(Locale.ROOT);
@@ -349,7 +350,7 @@ public record TrainConfig(Path source, ModelSource model, Path tokenizer, DataCo
         return new CheckpointConfig(k.intOr(x.every(), "every"), d, k.boolOr(x.optimizerState(), "optimizer_state"));
     }
 
-    private static SketchConfig sketch(ConfigFields s) {
+    private static SketchConfig sketch(JsonFields s) {
         s.onlyKnown("method", "width", "seed");
         SketchConfig x = SketchConfig.DEFAULTS;
         String name = s.text("method").orElse("count_sketch").toLowerCase(Locale.ROOT);
@@ -362,7 +363,7 @@ public record TrainConfig(Path source, ModelSource model, Path tokenizer, DataCo
         return new SketchConfig(method, s.intOr(x.width(), "width"), s.longOr(x.seed(), "seed"));
     }
 
-    private static long positive(ConfigFields c, String field, long value) {
+    private static long positive(JsonFields c, String field, long value) {
         if (value < 1) {
             throw c.error(field, "must be at least 1, got " + value);
         }
