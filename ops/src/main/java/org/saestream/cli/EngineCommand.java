@@ -5,6 +5,7 @@ import ai.djl.pytorch.jni.LibUtils;
 import ai.djl.util.cuda.CudaUtils;
 import picocli.CommandLine.Command;
 
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -21,9 +22,14 @@ public final class EngineCommand implements Callable<Integer> {
         int gpus = engine.getGpuCount();
         System.out.println("engine        " + engine.getEngineName() + " " + engine.getVersion() + " (DJL "
                 + Engine.getDjlVersion() + ")");
-        System.out.println("libtorch      " + LibUtils.getLibtorchPath());
+        String libtorch = LibUtils.getLibtorchPath();
+        System.out.println("libtorch      " + libtorch);
+        // from where DJL actually loaded it, not from whether the variable is set
         String override = System.getenv("PYTORCH_LIBRARY_PATH");
-        System.out.println("loaded from   " + (override != null ? "PYTORCH_LIBRARY_PATH" : "the native jar on the class path"));
+        boolean fromOverride = override != null && Path.of(libtorch).toAbsolutePath().normalize()
+                .equals(Path.of(override).toAbsolutePath().normalize());
+        System.out.println("loaded from   " + (fromOverride ? "PYTORCH_LIBRARY_PATH"
+                : "the native jar on the class path (extracted into DJL's cache)"));
         System.out.println("gpus          " + gpus + (gpus > 0 ? String.format(Locale.ROOT, " (CUDA %s)",
                 CudaUtils.getCudaVersionString()) : ""));
         System.out.println("default       " + engine.defaultDevice());

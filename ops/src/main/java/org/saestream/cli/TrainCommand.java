@@ -23,6 +23,8 @@ import java.util.concurrent.Callable;
 public final class TrainCommand implements Callable<Integer> {
     /** How long to look for the topic's first record when the width or hook must be taken from it. */
     private static final Duration FIRST_RECORD_WAIT = Duration.ofSeconds(10);
+    /** With width and hook given, the record only names the model: an empty topic is not worth a long wait. */
+    private static final Duration MODEL_NAME_WAIT = Duration.ofSeconds(2);
 
     @ArgGroup(exclusive = false, multiplicity = "1")
     KafkaTarget cluster;
@@ -92,7 +94,8 @@ public final class TrainCommand implements Callable<Integer> {
      * width (--d-in), the hook (--hook) and the model, so that snapshots' cfg.json name where they came from.
      */
     private SaeJobConfig jobConfig(String bootstrap, String topic) {
-        Optional<ActivationBlock> first = FirstBlock.of(bootstrap, topic, sae.hookName, FIRST_RECORD_WAIT);
+        Duration wait = sae.dIn != null && sae.hookName != null ? MODEL_NAME_WAIT : FIRST_RECORD_WAIT;
+        Optional<ActivationBlock> first = FirstBlock.of(bootstrap, topic, sae.hookName, wait);
         if (sae.dIn == null && first.isEmpty()) {
             throw new IllegalArgumentException(topic + " has no " + (sae.hookName == null ? "" : sae.hookName + " ")
                     + "records yet to take the activation width from (waited " + FIRST_RECORD_WAIT.toSeconds()

@@ -25,7 +25,7 @@ final class UserErrors {
     static Optional<String> describe(Throwable e) {
         for (Throwable t = e; t != null; t = wrapped(t)) {
             if (t instanceof IllegalArgumentException) {
-                return Optional.of(t.getMessage());
+                return Optional.of(t.getMessage() != null ? t.getMessage() : t.toString());
             }
             if (t instanceof NoSuchFileException n) {
                 return Optional.of("no such file or directory: " + n.getFile() + context(e, t));

@@ -2,6 +2,8 @@ package org.saestream.records;
 
 import org.apache.avro.Schema;
 
+import java.util.ArrayDeque;
+
 /**
  * Walks one Avro binary body against its writer schema without allocating anything, and refuses any
  * length or count the body cannot hold. Avro's decoder allocates a string, a byte buffer or an array
@@ -15,9 +17,13 @@ import org.apache.avro.Schema;
  * the same, so even they cannot ask for more slots than the record has bytes.
  */
 final class EncodedLengths {
+    private static final Schema MAP_KEY = Schema.create(Schema.Type.STRING);
+    private static final String ITEM = "[]";
     private final byte[] bytes;
     private final int end;
     private int pos;
+    /** Where the walk is ("ActivationBlock", "token_ids", "[]"): names of the schema, rendered only for a message. */
+    private final ArrayDeque<String> where = new ArrayDeque<>();
 
     private EncodedLengths(byte[] bytes, int start) {
         this.bytes = bytes;
@@ -32,73 +38,78 @@ final class EncodedLengths {
      */
     static void check(Schema writer, byte[] bytes, int start) {
         EncodedLengths walk = new EncodedLengths(bytes, start);
-        walk.value(writer, writer.getName());
+        walk.where.addLast(writer.getName());
+        walk.value(writer);
         if (walk.pos != walk.end) {
             throw new IllegalArgumentException((walk.end - walk.pos) + " bytes after the end of the record");
         }
     }
 
-    private void value(Schema schema, String path) {
+    private void value(Schema schema) {
         switch (schema.getType()) {
             case NULL -> {
             }
-            case BOOLEAN -> skip(1, path);
-            case INT, LONG -> varint(path);
-            case FLOAT -> skip(4, path);
-            case DOUBLE -> skip(8, path);
-            case FIXED -> skip(schema.getFixedSize(), path);
-            case STRING, BYTES -> skip(length(path), path);
+            case BOOLEAN -> skip(1);
+            case INT, LONG -> varint();
+            case FLOAT -> skip(4);
+            case DOUBLE -> skip(8);
+            case FIXED -> skip(schema.getFixedSize());
+            case STRING, BYTES -> skip(length());
             case ENUM -> {
-                long index = varint(path);
+                long index = varint();
                 if (index < 0 || index >= schema.getEnumSymbols().size()) {
-                    throw new IllegalArgumentException(path + ": enum index " + index + " of "
+                    throw new IllegalArgumentException(path() + ": enum index " + index + " of "
                             + schema.getEnumSymbols().size() + " symbols");
                 }
             }
             case UNION -> {
-                long branch = varint(path);
+                long branch = varint();
                 if (branch < 0 || branch >= schema.getTypes().size()) {
-                    throw new IllegalArgumentException(path + ": union branch " + branch + " of "
+                    throw new IllegalArgumentException(path() + ": union branch " + branch + " of "
                             + schema.getTypes().size());
                 }
-                value(schema.getTypes().get((int) branch), path);
+                value(schema.getTypes().get((int) branch));
             }
             case RECORD -> {
                 for (Schema.Field field : schema.getFields()) {
-                    value(field.schema(), path + "." + field.name());
+                    where.addLast(field.name());
+                    value(field.schema());
+                    where.removeLast();
                 }
             }
-            case ARRAY -> blocks(path, schema.getElementType(), null);
-            case MAP -> blocks(path, Schema.create(Schema.Type.STRING), schema.getValueType());
+            case ARRAY -> blocks(schema.getElementType(), null);
+            case MAP -> blocks(MAP_KEY, schema.getValueType());
         }
     }
 
     /** Array or map blocks: a count, (when negative) a byte size, the items; a zero count ends them. */
-    private void blocks(String path, Schema item, Schema mapValue) {
+    private void blocks(Schema item, Schema mapValue) {
         int minItem = Math.max(1, minBytes(item) + (mapValue == null ? 0 : minBytes(mapValue)));
         while (true) {
-            long count = varint(path);
+            long count = varint();
             if (count == 0) {
                 return;
             }
             if (count < 0) {
                 count = -count; // a block that also gives its size in bytes
-                long size = varint(path);
+                long size = varint();
                 if (size < 0 || size > remaining()) {
-                    throw new IllegalArgumentException(path + ": block of " + size + " bytes, " + remaining()
+                    throw new IllegalArgumentException(path() + ": block of " + size + " bytes, " + remaining()
                             + " left in the record");
                 }
             }
             if (count < 0 || count > remaining() / minItem) {
-                throw new IllegalArgumentException(path + ": " + count + " items cannot fit in the " + remaining()
+                throw new IllegalArgumentException(path() + ": " + count + " items cannot fit in the " + remaining()
                         + " bytes left in the record");
             }
+            where.addLast(ITEM);
             for (long i = 0; i < count; i++) {
-                value(item, path + "[" + i + "]");
+                value(item);
                 if (mapValue != null) {
-                    value(mapValue, path + "[" + i + "]");
+                    value(mapValue);
                 }
             }
+            where.removeLast();
         }
     }
 
@@ -120,19 +131,30 @@ final class EncodedLengths {
         };
     }
 
-    private long length(String path) {
-        long n = varint(path);
+    private long length() {
+        long n = varint();
         if (n < 0 || n > remaining()) {
-            throw new IllegalArgumentException(path + ": length " + n + ", " + remaining() + " bytes left in the record");
+            throw new IllegalArgumentException(path() + ": length " + n + ", " + remaining()
+                    + " bytes left in the record");
         }
         return n;
     }
 
-    private void skip(long n, String path) {
+    private void skip(long n) {
         if (n > remaining()) {
-            throw new IllegalArgumentException(path + ": needs " + n + " bytes, " + remaining() + " left in the record");
+            throw new IllegalArgumentException(path() + ": needs " + n + " bytes, " + remaining()
+                    + " left in the record");
         }
         pos += (int) n;
+    }
+
+    /** The path of the value being read, e.g. {@code ActivationBlock.token_ids}. */
+    private String path() {
+        StringBuilder out = new StringBuilder();
+        for (String part : where) {
+            out.append(out.length() == 0 || part.equals(ITEM) ? "" : ".").append(part);
+        }
+        return out.toString();
     }
 
     private int remaining() {
@@ -140,11 +162,11 @@ final class EncodedLengths {
     }
 
     /** A zig-zag varint of at most 10 bytes, as Avro writes ints and longs. */
-    private long varint(String path) {
+    private long varint() {
         long raw = 0;
         for (int shift = 0; shift < 70; shift += 7) {
             if (pos >= end) {
-                throw new IllegalArgumentException(path + ": the record ends inside a number");
+                throw new IllegalArgumentException(path() + ": the record ends inside a number");
             }
             int b = bytes[pos++] & 0xFF;
             raw |= (long) (b & 0x7F) << shift;
@@ -152,6 +174,6 @@ final class EncodedLengths {
                 return (raw >>> 1) ^ -(raw & 1);
             }
         }
-        throw new IllegalArgumentException(path + ": a number longer than 10 bytes");
+        throw new IllegalArgumentException(path() + ": a number longer than 10 bytes");
     }
 }
