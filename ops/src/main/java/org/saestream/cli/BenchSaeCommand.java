@@ -1,43 +1,47 @@
 package org.saestream.cli;
 
-import ai.djl.ndarray.NDManager;
-import org.apache.flink.core.execution.JobClient;
-import org.saestream.embedded.EmbeddedKafka;
-import org.saestream.embedded.FlinkRunner;
-import org.saestream.flink.Checkpointing;
-import org.saestream.flink.SourceRange;
+import org.saestream.bench.BareSaeStep;
+import org.saestream.bench.SaeBenchCase;
+import org.saestream.bench.StreamedSaeRun;
 import org.saestream.jobs.SaeJobConfig;
-import org.saestream.produce.ProduceProgress;
-import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticConfig;
 import org.saestream.produce.synthetic.SyntheticFeatures;
-import org.saestream.produce.synthetic.SyntheticProducer;
-import org.saestream.produce.synthetic.SyntheticProducerConfig;
 import org.saestream.records.Topics;
 import org.saestream.sae.SaeConfig;
-import org.saestream.sae.SaeTrainer;
-import org.saestream.tensor.DType;
-import org.saestream.topics.KafkaAdmin;
-import org.saestream.topics.TopicSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
- * Tokens/s of the bare SAE step, then of the same synthetic data through Kafka + Flink (embedded), and
- * their ratio, all in one run.
+ * For each case, in one run: tokens/s of the bare SAE step, the bound DJL's dense matmul sets on it (measured
+ * now, at 10 d_in d_sae FLOPs per token), and tokens/s of the same synthetic data through Kafka + Flink on the
+ * embedded stack, with their ratios and the job's checkpoint figures. {@code --sweep} runs the four
+ * architectures on three researcher-sized shapes and ends with a Markdown table.
  */
 @Command(name = "sae", mixinStandardHelpOptions = true,
-        description = "Bare SAE step vs the same data through Kafka + Flink; prints tokens/s and their ratio.")
+        description = "Bare SAE step vs the matmul bound vs the same data through Kafka + Flink; prints tokens/s and "
+                + "ratios (--sweep: relu, topk, batchtopk, jumprelu at B 4096 on d 512 n 4096, d 512 n 16384, "
+                + "d 768 n 24576).")
 public final class BenchSaeCommand implements Callable<Integer> {
-    @Option(names = "--tokens", description = "Tokens per measurement (default: ${DEFAULT-VALUE})")
-    long tokens = 1_000_000;
+    /** What each measurement of a sized case lasts at the matmul bound. */
+    private static final double SECONDS_PER_MEASUREMENT = 20;
+
+    @Option(names = "--tokens", description = "Tokens per measurement (default: 1000000; with --sweep: what the "
+            + "matmul bound trains in 20 s)")
+    Long tokens;
+
+    @Option(names = "--sweep", description = "Run the standard sweep (about 15 minutes on 2 cores) instead of one case")
+    boolean sweep;
+
+    @Option(names = "--bare-only", description = "Skip the streamed half (no Kafka, no Flink)")
+    boolean bareOnly;
 
     @Option(names = "--workdir", description = "Working directory (default: a temporary one)")
     Path workdir;
@@ -47,58 +51,55 @@ public final class BenchSaeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SaeConfig config = sae.saeConfig(SaeOptions.Defaults.width(64));
-        SyntheticConfig d = SyntheticConfig.defaults();
-        SyntheticFeatures features = new SyntheticFeatures(new SyntheticConfig(config.dIn(),
-                4 * config.dIn(), d.meanActive(), d.probabilityDecay(), d.noiseStd(), d.seed()));
-        System.out.printf(Locale.ROOT, "SAE d_in=%d d_sae=%d batch=%d, %d tokens per measurement%n",
-                config.dIn(), config.dSae(), config.batchSize(), tokens);
-
-        double bare = bareTokensPerSecond(config, features);
-        System.out.printf(Locale.ROOT, "bare SAE step:            %,.0f tokens/s%n", bare);
-
-        Path dir = workdir != null ? workdir.toAbsolutePath() : Files.createTempDirectory("saestream-bench");
-        double streamed = streamedTokensPerSecond(dir, features);
-        System.out.printf(Locale.ROOT, "Kafka + Flink (embedded): %,.0f tokens/s%n", streamed);
-        System.out.printf(Locale.ROOT, "ratio streamed/bare:      %.3f%n", streamed / bare);
+        List<SaeBenchCase> cases = sweep ? SaeBenchCase.sweep(tokens == null ? 0 : tokens)
+                : List.of(new SaeBenchCase(sae.saeConfig(SaeOptions.Defaults.width(64)),
+                tokens == null ? 1_000_000 : tokens));
+        Path root = workdir != null ? workdir.toAbsolutePath() : Files.createTempDirectory("saestream-bench");
+        List<String> table = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            SaeBenchCase c = cases.get(i);
+            table.add(measure(c, root.resolve("case-" + i), sweep ? null : sae));
+        }
+        if (cases.size() > 1) {
+            System.out.println();
+            System.out.println("| case | bare tokens/s | matmul bound tokens/s | ratio to bound | streamed tokens/s "
+                    + "| streamed/bare | checkpoint (max state, max duration) |");
+            System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+            table.forEach(System.out::println);
+        }
         return 0;
     }
 
-    private double bareTokensPerSecond(SaeConfig config, SyntheticFeatures features) {
-        int b = config.batchSize();
-        float[] batch = new float[b * config.dIn()];
-        try (NDManager manager = NDManager.newBaseManager(); SaeTrainer trainer = new SaeTrainer(config, manager)) {
-            for (int i = 0; i < 3; i++) { // warm-up
-                features.sample((long) i * b, b, batch);
-                trainer.step(batch, b);
-            }
-            long start = System.nanoTime();
-            long done = 0;
-            while (done < tokens) {
-                features.sample(done, b, batch);
-                trainer.step(batch, b);
-                done += b;
-            }
-            return done / ((System.nanoTime() - start) / 1e9);
+    /** Prints the case's line and returns its table row. */
+    private String measure(SaeBenchCase c, Path dir, SaeOptions options) throws Exception {
+        SaeConfig config = c.sae();
+        double matmul = BareSaeStep.matmulFlopsPerSecond(config);
+        double bound = matmul / c.flopsPerToken();
+        long n = c.tokensFor(bound, SECONDS_PER_MEASUREMENT);
+        SyntheticConfig d = SyntheticConfig.defaults();
+        SyntheticFeatures features = new SyntheticFeatures(new SyntheticConfig(config.dIn(), 4 * config.dIn(),
+                d.meanActive(), d.probabilityDecay(), d.noiseStd(), d.seed()));
+        System.out.printf(Locale.ROOT, "%s, %,d tokens per measurement%n", c.label(), n);
+        double bare = BareSaeStep.tokensPerSecond(config, features, n);
+        System.out.printf(Locale.ROOT, "  bare SAE step: %,.0f tokens/s | matmul bound: %,.0f tokens/s (DJL matmul %.0f "
+                + "GFLOP/s, %.1f MFLOP/token) | ratio to matmul bound: %.3f%n", bare, bound, matmul / 1e9,
+                c.flopsPerToken() / 1e6, bare / bound);
+        String row = String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f |", c.label(), bare, bound, bare / bound);
+        if (bareOnly) {
+            return row + " | | |";
         }
-    }
-
-    private double streamedTokensPerSecond(Path dir, SyntheticFeatures features) throws Exception {
-        String run = "bench";
-        SaeJobConfig job = sae.jobConfig("bench-" + System.currentTimeMillis(), Topics.activations(run),
-                SaeOptions.Defaults.width(64));
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
-            String bootstrap = kafka.bootstrapServers();
-            KafkaAdmin.ensureTopics(bootstrap, 1, job.outputTopics().toArray(TopicSpec<?>[]::new));
-            ProduceSummary produced = new SyntheticProducer(new SyntheticProducerConfig(run, bootstrap, tokens, 1024, 16,
-                    DType.F32, 1, "bench", 0), features).run(ProduceProgress.NONE);
-            System.out.printf(Locale.ROOT, "produced %d tokens into Kafka at %,.0f tokens/s%n", produced.tokens(),
-                    produced.tokensPerSecond());
-            long start = System.nanoTime();
-            JobClient client = FlinkRunner.startTraining(job, bootstrap,
-                    Checkpointing.fresh(dir.resolve("checkpoints"), Duration.ofSeconds(5)), SourceRange.upToNow(), 0);
-            client.getJobExecutionResult().get();
-            return produced.tokens() / ((System.nanoTime() - start) / 1e9);
-        }
+        String experiment = "bench-" + System.currentTimeMillis();
+        SaeJobConfig job = options != null
+                ? options.jobConfig(experiment, Topics.activations("bench"), SaeOptions.Defaults.width(64))
+                : SaeJobConfig.single(experiment, Topics.activations("bench"), null, config, 8 * config.batchSize());
+        StreamedSaeRun.Figures s = StreamedSaeRun.run(dir, job, features, n);
+        String checkpoint = s.checkpoints().map(k -> String.format(Locale.ROOT, "%d completed, state %.1f MB "
+                + "(largest upload %.1f MB), longest %.2f s", k.completed(), k.stateBytes() / 1e6,
+                k.checkpointedBytes() / 1e6, k.maxDurationMs() / 1e3)).orElse("none completed");
+        System.out.printf(Locale.ROOT, "  Kafka + Flink (embedded, job start-up included): %,.0f tokens/s | ratio "
+                + "streamed/bare: %.3f | checkpoints: %s%n", s.tokensPerSecond(), s.tokensPerSecond() / bare, checkpoint);
+        return row + String.format(Locale.ROOT, " %,.0f | %.2f | %s |", s.tokensPerSecond(), s.tokensPerSecond() / bare,
+                s.checkpoints().map(k -> String.format(Locale.ROOT, "%.0f MB, %.1f s", k.stateBytes() / 1e6,
+                        k.maxDurationMs() / 1e3)).orElse("none"));
     }
 }

@@ -104,7 +104,7 @@ public final class EmbeddedKafka implements AutoCloseable {
      * Distinct free ports, all held open until each is known: asked one after the other, the system may hand out
      * the same port twice (seen: "two listeners on the same port").
      */
-    static int[] freePorts(int n) throws IOException {
+    public static int[] freePorts(int n) throws IOException {
         ServerSocket[] sockets = new ServerSocket[n];
         try {
             int[] ports = new int[n];

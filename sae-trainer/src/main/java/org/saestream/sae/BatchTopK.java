@@ -98,12 +98,11 @@ public record BatchTopK(int k, int auxK, double auxKCoefficient, double threshol
     }
 
     @Override
-    public Forward forward(SaeParameters p, NDArray x) {
+    public NDArray latents(SaeParameters p, NDArray x) {
         NDArray pre = Encoder.preactivations(p, x).pre();                     // [B, dSae]
         NDArray theta = p.get(TOPK_THRESHOLD).toType(pre.getDataType(), false);
         NDArray gate = Encoder.positive(pre.sub(theta));                      // [B, dSae] pre > theta (>= 0)
-        NDArray latents = pre.mul(gate);                                      // [B, dSae]
-        return new Forward(latents, Encoder.decode(p, latents));
+        return pre.mul(gate);                                      // [B, dSae]
     }
 
     @Override

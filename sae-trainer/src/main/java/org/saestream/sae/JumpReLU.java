@@ -125,11 +125,10 @@ public record JumpReLU(double l0Coefficient, double bandwidth, double initialThr
     }
 
     @Override
-    public Forward forward(SaeParameters p, NDArray x) {
+    public NDArray latents(SaeParameters p, NDArray x) {
         NDArray pre = Encoder.preactivations(p, x).pre();                     // [B, dSae]
         NDArray theta = p.get(LOG_THRESHOLD).exp();                           // [dSae]
-        NDArray latents = pre.mul(Encoder.positive(pre.sub(theta)));         // [B, dSae]
-        return new Forward(latents, Encoder.decode(p, latents));
+        return pre.mul(Encoder.positive(pre.sub(theta)));         // [B, dSae]
     }
 
     @Override

@@ -64,8 +64,8 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
     }
 
     @Override
-    public Forward forward(SaeParameters p, NDArray x) {
-        return encode(p, x).forward();
+    public NDArray latents(SaeParameters p, NDArray x) {
+        return Activation.relu(Encoder.preactivations(p, x).pre());           // [B, dSae]
     }
 
     @Override
@@ -113,10 +113,8 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
     }
 
     private static Encoded encode(SaeParameters p, NDArray x) {
-        NDArray centred = x.sub(p.bDec());                                    // [B, dIn]
-        NDArray pre = centred.matMul(p.wEnc()).addi(p.bEnc());                // [B, dIn] x [dIn, dSae] = [B, dSae]
-        NDArray latents = Activation.relu(pre);                               // [B, dSae]
-        NDArray reconstruction = latents.matMul(p.wDec()).addi(p.bDec());     // [B, dSae] x [dSae, dIn] = [B, dIn]
-        return new Encoded(centred, latents, reconstruction);
+        Encoder.Pre pre = Encoder.preactivations(p, x);
+        NDArray latents = Activation.relu(pre.pre());                         // [B, dSae]
+        return new Encoded(pre.centred(), latents, Encoder.decode(p, latents));
     }
 }

@@ -75,8 +75,14 @@ public sealed interface SaeArchitecture extends Serializable permits ReluL1, Top
     /** The architecture's hyperparameters as SAELens names them in cfg.json (plus saestream's own), in order. */
     Map<String, Object> saeLensConfig();
 
+    /** The latents [B, dSae] of one batch as the SAE encodes at inference, without decoding them. */
+    NDArray latents(SaeParameters p, NDArray x);
+
     /** Encode then decode one batch as the SAE runs at inference. */
-    Forward forward(SaeParameters p, NDArray x);
+    default Forward forward(SaeParameters p, NDArray x) {
+        NDArray latents = latents(p, x);
+        return new Forward(latents, Encoder.decode(p, latents));
+    }
 
     /** Forward pass, loss terms and the gradient of the total loss with respect to every trainable parameter. */
     TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context);

@@ -272,7 +272,7 @@ public final class SaeTrainer implements AutoCloseable {
         try (NDManager stepManager = manager.newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray x = input(stepManager, batch, rows);                                             // [B, dIn]
-            return architecture.forward(params, x).latents().toFloatArray();
+            return architecture.latents(params, x).toFloatArray();
         }
     }
 

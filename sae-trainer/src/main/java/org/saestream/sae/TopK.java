@@ -76,10 +76,9 @@ public record TopK(int k, int auxK, double auxKCoefficient) implements SaeArchit
     }
 
     @Override
-    public Forward forward(SaeParameters p, NDArray x) {
+    public NDArray latents(SaeParameters p, NDArray x) {
         NDArray pre = Encoder.preactivations(p, x).pre();                     // [B, dSae]
-        NDArray latents = pre.mul(active(pre));                               // [B, dSae]
-        return new Forward(latents, Encoder.decode(p, latents));
+        return pre.mul(active(pre));                               // [B, dSae]
     }
 
     @Override

@@ -10,7 +10,7 @@ import java.io.Serializable;
  * @param k             examples kept per feature and window (default 8); 0 turns examples off
  * @param contextBefore tokens of context before the example's token (default 16), clipped to its block
  * @param contextAfter  tokens of context after it (default 4), clipped to its block
- * @param everyBlocks   encode 1 of every N accepted blocks of a group (default 1: all); N > 1 bounds the
+ * @param everyBlocks   encode 1 of every N accepted blocks of a group (default 8); 1 encodes all, at the cost of
  *                      extra encoder passes, about 1/N of the tokens trained on (the forward half of a step)
  */
 public record FeatureExampleOptions(int k, int contextBefore, int contextAfter, int everyBlocks)
@@ -18,7 +18,7 @@ public record FeatureExampleOptions(int k, int contextBefore, int contextAfter, 
     public static final int DEFAULT_K = 8;
     public static final int DEFAULT_CONTEXT_BEFORE = 16;
     public static final int DEFAULT_CONTEXT_AFTER = 4;
-    public static final int DEFAULT_EVERY_BLOCKS = 1;
+    public static final int DEFAULT_EVERY_BLOCKS = 8;
     /** Keeps one feature's examples far below a Kafka record (k examples of up to 2 x this + 1 tokens). */
     public static final int MAX_K = 1024;
     public static final int MAX_CONTEXT = 4096;

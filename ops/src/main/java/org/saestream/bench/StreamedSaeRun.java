@@ -1,0 +1,119 @@
+package org.saestream.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.core.execution.JobClient;
+import org.saestream.embedded.EmbeddedKafka;
+import org.saestream.embedded.FlinkRunner;
+import org.saestream.flink.Checkpointing;
+import org.saestream.flink.SourceRange;
+import org.saestream.jobs.SaeJobConfig;
+import org.saestream.produce.ProduceProgress;
+import org.saestream.produce.ProduceSummary;
+import org.saestream.produce.synthetic.SyntheticFeatures;
+import org.saestream.produce.synthetic.SyntheticProducer;
+import org.saestream.produce.synthetic.SyntheticProducerConfig;
+import org.saestream.tensor.DType;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicSpec;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The streamed figure of a case: synthetic blocks are produced into an embedded broker first, then the
+ * training job (Flink MiniCluster, RocksDB, exactly-once checkpoints) consumes them to the end; tokens/s
+ * counts from the job's submission (its start-up included) to its end. Meanwhile the job's checkpoint
+ * statistics are read from Flink's REST API.
+ */
+public final class StreamedSaeRun {
+    static final int TOKENS_PER_BLOCK = 1024;
+    static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(5);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * @param produceTokensPerSecond how fast the synthetic producer filled the topic (not part of the ratio)
+     * @param checkpoints            Flink's figures for the job's checkpoints, when one completed
+     */
+    public record Figures(long tokens, double tokensPerSecond, double produceTokensPerSecond,
+                          Optional<CheckpointFigures> checkpoints) {
+    }
+
+    /**
+     * @param completed         checkpoints completed while the job was watched
+     * @param stateBytes        the largest full state of one checkpoint
+     * @param checkpointedBytes the largest upload of one checkpoint (smaller with incremental RocksDB)
+     * @param maxDurationMs     the longest end-to-end checkpoint
+     */
+    public record CheckpointFigures(long completed, long stateBytes, long checkpointedBytes, long maxDurationMs) {
+    }
+
+    private StreamedSaeRun() {
+    }
+
+    public static Figures run(Path dir, SaeJobConfig job, SyntheticFeatures features, long tokens) throws Exception {
+        String run = "bench";
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
+            String bootstrap = kafka.bootstrapServers();
+            KafkaAdmin.ensureTopics(bootstrap, 1, job.outputTopics().toArray(TopicSpec<?>[]::new));
+            ProduceSummary produced = new SyntheticProducer(new SyntheticProducerConfig(run, bootstrap, tokens,
+                    TOKENS_PER_BLOCK, 16, DType.F32, 1, "bench", 0), features).run(ProduceProgress.NONE);
+            int restPort = EmbeddedKafka.freePorts(1)[0];
+            long start = System.nanoTime();
+            JobClient client = FlinkRunner.startTraining(job, bootstrap,
+                    Checkpointing.fresh(dir.resolve("checkpoints"), CHECKPOINT_INTERVAL), SourceRange.upToNow(),
+                    restPort);
+            Optional<CheckpointFigures> checkpoints = Optional.empty();
+            var result = client.getJobExecutionResult();
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            URI uri = URI.create("http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID() + "/checkpoints");
+            while (true) {
+                try {
+                    result.get(1, TimeUnit.SECONDS);
+                    break;
+                } catch (TimeoutException stillRunning) {
+                    Optional<CheckpointFigures> now = checkpointFigures(http, uri);
+                    if (now.isPresent()) {
+                        checkpoints = now; // the MiniCluster is gone once the job ends: keep the last answer
+                    }
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            return new Figures(produced.tokens(), produced.tokens() / seconds, produced.tokensPerSecond(), checkpoints);
+        }
+    }
+
+    /** Flink's checkpoint summary for the job, or empty while none completed or the REST API is not up yet. */
+    private static Optional<CheckpointFigures> checkpointFigures(HttpClient http, URI uri) {
+        JsonNode stats;
+        try {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                return Optional.empty();
+            }
+            stats = JSON.readTree(response.body());
+        } catch (IOException e) {
+            return Optional.empty(); // the MiniCluster's REST endpoint comes up with the job; asked again in 1 s
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+        long completed = stats.path("counts").path("completed").asLong();
+        if (completed == 0) {
+            return Optional.empty();
+        }
+        JsonNode summary = stats.path("summary");
+        return Optional.of(new CheckpointFigures(completed, summary.path("state_size").path("max").asLong(),
+                summary.path("checkpointed_size").path("max").asLong(),
+                summary.path("end_to_end_duration").path("max").asLong()));
+    }
+}
