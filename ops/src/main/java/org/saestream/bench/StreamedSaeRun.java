@@ -30,20 +30,21 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The streamed figure of a case: synthetic blocks are produced into an embedded broker first, then the
- * training job (Flink MiniCluster, RocksDB, exactly-once checkpoints) consumes them to the end; tokens/s
- * counts from the job's submission (its start-up included) to its end. Meanwhile the job's checkpoint
- * statistics are read from Flink's REST API.
+ * training job (Flink MiniCluster, RocksDB, exactly-once checkpoints) consumes them to the end. Tokens/s
+ * counts from the moment all its tasks run (Flink's REST API says so; the libtorch load, RocksDB and the
+ * Kafka source's start are before it, reported as start-up) to the job's end, the final checkpoint that
+ * commits its output included. Meanwhile the job's checkpoint statistics are read from the same API.
  */
 public final class StreamedSaeRun {
     static final int TOKENS_PER_BLOCK = 1024;
-    static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(5);
+    public static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(5);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
      * @param produceTokensPerSecond how fast the synthetic producer filled the topic (not part of the ratio)
      * @param checkpoints            Flink's figures for the job's checkpoints, when one completed
      */
-    public record Figures(long tokens, double tokensPerSecond, double produceTokensPerSecond,
+    public record Figures(long tokens, double tokensPerSecond, double startUpSeconds, double produceTokensPerSecond,
                           Optional<CheckpointFigures> checkpoints) {
     }
 
@@ -74,39 +75,57 @@ public final class StreamedSaeRun {
             Optional<CheckpointFigures> checkpoints = Optional.empty();
             var result = client.getJobExecutionResult();
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-            URI uri = URI.create("http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID() + "/checkpoints");
+            URI jobUri = URI.create("http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID());
+            URI stats = URI.create(jobUri + "/checkpoints");
+            long running = 0;
             while (true) {
                 try {
-                    result.get(1, TimeUnit.SECONDS);
+                    result.get(running == 0 ? 50 : 1000, TimeUnit.MILLISECONDS);
                     break;
                 } catch (TimeoutException stillRunning) {
-                    Optional<CheckpointFigures> now = checkpointFigures(http, uri);
+                    if (running == 0) {
+                        if (allTasksRunning(http, jobUri)) {
+                            running = System.nanoTime();
+                        }
+                        continue;
+                    }
+                    Optional<CheckpointFigures> now = checkpointFigures(http, stats);
                     if (now.isPresent()) {
                         checkpoints = now; // the MiniCluster is gone once the job ends: keep the last answer
                     }
                 }
             }
-            double seconds = (System.nanoTime() - start) / 1e9;
-            return new Figures(produced.tokens(), produced.tokens() / seconds, produced.tokensPerSecond(), checkpoints);
+            long end = System.nanoTime();
+            if (running == 0) {
+                running = start; // ended before it was seen running: count the start-up in
+            }
+            return new Figures(produced.tokens(), produced.tokens() / ((end - running) / 1e9), (running - start) / 1e9,
+                    produced.tokensPerSecond(), checkpoints);
         }
+    }
+
+    /** Whether every task of the job is RUNNING (past state restore and the operators' open). */
+    private static boolean allTasksRunning(HttpClient http, URI job) {
+        Optional<JsonNode> details = get(http, job);
+        if (details.isEmpty() || !details.get().path("vertices").isArray()) {
+            return false;
+        }
+        for (JsonNode vertex : details.get().path("vertices")) {
+            JsonNode tasks = vertex.path("tasks");
+            if (tasks.path("RUNNING").asInt() != vertex.path("parallelism").asInt()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Flink's checkpoint summary for the job, or empty while none completed or the REST API is not up yet. */
     private static Optional<CheckpointFigures> checkpointFigures(HttpClient http, URI uri) {
-        JsonNode stats;
-        try {
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2))
-                    .build(), HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() != 200) {
-                return Optional.empty();
-            }
-            stats = JSON.readTree(response.body());
-        } catch (IOException e) {
-            return Optional.empty(); // the MiniCluster's REST endpoint comes up with the job; asked again in 1 s
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        Optional<JsonNode> answer = get(http, uri);
+        if (answer.isEmpty()) {
             return Optional.empty();
         }
+        JsonNode stats = answer.get();
         long completed = stats.path("counts").path("completed").asLong();
         if (completed == 0) {
             return Optional.empty();
@@ -115,5 +134,19 @@ public final class StreamedSaeRun {
         return Optional.of(new CheckpointFigures(completed, summary.path("state_size").path("max").asLong(),
                 summary.path("checkpointed_size").path("max").asLong(),
                 summary.path("end_to_end_duration").path("max").asLong()));
+    }
+
+    /** A JSON answer of the REST API, or empty when it is not up (yet, or any more) or says no. */
+    private static Optional<JsonNode> get(HttpClient http, URI uri) {
+        try {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(2))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 ? Optional.of(JSON.readTree(response.body())) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty(); // the MiniCluster's REST endpoint comes up with the job and goes with it
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
     }
 }

@@ -5,9 +5,13 @@ import org.saestream.sae.SaeTrainer;
 import org.saestream.sae.StepResult;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
-/** The working copy of one group's keyed state, plus what is only for display (last steps, reference scores). */
+/**
+ * The working copy of one group's keyed state, what of it was written at the last checkpoint, and what is only
+ * for display (last steps, reference scores).
+ */
 final class GroupSession {
     final SaeGroup group;
     final List<SaeTrainer> trainers;
@@ -19,6 +23,10 @@ final class GroupSession {
     final FeatureExampleTracker[] trackers;
     /** each member's last step, repeated in progress metrics between drains (not state: display only) */
     final StepResult[] lastSteps;
+    /** each member's steps when its trainer was last written to keyed state (-1: never) */
+    final long[] writtenSteps;
+    /** each member's tracker changed since it was last written to keyed state */
+    final boolean[] trackerChanged;
     /** each member against the reference dictionary at its last window (null without a reference) */
     final DictionaryComparison.Comparison[] referenceComparisons;
     boolean progressTimerPending;
@@ -32,6 +40,9 @@ final class GroupSession {
         this.exampleBlocks = new ArrayList<>(exampleBlocks);
         this.trackers = trackers;
         this.lastSteps = new StepResult[trainers.size()];
+        this.writtenSteps = new long[trainers.size()];
+        Arrays.fill(writtenSteps, -1);
+        this.trackerChanged = new boolean[trainers.size()];
         this.referenceComparisons = new DictionaryComparison.Comparison[trainers.size()];
     }
 }

@@ -49,6 +49,11 @@ final class MixingBuffer {
         return tokens;
     }
 
+    /** The rows held now, in the order a restore must add them back. */
+    List<TokenRows> contents() {
+        return List.copyOf(chunks);
+    }
+
     boolean isFull() {
         return tokens >= capacity;
     }
@@ -56,13 +61,15 @@ final class MixingBuffer {
     /** Takes out half the buffer in whole batches ({@code flush=false}) or all of it ({@code flush=true}). */
     Drain drain(long shuffleSeed, boolean flush) {
         int n = tokens;
-        float[] all = new float[n * width];
-        long[] ids = new long[n];
+        // where each buffered row lives: rows are copied once, straight from their chunk into a batch
+        TokenRows[] chunkOf = new TokenRows[n];
+        int[] rowIn = new int[n];
         int at = 0;
         for (TokenRows c : chunks) {
-            System.arraycopy(c.data, 0, all, at * width, c.rows * width);
-            System.arraycopy(c.identities, 0, ids, at, c.rows);
-            at += c.rows;
+            for (int r = 0; r < c.rows; r++, at++) {
+                chunkOf[at] = c;
+                rowIn[at] = r;
+            }
         }
         int[] order = permutation(n, new SplittableRandom(shuffleSeed));
         int take = flush ? n : (n / 2) / batchSize * batchSize;
@@ -74,8 +81,8 @@ final class MixingBuffer {
             long sum = 0;
             for (int r = 0; r < rows; r++) {
                 int src = order[start + r];
-                System.arraycopy(all, src * width, data, r * width, width);
-                sum += ids[src];
+                System.arraycopy(chunkOf[src].data, rowIn[src] * width, data, r * width, width);
+                sum += chunkOf[src].identities[rowIn[src]];
             }
             batches.add(new Batch(data, rows, sum));
         }
@@ -88,8 +95,8 @@ final class MixingBuffer {
             long[] keptIds = new long[keep];
             for (int r = 0; r < keep; r++) {
                 int src = order[take + r];
-                System.arraycopy(all, src * width, data, r * width, width);
-                keptIds[r] = ids[src];
+                System.arraycopy(chunkOf[src].data, rowIn[src] * width, data, r * width, width);
+                keptIds[r] = chunkOf[src].identities[rowIn[src]];
             }
             add(new TokenRows(keep, width, data, keptIds));
         }

@@ -15,6 +15,8 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 import org.saestream.flink.OutboundRecord;
+import org.saestream.flink.StateAtCheckpointOperator;
+import org.saestream.flink.WorkingState;
 import org.saestream.records.FeatureExamples;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.sae.SaeConfig;
@@ -26,22 +28,27 @@ import org.saestream.topics.TopicCatalog;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Trains one group of SAEs ({@link SaeGroup}) on the rows routed to it: one mixing buffer, and every
- * batch it hands out goes through every member. Everything that decides the result lives in keyed
- * RocksDB state (each trainer's parameters, Adam moments, statistics and drift history; the mixing
- * buffer; the counters), written back whenever it changes, so a checkpoint holds state and Kafka
- * offsets of the same instant and a restore continues exactly where it was.
+ * batch it hands out goes through every member. Everything that decides the result (each trainer's
+ * parameters, Adam moments, statistics and drift history; the mixing buffer; the counters) is worked on in
+ * memory ({@link GroupSession}) and written to keyed RocksDB state when a checkpoint or savepoint is taken
+ * ({@link WorkingState}, run by {@link StateAtCheckpointOperator}), so a checkpoint holds state and Kafka
+ * offsets of the same instant and a restore continues exactly where it was; between checkpoints nothing is
+ * serialised (writing every trainer after every drain cost more than the checkpoints themselves).
  *
  * <p>Feature examples ({@link FeatureExampleOptions}): every N-th accepted block is kept (with its origin)
  * until the next drain, which first encodes it with every unfinished member and offers the latents to
  * that member's {@link FeatureExampleTracker}; when a member's drift window closes, its tracker goes out
  * on sae-features and starts over. Pending blocks and trackers are keyed state too.
  */
-public final class SaeTrainingFunction extends KeyedProcessFunction<String, GroupInput, OutboundRecord> {
+public final class SaeTrainingFunction extends KeyedProcessFunction<String, GroupInput, OutboundRecord>
+        implements WorkingState<String> {
     static final OutputTag<DecoderAtBoundary> BOUNDARIES = new OutputTag<>("decoders-at-boundaries") {
     };
     /** Metrics go out after every drain, and at least this often while records arrive. */
@@ -62,6 +69,8 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     private transient MetricsRecords metrics;
     /** Working copies of the keyed state, loaded on a key's first element after (re)start. */
     private transient Map<String, GroupSession> sessions;
+    /** keys whose session changed since the last checkpoint */
+    private transient Set<String> changed;
 
     public SaeTrainingFunction(SaeJobConfig config) {
         this.config = config;
@@ -82,11 +91,45 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                 config.comparisonThreshold());
         metrics = new MetricsRecords(config);
         sessions = new HashMap<>();
+        changed = new LinkedHashSet<>();
+    }
+
+    /** Starts a task: the operator that writes the working state at checkpoints, around this function. */
+    public StateAtCheckpointOperator<String, GroupInput, OutboundRecord, SaeTrainingFunction> operator() {
+        return new StateAtCheckpointOperator<>(this);
+    }
+
+    @Override
+    public List<String> takeChangedKeys() {
+        List<String> keys = new ArrayList<>(changed);
+        changed.clear();
+        return keys;
+    }
+
+    @Override
+    public void writeState(String key) throws Exception {
+        GroupSession s = sessions.get(key);
+        for (int i = 0; i < s.trainers.size(); i++) {
+            SaeTrainer t = s.trainers.get(i);
+            String saeId = s.group.members().get(i).saeId();
+            if (t.steps() != s.writtenSteps[i]) {
+                trainerState.put(saeId, t.exportState());
+                s.writtenSteps[i] = t.steps();
+            }
+            if (s.trackerChanged[i]) {
+                exampleState.put(saeId, s.trackers[i].toBytes());
+                s.trackerChanged[i] = false;
+            }
+        }
+        bufferState.update(s.buffer.contents());
+        exampleBlockState.update(s.exampleBlocks);
+        countersState.update(s.counters);
     }
 
     @Override
     public void processElement(GroupInput input, Context ctx, Collector<OutboundRecord> out) throws Exception {
         GroupSession s = session(ctx.getCurrentKey());
+        changed.add(ctx.getCurrentKey());
         TrainingCounters c = s.counters;
         if (!c.endTimerRegistered) {
             // fires at end of input (bounded replay) or on stop --drain: flushes the mixing buffer
@@ -105,17 +148,13 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             TokenRows rows = input.rows;
             if (rows.origin != null && config.featureExamples().samples(c.blocksAccepted)) {
                 s.exampleBlocks.add(rows);
-                exampleBlockState.add(rows);
             }
             c.blocksAccepted++;
-            TokenRows mixed = rows.withoutOrigin(); // the mixing buffer needs no origins
-            s.buffer.add(mixed);
-            bufferState.add(mixed);
+            s.buffer.add(rows.withoutOrigin()); // the mixing buffer needs no origins
             if (s.buffer.isFull()) {
                 drain(s, false, ctx, out);
             }
         }
-        countersState.update(c);
     }
 
     @Override
@@ -126,10 +165,11 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             emitMetrics(s, out);
             return;
         }
+        changed.add(ctx.getCurrentKey());
         if (s.buffer.tokens() > 0) {
             drain(s, true, ctx, out);
         }
-        boolean[] examplesChanged = encodeExampleBlocks(s); // none left after a drain; kept for safety
+        encodeExampleBlocks(s); // none left after a drain; kept for safety
         for (int i = 0; i < s.trainers.size(); i++) {
             SaeTrainer t = s.trainers.get(i);
             if (t.tokensSeen() > s.counters.lastSnapshotTokens[i]) {
@@ -137,14 +177,11 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             }
             if (s.trackers[i] != null && !s.trackers[i].isEmpty()) {
                 emitFeatureExamples(s, i, DecoderAtBoundary.END_OF_STREAM, out);
-                examplesChanged[i] = true;
             }
             ctx.output(BOUNDARIES, boundary(s, i, DecoderAtBoundary.END_OF_STREAM));
         }
-        saveTrackers(s, examplesChanged);
         emitMetrics(s, out);
         s.counters.endTimerRegistered = false;
-        countersState.update(s.counters);
     }
 
     private void drain(GroupSession s, boolean flush, Context ctx, Collector<OutboundRecord> out) throws Exception {
@@ -152,8 +189,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         MixingBuffer.Drain drain = s.buffer.drain(shuffleSeed(s.group, c.drainCycles), flush);
         c.drainCycles++;
         prepareOnFirstDrain(s, drain.batches());
-        boolean[] examplesChanged = encodeExampleBlocks(s);
-        boolean[] stepped = new boolean[s.trainers.size()];
+        encodeExampleBlocks(s);
         for (MixingBuffer.Batch batch : drain.batches()) {
             for (int i = 0; i < s.trainers.size(); i++) {
                 SaeTrainer t = s.trainers.get(i);
@@ -163,37 +199,26 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                 StepResult result = t.step(batch.data(), batch.rows());
                 c.tokenChecksum[i] += batch.identitySum();
                 s.lastSteps[i] = result;
-                stepped[i] = true;
                 if (result.windowClosed()) {
                     emitSnapshot(s, i, out);
                     if (s.trackers[i] != null) {
                         emitFeatureExamples(s, i, t.drift().windowIndex(), out);
-                        examplesChanged[i] = true;
                     }
                     s.referenceComparisons[i] = reference == null ? null : reference.compare(t);
                     ctx.output(BOUNDARIES, boundary(s, i, t.drift().windowIndex()));
                 }
             }
         }
-        for (int i = 0; i < s.trainers.size(); i++) {
-            if (stepped[i]) {
-                trainerState.put(s.group.members().get(i).saeId(), s.trainers.get(i).exportState());
-            }
-        }
-        saveTrackers(s, examplesChanged);
-        bufferState.update(new ArrayList<>(drain.kept()));
         emitMetrics(s, out);
     }
 
     /**
      * Encodes the blocks kept for feature examples with every unfinished member (as it is now, before
-     * this drain's steps) and offers them to its tracker; the blocks are then gone. Returns which
-     * trackers changed.
+     * this drain's steps) and offers them to its tracker; the blocks are then gone.
      */
-    private boolean[] encodeExampleBlocks(GroupSession s) throws Exception {
-        boolean[] changed = new boolean[s.trainers.size()];
+    private void encodeExampleBlocks(GroupSession s) {
         if (s.exampleBlocks.isEmpty()) {
-            return changed;
+            return;
         }
         for (int i = 0; i < s.trainers.size(); i++) {
             SaeTrainer t = s.trainers.get(i);
@@ -205,19 +230,9 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                 float[] latents = t.encode(block.data, block.rows);                          // [rows, dSae]
                 tracker.offer(block.origin, latents, block.rows, t.config().dSae());
             }
-            changed[i] = true;
+            s.trackerChanged[i] = true;
         }
         s.exampleBlocks.clear();
-        exampleBlockState.clear();
-        return changed;
-    }
-
-    private void saveTrackers(GroupSession s, boolean[] changed) throws Exception {
-        for (int i = 0; i < s.trainers.size(); i++) {
-            if (changed[i]) {
-                exampleState.put(s.group.members().get(i).saeId(), s.trackers[i].toBytes());
-            }
-        }
     }
 
     /**
@@ -236,6 +251,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             out.collect(OutboundRecord.of(TopicCatalog.SAE_FEATURES, key, r));
         }
         tracker.reset();
+        s.trackerChanged[i] = true;
     }
 
     /** Data-based init (b_dec, activation scale) from everything the first drain hands out. */

@@ -1,5 +1,6 @@
 package org.saestream.jobs;
 
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -34,7 +35,8 @@ public final class SaeTrainingJob {
                 .name("route[" + config.experiment() + "]").uid(ROUTER_UID);
         SingleOutputStreamOperator<OutboundRecord> trained = routed
                 .keyBy(new GroupKey())
-                .process(new SaeTrainingFunction(config))
+                .transform("sae-train", TypeInformation.of(OutboundRecord.class),
+                        new SaeTrainingFunction(config).operator())
                 .setParallelism(config.parallelism())
                 .setMaxParallelism(SaeJobConfig.MAX_PARALLELISM)
                 .name("sae-train[" + config.saes().size() + " SAEs]").uid(TRAIN_UID);

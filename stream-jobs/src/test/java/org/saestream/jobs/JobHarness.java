@@ -2,6 +2,7 @@ package org.saestream.jobs;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.operators.ProcessOperator;
@@ -32,7 +33,7 @@ final class JobHarness implements AutoCloseable {
         router = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new BlockRouter(config)));
         router.open();
         training = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new SaeTrainingFunction(config)), new GroupKey(), Types.STRING,
+                new SaeTrainingFunction(config).operator(), new GroupKey(), Types.STRING,
                 SaeJobConfig.MAX_PARALLELISM, 1, 0);
         training.setStateBackend(new EmbeddedRocksDBStateBackend());
         if (restoreTraining != null) {
@@ -79,6 +80,13 @@ final class JobHarness implements AutoCloseable {
                 comparisons.addAll(out.subList(before, out.size()));
             }
             boundariesForwarded = all.size();
+        }
+    }
+
+    /** How many group keys hold an entry of the training operator's keyed state {@code name}. */
+    long keysWithTrainingState(String name) {
+        try (var keys = training.getOperator().<String>getKeyedStateBackend().getKeys(name, VoidNamespace.INSTANCE)) {
+            return keys.count();
         }
     }
 

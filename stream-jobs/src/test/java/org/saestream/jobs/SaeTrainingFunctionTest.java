@@ -160,10 +160,60 @@ class SaeTrainingFunctionTest {
         List<OutboundRecord> a = uninterrupted.trainingOutput();
         List<OutboundRecord> b = restored.trainingOutput();
         a = a.subList(uninterruptedBefore, a.size());
-        assertEquals(a.size(), b.size(), "same records after the checkpoint");
-        assertFalse(a.isEmpty());
         assertTrue(a.stream().anyMatch(r -> r.topic.equals(Topics.SAE_FEATURES)),
                 "feature examples of windows that began before the checkpoint");
+        assertSameRecords(a, b);
+        uninterrupted.close();
+        restored.close();
+    }
+
+    @Test
+    void stateIsWrittenWhenACheckpointIsTakenAndTheLatestOneRestores() throws Exception {
+        SaeJobConfig config = config();
+        var straight = harness(config, null);
+        for (int doc = 0; doc < 5; doc++) {
+            straight.process(TestBlocks.good(doc, ROWS, WIDTH));
+        }
+        assertTrue(lastMetrics(straight.trainingOutput()).getStep() > 0, "trained before the first checkpoint");
+        for (String state : List.of("sae-trainers", "mixing-buffer", "counters")) {
+            assertEquals(0, straight.keysWithTrainingState(state), state + ": nothing is written between checkpoints");
+        }
+        straight.snapshotTraining(1);
+        for (String state : List.of("sae-trainers", "mixing-buffer", "counters")) {
+            assertEquals(1, straight.keysWithTrainingState(state), state + ": the checkpoint wrote the group's");
+        }
+        long stepsAtFirst = lastMetrics(straight.trainingOutput()).getStep();
+        for (int doc = 5; doc < 9; doc++) {
+            straight.process(TestBlocks.good(doc, ROWS, WIDTH));
+        }
+        assertTrue(lastMetrics(straight.trainingOutput()).getStep() > stepsAtFirst, "trained between the checkpoints");
+        OperatorSubtaskState second = straight.snapshotTraining(2);
+        straight.close();
+
+        var uninterrupted = harness(config, null);
+        var restored = harness(config, second);
+        for (int doc = 0; doc < 9; doc++) {
+            uninterrupted.process(TestBlocks.good(doc, ROWS, WIDTH));
+        }
+        int uninterruptedBefore = uninterrupted.trainingOutput().size();
+        for (int doc = 9; doc < 13; doc++) {
+            uninterrupted.process(TestBlocks.good(doc, ROWS, WIDTH));
+            restored.process(TestBlocks.good(doc, ROWS, WIDTH));
+        }
+        uninterrupted.endOfInput();
+        restored.endOfInput();
+        List<OutboundRecord> a = uninterrupted.trainingOutput();
+        assertSameRecords(a.subList(uninterruptedBefore, a.size()), restored.trainingOutput());
+        assertEquals(13L * ROWS, lastMetrics(restored.trainingOutput()).getTokensSeen(),
+                "every token once: the second checkpoint's state, not the first's");
+        uninterrupted.close();
+        restored.close();
+    }
+
+    /** Same records, bitwise, but for wall-clock times. */
+    private static void assertSameRecords(List<OutboundRecord> a, List<OutboundRecord> b) {
+        assertEquals(a.size(), b.size(), "same records after the checkpoint");
+        assertFalse(a.isEmpty());
         for (int i = 0; i < a.size(); i++) {
             assertEquals(a.get(i).topic, b.get(i).topic);
             if (a.get(i).topic.equals(Topics.SAE_METRICS)) {
@@ -177,8 +227,6 @@ class SaeTrainingFunctionTest {
                 assertArrayEquals(bytes(sa), bytes(sb), "snapshot bytes of " + sa.getFileName() + " are identical");
             }
         }
-        uninterrupted.close();
-        restored.close();
     }
 
     private static SaeMetrics withoutTime(OutboundRecord r) {
