@@ -9,17 +9,24 @@ import org.saestream.corpus.CorpusShard;
 import org.saestream.corpus.Document;
 import org.saestream.corpus.ShardReader;
 import org.saestream.embedded.EmbeddedKafka;
+import org.saestream.lm.Dims;
 import org.saestream.lm.ForwardRequest;
 import org.saestream.lm.ForwardResult;
+import org.saestream.lm.Gpt2;
 import org.saestream.lm.HfTokenizer;
 import org.saestream.lm.LanguageModel;
+import org.saestream.lm.Nonlinearity;
 import org.saestream.lm.TokenBatch;
 import org.saestream.produce.lm.CorpusProducer;
 import org.saestream.produce.lm.CorpusProducerConfig;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.tensor.DType;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,17 +43,36 @@ import java.util.concurrent.Callable;
 @Command(name = "produce", mixinStandardHelpOptions = true,
         description = "Produce throughput (tokens/s, MB/s into Kafka) and its ratio to the bare model forward.")
 public final class BenchProduceCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Hugging Face model directory")
+    /** Models generated with random weights: the shape is what costs, no download needed. */
+    enum RandomModel {
+        /** GPT-2 small: width 768, 12 layers, 12 heads, MLP 3072, vocabulary 50257. */
+        gpt2_small;
+
+        LanguageModel create() {
+            Gpt2 family = new Gpt2(new Dims(50257, 768, 12, 12, 12, 64, 3072, 1024), 1e-5f, Nonlinearity.GELU_TANH,
+                    true, false, true);
+            return LanguageModel.withRandomWeights(family, 1234, Device.cpu());
+        }
+    }
+
+    @Option(names = "--model", description = "Hugging Face model directory (or --random-model)")
     Path model;
 
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's)")
+    @Option(names = "--random-model", converter = RandomModelConverter.class,
+            description = "gpt2-small: a GPT-2-small-shaped model with random weights, tokens from the shipped "
+                    + "tokenizer, hook blocks.5.hook_resid_post (stop after layer 6) unless --hook says otherwise")
+    RandomModel randomModel;
+
+    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's; with "
+            + "--random-model: the shipped model's)")
     Path tokenizer;
 
     @Option(names = "--corpus", description = "Corpus shards (default: ${DEFAULT-VALUE})")
     Path corpus = Path.of("corpus", "pd-en", "devils-dictionary.jsonl.gz");
 
-    @Option(names = "--hook", description = "Hook to publish (default: ${DEFAULT-VALUE})")
-    String hook = "blocks.0.hook_resid_post";
+    @Option(names = "--hook", description = "Hook to publish (default: blocks.0.hook_resid_post; with --random-model: "
+            + "blocks.5.hook_resid_post)")
+    String hook;
 
     @Option(names = "--context", description = "Tokens per window (default: ${DEFAULT-VALUE})")
     int context = 128;
@@ -54,12 +80,23 @@ public final class BenchProduceCommand implements Callable<Integer> {
     @Option(names = "--batch", description = "Windows per forward (default: ${DEFAULT-VALUE})")
     int batch = 8;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
-        List<CorpusShard> shards = Corpus.list(corpus);
+        if ((model == null) == (randomModel == null)) {
+            throw new ParameterException(spec.commandLine(), "give one of --model DIR and --random-model gpt2-small");
+        }
+        if (hook == null) {
+            hook = randomModel != null ? "blocks.5.hook_resid_post" : "blocks.0.hook_resid_post";
+        }
+        List<CorpusShard> shards = Corpus.list(Shipped.resolve(corpus));
         Path dir = Files.createTempDirectory("saestream-bench-produce");
-        try (LanguageModel lm = LanguageModel.load(model);
-             HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
+        Path tokens = tokenizer != null ? tokenizer : model != null ? model : Shipped.resolve(Shipped.MODEL);
+        String modelId = model != null ? model.getFileName().toString() : randomModel.name().replace('_', '-');
+        try (LanguageModel lm = model != null ? LanguageModel.load(model) : randomModel.create();
+             HfTokenizer tok = HfTokenizer.load(tokens)) {
             long[] bare = bare(lm, tok, shards); // also warms the model up
             double bareTps = bare[0] / (bare[1] / 1e9);
             ProducerMetrics produced;
@@ -68,7 +105,7 @@ public final class BenchProduceCommand implements Callable<Integer> {
             try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
                 started = System.nanoTime(); // topics, transactions and publishing count; the broker's start does not
                 CorpusProducerConfig config = new CorpusProducerConfig("bench", kafka.bootstrapServers(), "bench",
-                        model.getFileName().toString(), List.of(hook), context, batch, 64, false, false, DType.F32,
+                        modelId, List.of(hook), context, batch, 64, false, false, DType.F32,
                         CorpusOptions.defaults(), null, null);
                 produced = new CorpusProducer(config, lm, tok).run(shards, m -> { });
                 seconds = (System.nanoTime() - started) / 1e9;
@@ -111,6 +148,17 @@ public final class BenchProduceCommand implements Callable<Integer> {
         }
         forward(lm, pending);
         return new long[] {tokens, System.nanoTime() - started};
+    }
+
+    static final class RandomModelConverter implements CommandLine.ITypeConverter<RandomModel> {
+        @Override
+        public RandomModel convert(String value) {
+            try {
+                return RandomModel.valueOf(value.replace('-', '_'));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not a random model (gpt2-small)");
+            }
+        }
     }
 
     private void forward(LanguageModel lm, List<long[]> windows) {

@@ -3,6 +3,7 @@ package org.saestream.train;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.saestream.records.ActivationBlock;
+import org.saestream.records.ActivationBlocks;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
@@ -62,11 +63,13 @@ public final class KafkaActivationTap implements ActivationTap {
         if (e != null) {
             throw new IllegalStateException("publishing activations to " + topic + " failed", e);
         }
-        producer.send(topic.record(block.getShardId() + "/" + block.getDocumentId(), block), (m, error) -> {
-            if (error != null) {
-                failure.compareAndSet(null, error);
-            }
-        });
+        for (ActivationBlock part : ActivationBlocks.fitted(block)) {
+            producer.send(topic.record(part.getShardId() + "/" + part.getDocumentId(), part), (m, error) -> {
+                if (error != null) {
+                    failure.compareAndSet(null, error);
+                }
+            });
+        }
         blocks++;
     }
 

@@ -18,6 +18,7 @@ import org.saestream.lm.LanguageModel;
 import org.saestream.lm.TokenBatch;
 import org.saestream.produce.CommittedRecords;
 import org.saestream.records.ActivationBlock;
+import org.saestream.records.ActivationBlocks;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.ShardLedgerEntry;
@@ -366,10 +367,11 @@ public final class CorpusProducer {
                 }
                 block.setGradient(ByteBuffer.wrap(TensorCodec.encode(g, config.wireDtype())));
             }
-            ProducerRecord<byte[], byte[]> record = activations.record(shard.shardId() + "/" + p.document,
-                    block.build());
-            totals.bytes += record.value().length;
-            producer.send(record);
+            for (ActivationBlock part : ActivationBlocks.fitted(block.build())) {
+                ProducerRecord<byte[], byte[]> record = activations.record(shard.shardId() + "/" + p.document, part);
+                totals.bytes += record.value().length;
+                producer.send(record);
+            }
         }
 
         private void begin() {

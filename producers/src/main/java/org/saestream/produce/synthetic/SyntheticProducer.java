@@ -5,6 +5,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.records.ActivationBlock;
+import org.saestream.records.ActivationBlocks;
 import org.saestream.records.ShardLedgerEntry;
 import org.saestream.records.ShardStatus;
 import org.saestream.records.TensorDtype;
@@ -43,6 +44,7 @@ public final class SyntheticProducer {
         float[] rows = new float[config.blockTokens() * width];
         long tokens = 0;
         long records = 0;
+        long windows = 0;
         long checksum = 0;
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProperties())) {
             producer.initTransactions();
@@ -53,16 +55,18 @@ public final class SyntheticProducer {
                     long first = config.startToken() + tokens;
                     features.sample(first, count, rows);
                     long documentId = first / config.blockTokens();
-                    ActivationBlock block = block(documentId, count, width, rows);
-                    producer.send(activations.record(key(documentId), block));
+                    for (ActivationBlock part : ActivationBlocks.fitted(block(documentId, count, width, rows))) {
+                        producer.send(activations.record(key(documentId), part));
+                        records++;
+                    }
                     long documentKey = TokenIdentity.documentKey(config.shardId(), documentId);
                     for (int t = 0; t < count; t++) {
                         checksum += TokenIdentity.hashInDocument(documentKey, t);
                     }
                     tokens += count;
-                    records++;
+                    windows++;
                 }
-                producer.send(TopicCatalog.SHARD_LEDGER.record(config.shardId(), ledger(tokens, records)));
+                producer.send(TopicCatalog.SHARD_LEDGER.record(config.shardId(), ledger(tokens, windows)));
                 producer.commitTransaction();
                 progress.committed(tokens, records);
             }
@@ -83,11 +87,11 @@ public final class SyntheticProducer {
                 .build();
     }
 
-    private ShardLedgerEntry ledger(long tokens, long records) {
+    private ShardLedgerEntry ledger(long tokens, long windows) {
         return ShardLedgerEntry.newBuilder()
                 .setRunId(config.run()).setShardId(config.shardId()).setUri("synthetic:" + features.config())
                 .setStatus(tokens >= config.tokens() ? ShardStatus.DONE : ShardStatus.IN_PROGRESS)
-                .setDocumentsDone(records).setWindowsDone(records).setTokensDone(config.startToken() + tokens)
+                .setDocumentsDone(windows).setWindowsDone(windows).setTokensDone(config.startToken() + tokens)
                 .setChecksum(Long.toHexString(features.config().seed()))
                 .setProducerId(config.producerId()).setTimeMs(Instant.now())
                 .build();
