@@ -21,12 +21,12 @@ import org.saestream.produce.lm.CorpusProducer;
 import org.saestream.produce.lm.CorpusProducerConfig;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.tensor.DType;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
