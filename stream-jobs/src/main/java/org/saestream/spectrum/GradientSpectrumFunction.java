@@ -14,6 +14,8 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.saestream.flink.InputRecord;
 import org.saestream.flink.OutboundRecord;
+import org.saestream.flink.StateAtCheckpointOperator;
+import org.saestream.flink.WorkingState;
 import org.saestream.records.DeadLetter;
 import org.saestream.tensor.DType;
 import org.saestream.tensor.TensorCodec;
@@ -23,22 +25,27 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Folds each accepted GradientStep of a run (the key) into the run's {@link SpectrumSketch} and publishes
  * a SpectrumMetrics record every {@code publishEvery} steps and at end of input; bad records go to the
  * dead-letter topic with their reason and are counted.
  *
- * <p>Keyed RocksDB state, written as it changes so that a checkpoint matches its Kafka offsets:
- * the sketch as of its last shrink ({@code spectrum-sketch}, rewritten every l + 1 steps), the rows
- * folded in since ({@code spectrum-pending-rows}, one append per step; a restore re-inserts them,
- * which rebuilds the sketch bitwise), the recent steps' rows ({@code spectrum-recent}, one map entry per
- * step) and the counters.
+ * <p>Keyed RocksDB state, written when a checkpoint is taken ({@link WorkingState}, run by
+ * {@link StateAtCheckpointOperator}) so that a checkpoint matches its Kafka offsets: the sketch as of its last
+ * shrink ({@code spectrum-sketch}, rewritten after a shrink), the rows folded in since
+ * ({@code spectrum-pending-rows}, appended; a restore re-inserts them, which rebuilds the sketch bitwise), the
+ * recent steps' rows ({@code spectrum-recent}, one map entry per step) and the counters.
  */
-public final class GradientSpectrumFunction extends KeyedProcessFunction<String, InputRecord, OutboundRecord> {
+public final class GradientSpectrumFunction extends KeyedProcessFunction<String, InputRecord, OutboundRecord>
+        implements WorkingState<String> {
     private static final Logger LOG = LoggerFactory.getLogger(GradientSpectrumFunction.class);
 
     private final SpectrumJobConfig config;
@@ -50,12 +57,24 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
     private transient Counter rejected;
     /** Working copies of the keyed state, loaded on a key's first element after (re)start. */
     private transient Map<String, RunSession> sessions;
+    /** runs whose session changed since the last checkpoint */
+    private transient Set<String> changed;
 
-    /** A run's state in memory; {@code sketch} is null until the first accepted record fixes the width. */
+    /**
+     * A run's state in memory; {@code sketch} is null until the first accepted record fixes the width. What
+     * changed since the last checkpoint waits beside it to be written.
+     */
     private static final class RunSession {
         final SpectrumCounters counts;
         final RecentSteps recent;
         SpectrumSketch sketch;
+        /** the sketch's state right after a shrink not yet written (null: none since the last checkpoint) */
+        byte[] shrunk;
+        /** rows folded in since the last shrink (float32), of which the first {@code pendingWritten} are in state */
+        final List<byte[]> pending = new ArrayList<>();
+        int pendingWritten;
+        /** recent-steps entries not yet written, by slot */
+        final Map<Integer, byte[]> recentUnwritten = new LinkedHashMap<>();
 
         RunSession(SpectrumCounters counts, RecentSteps recent, SpectrumSketch sketch) {
             this.counts = counts;
@@ -83,12 +102,42 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
         countersState = getRuntimeContext().getState(countersDescriptor());
         rejected = getRuntimeContext().getMetricGroup().counter("gradientRecordsRejected");
         sessions = new HashMap<>();
+        changed = new LinkedHashSet<>();
+    }
+
+    /** Starts a task: the operator that writes the working state at checkpoints, around this function. */
+    public StateAtCheckpointOperator<String, InputRecord, OutboundRecord, GradientSpectrumFunction> operator() {
+        return new StateAtCheckpointOperator<>(this);
+    }
+
+    @Override
+    public List<String> takeChangedKeys() {
+        List<String> keys = new ArrayList<>(changed);
+        changed.clear();
+        return keys;
+    }
+
+    @Override
+    public void writeState(String run) throws Exception {
+        RunSession s = sessions.get(run);
+        if (s.shrunk != null) {
+            sketchState.update(s.shrunk);
+            pendingState.update(s.pending);
+            s.shrunk = null;
+        } else if (s.pendingWritten < s.pending.size()) {
+            pendingState.addAll(s.pending.subList(s.pendingWritten, s.pending.size()));
+        }
+        s.pendingWritten = s.pending.size();
+        recentState.putAll(s.recentUnwritten);
+        s.recentUnwritten.clear();
+        countersState.update(s.counts);
     }
 
     @Override
     public void processElement(InputRecord record, Context ctx, Collector<OutboundRecord> out) throws Exception {
         String run = ctx.getCurrentKey();
         RunSession s = session(run);
+        changed.add(run);
         SpectrumCounters c = s.counts;
         if (!c.endTimerRegistered) {
             // fires at end of input (bounded replay) or on stop --drain: publishes the last steps
@@ -108,7 +157,6 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
                 publish(run, s, out);
             }
         }
-        countersState.update(c);
     }
 
     private void fold(RunSession s, GradientValidator.Accepted a) throws Exception {
@@ -120,14 +168,15 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
             c.sketchSeed = a.step().getSketchSeed();
         }
         if (s.sketch.insert(a.row())) {
-            sketchState.update(s.sketch.exportState()); // compact right after a shrink
-            pendingState.clear();
+            s.shrunk = s.sketch.exportState(); // compact right after a shrink
+            s.pending.clear();
+            s.pendingWritten = 0;
         } else {
-            pendingState.add(a.rowFloat32());
+            s.pending.add(a.rowFloat32());
         }
         long step = a.step().getStep();
         s.recent.put(c.rowsSeen, step, a.row());
-        recentState.put(s.recent.slot(c.rowsSeen), RecentSteps.encode(step, a.rowFloat32()));
+        s.recentUnwritten.put(s.recent.slot(c.rowsSeen), RecentSteps.encode(step, a.rowFloat32()));
         c.rowsSeen++;
         c.lastStep = step;
     }
@@ -136,11 +185,11 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<OutboundRecord> out) throws Exception {
         String run = ctx.getCurrentKey();
         RunSession s = session(run);
+        changed.add(run);
         if (s.counts.rowsSeen > s.counts.publishedAtRows) {
             publish(run, s, out);
         }
         s.counts.endTimerRegistered = false;
-        countersState.update(s.counts);
     }
 
     private void publish(String run, RunSession s, Collector<OutboundRecord> out) {
@@ -168,13 +217,20 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
         if (c == null) {
             c = SpectrumCounters.fresh(config.recentSteps());
         }
-        s = new RunSession(c, restoreRecent(c), restoreSketch(run, c));
+        List<byte[]> pending = new ArrayList<>();
+        Iterable<byte[]> saved = pendingState.get();
+        if (saved != null) {
+            saved.forEach(pending::add);
+        }
+        s = new RunSession(c, restoreRecent(c), restoreSketch(run, c, pending));
+        s.pending.addAll(pending);
+        s.pendingWritten = pending.size();
         sessions.put(run, s);
         return s;
     }
 
     /** The sketch as of its last shrink, then every row folded in since, in order: bitwise the sketch that was. */
-    private SpectrumSketch restoreSketch(String run, SpectrumCounters c) throws Exception {
+    private SpectrumSketch restoreSketch(String run, SpectrumCounters c, List<byte[]> pending) throws Exception {
         byte[] saved = sketchState.value();
         SpectrumSketch sketch = saved != null ? SpectrumSketch.restore(saved)
                 : c.width > 0 ? new SpectrumSketch(c.width, config.sketchRows()) : null;
@@ -186,8 +242,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
                     + " rows but the job is configured with sketchRows = " + config.sketchRows()
                     + "; restore with the same l, or start the run's spectrum afresh");
         }
-        Iterable<byte[]> pending = pendingState.get();
-        for (byte[] row : pending == null ? List.<byte[]>of() : pending) {
+        for (byte[] row : pending) {
             if (sketch.insert(TensorCodec.decode(row, DType.F32))) {
                 throw new IllegalStateException("run " + run + ": re-inserting the pending rows shrank the sketch;"
                         + " its state is inconsistent");

@@ -1,5 +1,6 @@
 package org.saestream.spectrum;
 
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.saestream.flink.InputRecord;
@@ -26,7 +27,8 @@ public final class GradientSpectrumJob {
     public static DataStream<OutboundRecord> build(DataStream<InputRecord> input, SpectrumJobConfig config) {
         return input
                 .keyBy(new RunKey())
-                .process(new GradientSpectrumFunction(config))
+                .transform("spectrum", TypeInformation.of(OutboundRecord.class),
+                        new GradientSpectrumFunction(config).operator())
                 .setMaxParallelism(SpectrumJobConfig.MAX_PARALLELISM)
                 .name("spectrum[" + config.run() + ", l=" + config.sketchRows() + "]").uid(SPECTRUM_UID);
     }

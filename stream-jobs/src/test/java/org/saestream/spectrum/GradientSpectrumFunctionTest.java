@@ -5,7 +5,6 @@ import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 import org.saestream.flink.InputRecord;
@@ -26,6 +25,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,7 +55,7 @@ class GradientSpectrumFunctionTest {
     private static KeyedOneInputStreamOperatorTestHarness<String, InputRecord, OutboundRecord> harness(
             SpectrumJobConfig config, OperatorSubtaskState restore) throws Exception {
         var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new GradientSpectrumFunction(config)), new RunKey(), Types.STRING,
+                new GradientSpectrumFunction(config).operator(), new RunKey(), Types.STRING,
                 SpectrumJobConfig.MAX_PARALLELISM, 1, 0);
         h.setStateBackend(new EmbeddedRocksDBStateBackend());
         if (restore != null) {
@@ -219,6 +219,7 @@ class GradientSpectrumFunctionTest {
         assertEquals(20, metrics.get(1).getStep());
         assertEquals(expected.length, metrics.get(1).getRecordsRejected(), "the published record counts the rejections");
 
+        h.snapshot(2, 2); // keyed state is written when a checkpoint is taken
         h.getOperator().setCurrentKey(run);
         SpectrumCounters counts = h.getOperator().getKeyedStateBackend().getPartitionedState(VoidNamespace.INSTANCE,
                 VoidNamespaceSerializer.INSTANCE, GradientSpectrumFunction.countersDescriptor()).value();
@@ -226,6 +227,39 @@ class GradientSpectrumFunctionTest {
         assertEquals(20, counts.rowsSeen);
         assertEquals(0, h.numEventTimeTimers(), "the end-of-input timer fired");
         h.close();
+    }
+
+    @Test
+    void aRestoreFromALaterCheckpointSeesTheRowsAppendedSinceTheEarlierOne() throws Exception {
+        SpectrumJobConfig config = config();
+        float[][] rows = rows();
+        var killed = harness(config, null);
+        feed(killed, rows, 0, 44); // the shrink at row 43 and one row after it: written at the first checkpoint
+        killed.snapshot(1, 1);
+        feed(killed, rows, 44, 47); // three more rows, no shrink: appended at the second
+        OperatorSubtaskState second = killed.snapshot(2, 2);
+        int publishedBefore = killed.extractOutputValues().size();
+        killed.close();
+
+        var uninterrupted = harness(config, null);
+        feed(uninterrupted, rows, 0, 47);
+        var restored = harness(config, second);
+        feed(uninterrupted, rows, 47, STEPS);
+        feed(restored, rows, 47, STEPS);
+        uninterrupted.processWatermark(Long.MAX_VALUE);
+        restored.processWatermark(Long.MAX_VALUE);
+        List<OutboundRecord> a = uninterrupted.extractOutputValues();
+        a = a.subList(publishedBefore, a.size());
+        List<OutboundRecord> b = restored.extractOutputValues();
+        List<SpectrumMetrics> expected = a.stream().filter(r -> r.topic.equals(Topics.SPECTRUM))
+                .map(GradientSpectrumFunctionTest::withoutTime).toList();
+        List<SpectrumMetrics> actual = b.stream().filter(r -> r.topic.equals(Topics.SPECTRUM))
+                .map(GradientSpectrumFunctionTest::withoutTime).toList();
+        assertFalse(expected.isEmpty());
+        assertEquals(expected, actual, "bitwise the same spectra as a run that was never stopped");
+        assertEquals(STEPS, actual.get(actual.size() - 1).getStepsSeen(), "every step once");
+        uninterrupted.close();
+        restored.close();
     }
 
     @Test
