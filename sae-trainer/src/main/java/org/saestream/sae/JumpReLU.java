@@ -140,7 +140,8 @@ public record JumpReLU(double l0Coefficient, double bandwidth, double initialThr
         double l0Coefficient = l0CoefficientAt(context.stepsBefore());
 
         NDArray theta = p.get(LOG_THRESHOLD).exp();                           // [dSae]
-        NDArray gate = Encoder.positive(pre.sub(theta));                      // [B, dSae]  H(pre - theta)
+        NDArray shifted = pre.sub(theta);                                     // [B, dSae]  pre - theta
+        NDArray gate = Encoder.positive(shifted);                             // [B, dSae]  H(pre - theta)
         NDArray latents = pre.mul(gate);                                      // [B, dSae]
         NDArray xHat = Encoder.decode(p, latents);                            // [B, dIn]
         NDArray err = xHat.sub(x);                                            // [B, dIn]  x_hat - x
@@ -158,7 +159,7 @@ public record JumpReLU(double l0Coefficient, double bandwidth, double initialThr
         NDArray dBdec = dXhat.sum(new int[]{0}).subi(p.wEnc().matMul(dBenc)); // [dIn]
 
         // straight-through estimators: d loss / d theta = -(1/eps) sum_b K_b * (theta * dL/df_b + l0 / B)
-        NDArray kernel = pre.sub(theta).divi(bandwidth).abs().lt(0.5)         // [B, dSae]  K((pre - theta) / eps)
+        NDArray kernel = shifted.divi(bandwidth).abs().lt(0.5)                // [B, dSae]  K((pre - theta) / eps)
                 .toType(pre.getDataType(), false);
         NDArray dTheta = dLatents.mul(theta).addi(l0Coefficient * invB)       // [B, dSae]
                 .muli(kernel).sum(new int[]{0}).muli(-1.0 / bandwidth);       // [dSae]
