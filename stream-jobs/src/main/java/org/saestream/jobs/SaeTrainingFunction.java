@@ -14,6 +14,7 @@ import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.saestream.flink.ChangedKeys;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.flink.StateAtCheckpointOperator;
 import org.saestream.flink.WorkingState;
@@ -28,10 +29,8 @@ import org.saestream.topics.TopicCatalog;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Trains one group of SAEs ({@link SaeGroup}) on the rows routed to it: one mixing buffer, and every
@@ -70,7 +69,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     /** Working copies of the keyed state, loaded on a key's first element after (re)start. */
     private transient Map<String, GroupSession> sessions;
     /** keys whose session changed since the last checkpoint */
-    private transient Set<String> changed;
+    private transient ChangedKeys<String> changed;
 
     public SaeTrainingFunction(SaeJobConfig config) {
         this.config = config;
@@ -91,7 +90,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                 config.comparisonThreshold());
         metrics = new MetricsRecords(config);
         sessions = new HashMap<>();
-        changed = new LinkedHashSet<>();
+        changed = new ChangedKeys<>();
     }
 
     /** Starts a task: the operator that writes the working state at checkpoints, around this function. */
@@ -101,9 +100,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
 
     @Override
     public List<String> takeChangedKeys() {
-        List<String> keys = new ArrayList<>(changed);
-        changed.clear();
-        return keys;
+        return changed.take();
     }
 
     @Override
@@ -129,7 +126,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     @Override
     public void processElement(GroupInput input, Context ctx, Collector<OutboundRecord> out) throws Exception {
         GroupSession s = session(ctx.getCurrentKey());
-        changed.add(ctx.getCurrentKey());
+        changed.mark(ctx.getCurrentKey());
         TrainingCounters c = s.counters;
         if (!c.endTimerRegistered) {
             // fires at end of input (bounded replay) or on stop --drain: flushes the mixing buffer
@@ -165,7 +162,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             emitMetrics(s, out);
             return;
         }
-        changed.add(ctx.getCurrentKey());
+        changed.mark(ctx.getCurrentKey());
         if (s.buffer.tokens() > 0) {
             drain(s, true, ctx, out);
         }

@@ -13,6 +13,7 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.saestream.flink.InputRecord;
+import org.saestream.flink.ChangedKeys;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.flink.StateAtCheckpointOperator;
 import org.saestream.flink.WorkingState;
@@ -28,10 +29,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Folds each accepted GradientStep of a run (the key) into the run's {@link SpectrumSketch} and publishes
@@ -58,7 +57,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
     /** Working copies of the keyed state, loaded on a key's first element after (re)start. */
     private transient Map<String, RunSession> sessions;
     /** runs whose session changed since the last checkpoint */
-    private transient Set<String> changed;
+    private transient ChangedKeys<String> changed;
 
     /**
      * A run's state in memory; {@code sketch} is null until the first accepted record fixes the width. What
@@ -102,7 +101,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
         countersState = getRuntimeContext().getState(countersDescriptor());
         rejected = getRuntimeContext().getMetricGroup().counter("gradientRecordsRejected");
         sessions = new HashMap<>();
-        changed = new LinkedHashSet<>();
+        changed = new ChangedKeys<>();
     }
 
     /** Starts a task: the operator that writes the working state at checkpoints, around this function. */
@@ -112,9 +111,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
 
     @Override
     public List<String> takeChangedKeys() {
-        List<String> keys = new ArrayList<>(changed);
-        changed.clear();
-        return keys;
+        return changed.take();
     }
 
     @Override
@@ -137,7 +134,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
     public void processElement(InputRecord record, Context ctx, Collector<OutboundRecord> out) throws Exception {
         String run = ctx.getCurrentKey();
         RunSession s = session(run);
-        changed.add(run);
+        changed.mark(run);
         SpectrumCounters c = s.counts;
         if (!c.endTimerRegistered) {
             // fires at end of input (bounded replay) or on stop --drain: publishes the last steps
@@ -185,7 +182,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<OutboundRecord> out) throws Exception {
         String run = ctx.getCurrentKey();
         RunSession s = session(run);
-        changed.add(run);
+        changed.mark(run);
         if (s.counts.rowsSeen > s.counts.publishedAtRows) {
             publish(run, s, out);
         }
