@@ -102,6 +102,14 @@ public final class SaeTrainer implements AutoCloseable {
     }
 
     /**
+     * Restores a state exported by {@link #exportStateWithoutBoundaries} together with the decoders of
+     * {@link #exportDriftBoundaries} (or a whole {@link #exportState}, with {@code boundaries} null).
+     */
+    public static SaeTrainer restore(SaeConfig config, byte[] state, byte[] boundaries, NDManager parent) {
+        return new SaeTrainer(config, parent, SaeTrainerState.decode(config, state, boundaries));
+    }
+
+    /**
      * Initialises from data, once, before the first step: b_dec per {@link TrainingOptions#decoderBiasInit()}
      * and, with {@link TrainingOptions#normalizeActivations()}, the activation scale s (mean over these rows
      * of ||s x||^2 = dIn, s rounded to float32), both from the first {@code count} rows of {@code rows}
@@ -366,8 +374,29 @@ public final class SaeTrainer implements AutoCloseable {
      * freezing state, and counters as safetensors bytes.
      */
     public byte[] exportState() {
-        return SaeTrainerState.encode(config, params, adam, statistics, steps,
-                new SaeTrainerState.Progress(prepared, activationScale, resampledTotal, drift.state()));
+        return SaeTrainerState.encode(config, params, adam, statistics, steps, progress());
+    }
+
+    /**
+     * {@link #exportState()} without the drift-window decoders, which change only when a window closes (see
+     * {@link #exportDriftBoundaries}, {@link #driftBoundariesVersion}): what a checkpoint needs to write each time.
+     */
+    public byte[] exportStateWithoutBoundaries() {
+        return SaeTrainerState.encode(config, params, adam, statistics, steps, progress(), false);
+    }
+
+    /** The drift-window decoders (K of [d_sae, d_in]) that {@link #exportStateWithoutBoundaries} leaves out. */
+    public byte[] exportDriftBoundaries() {
+        return SaeTrainerState.encodeBoundaries(config, drift.state());
+    }
+
+    /** Changes exactly when the drift-window decoders do: -1 before preparation, then the window index. */
+    public long driftBoundariesVersion() {
+        return prepared ? drift.report().windowIndex() : -1;
+    }
+
+    private SaeTrainerState.Progress progress() {
+        return new SaeTrainerState.Progress(prepared, activationScale, resampledTotal, drift.state());
     }
 
     /**

@@ -38,6 +38,9 @@ final class SaeTrainerState {
     static final String DRIFT_FELL = "drift.fell";
     static final String DRIFT_STABLE = "drift.stable_windows";
     static final String DRIFT_FROZEN = "drift.frozen";
+    /** Metadata of a state whose drift-window decoders were exported apart ({@link #encodeBoundaries}). */
+    static final String BOUNDARIES_APART = "drift_boundaries_apart";
+    static final String BOUNDARIES_FORMAT = "saestream.sae-drift-boundaries/1";
 
     /**
      * What the trainer holds beyond parameters, optimizer and statistics.
@@ -61,6 +64,15 @@ final class SaeTrainerState {
 
     static byte[] encode(SaeConfig config, SaeParameters params, AdamOptimizer adam, FeatureStatistics stats,
                          long steps, Progress progress) {
+        return encode(config, params, adam, stats, steps, progress, true);
+    }
+
+    /**
+     * @param withBoundaries false leaves the drift-window decoders out (K of [d_sae, d_in], as large as the Adam
+     *                       moments together): they change once per window and are exported apart then
+     */
+    static byte[] encode(SaeConfig config, SaeParameters params, AdamOptimizer adam, FeatureStatistics stats,
+                         long steps, Progress progress, boolean withBoundaries) {
         int dIn = config.dIn();
         int dSae = config.dSae();
         SaeArchitecture architecture = config.architecture();
@@ -77,8 +89,8 @@ final class SaeTrainerState {
         tensors.put(LAST_FIRED, Tensor.ofLongs(stats.lastFiredAt(), dSae));
         DriftTracker.State drift = progress.drift();
         DriftReport report = drift.report();
-        for (int j = 0; j < drift.boundaries().size(); j++) {
-            tensors.put(DRIFT_BOUNDARY + j, Tensor.ofFloats(drift.boundaries().get(j), dSae, dIn));
+        if (withBoundaries) {
+            putBoundaries(tensors, drift, dSae, dIn);
         }
         tensors.put(DRIFT_PREVIOUS, Tensor.ofFloats(report.selfSimilarityPrevious(), dSae));
         tensors.put(DRIFT_LOOKBACK, Tensor.ofFloats(report.selfSimilarityLookback(), dSae));
@@ -110,7 +122,25 @@ final class SaeTrainerState {
         meta.put("drift_mean_previous", Double.toString(report.meanPrevious()));
         meta.put("drift_mean_lookback", Double.toString(report.meanLookback()));
         meta.put("drift_live_count", Integer.toString(report.liveCount()));
+        meta.put(BOUNDARIES_APART, Boolean.toString(!withBoundaries));
         return Safetensors.toBytes(tensors, meta);
+    }
+
+    /** The drift-window decoders alone, for a state encoded without them. */
+    static byte[] encodeBoundaries(SaeConfig config, DriftTracker.State drift) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        putBoundaries(tensors, drift, config.dSae(), config.dIn());
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", BOUNDARIES_FORMAT);
+        meta.put("drift_boundaries", Integer.toString(drift.boundaries().size()));
+        meta.put("drift_window_index", Long.toString(drift.report().windowIndex()));
+        return Safetensors.toBytes(tensors, meta);
+    }
+
+    private static void putBoundaries(Map<String, Tensor> tensors, DriftTracker.State drift, int dSae, int dIn) {
+        for (int j = 0; j < drift.boundaries().size(); j++) {
+            tensors.put(DRIFT_BOUNDARY + j, Tensor.ofFloats(drift.boundaries().get(j), dSae, dIn));
+        }
     }
 
     private static long[] flags(boolean[] values) {
@@ -122,6 +152,11 @@ final class SaeTrainerState {
     }
 
     static Decoded decode(SaeConfig config, byte[] state) {
+        return decode(config, state, null);
+    }
+
+    /** @param boundaries the drift-window decoders, when the state was encoded without them (else null) */
+    static Decoded decode(SaeConfig config, byte[] state, byte[] boundaries) {
         Safetensors.Contents contents = Safetensors.read(state, "trainer state of " + config.saeId());
         Map<String, String> meta = contents.metadata();
         String format = meta.get("format");
@@ -158,11 +193,12 @@ final class SaeTrainerState {
         long steps = counter(meta, "steps");
         Progress progress = FORMAT_1.equals(format)
                 ? new Progress(steps > 0, 1.0, 0, null)
-                : progress(config, contents, meta);
+                : progress(config, contents, meta, boundaries);
         return new Decoded(params, m, v, steps, counter(meta, "adam_step"), stats, progress);
     }
 
-    private static Progress progress(SaeConfig config, Safetensors.Contents contents, Map<String, String> meta) {
+    private static Progress progress(SaeConfig config, Safetensors.Contents contents, Map<String, String> meta,
+                                     byte[] apart) {
         int dIn = config.dIn();
         int dSae = config.dSae();
         TrainingOptions options = config.options();
@@ -183,8 +219,12 @@ final class SaeTrainerState {
         }
         List<float[]> boundaries = new ArrayList<>();
         long count = counter(meta, "drift_boundaries");
+        Safetensors.Contents boundaryContents = contents;
+        if (Boolean.parseBoolean(meta.get(BOUNDARIES_APART))) {
+            boundaryContents = boundaryContents(config, meta, apart);
+        }
         for (int j = 0; j < count; j++) {
-            boundaries.add(floats(contents, DRIFT_BOUNDARY + j, new long[]{dSae, dIn}));
+            boundaries.add(floats(boundaryContents, DRIFT_BOUNDARY + j, new long[]{dSae, dIn}));
         }
         long[] histogram = longs(contents, DRIFT_HISTOGRAM, DriftReport.HISTOGRAM_BINS);
         boolean[] reachedHigh = bools(contents, DRIFT_REACHED_HIGH, dSae);
@@ -203,6 +243,25 @@ final class SaeTrainerState {
                 DriftReport.count(fell), DriftReport.count(frozen), reachedHigh, frozen);
         DriftTracker.State drift = new DriftTracker.State(bool(meta, "drift_started"), boundaries, fell, stable, report);
         return new Progress(bool(meta, "prepared"), scale, counter(meta, "resampled_total"), drift);
+    }
+
+    /** The decoders exported apart, checked to belong to the state (same count, same window). */
+    private static Safetensors.Contents boundaryContents(SaeConfig config, Map<String, String> meta, byte[] apart) {
+        if (apart == null) {
+            throw new IllegalArgumentException("trainer state of " + config.saeId() + " was exported without its "
+                    + "drift-window decoders, and none were given");
+        }
+        Safetensors.Contents contents = Safetensors.read(apart, "drift-window decoders of " + config.saeId());
+        Map<String, String> own = contents.metadata();
+        if (!BOUNDARIES_FORMAT.equals(own.get("format"))
+                || !meta.get("drift_boundaries").equals(own.get("drift_boundaries"))
+                || !meta.get("drift_window_index").equals(own.get("drift_window_index"))) {
+            throw new IllegalArgumentException("drift-window decoders of " + config.saeId() + " (" + own.get("format")
+                    + ", " + own.get("drift_boundaries") + " at window " + own.get("drift_window_index")
+                    + ") do not belong to its trainer state (" + meta.get("drift_boundaries") + " at window "
+                    + meta.get("drift_window_index") + ")");
+        }
+        return contents;
     }
 
     private static boolean[] bools(Safetensors.Contents contents, String name, int length) {

@@ -99,6 +99,40 @@ class FullStateRestoreTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("everyOption")
+    void theStateWithoutItsWindowDecodersAndTheDecodersApartRestoreTheWhole(SaeConfig config) {
+        byte[] early;
+        byte[] whole;
+        byte[] core;
+        byte[] decoders;
+        long earlyVersion;
+        try (SaeTrainer trainer = new SaeTrainer(config, root)) {
+            trainer.step(TestBatches.batch(0, B, D), B);
+            early = trainer.exportDriftBoundaries();
+            earlyVersion = trainer.driftBoundariesVersion();
+            for (int s = 1; s < 9; s++) {
+                trainer.step(TestBatches.batch(s, B, D), B);
+            }
+            assertTrue(trainer.driftBoundariesVersion() > earlyVersion, "windows closed: the decoders changed");
+            whole = trainer.exportState();
+            core = trainer.exportStateWithoutBoundaries();
+            decoders = trainer.exportDriftBoundaries();
+        }
+        int decoderBytes = 2 * D * N * Float.BYTES; // lookback 2: two [d_sae, d_in] decoders
+        assertTrue(whole.length - core.length >= decoderBytes && decoders.length >= decoderBytes,
+                "the decoders are what is left out: " + core.length + " + " + decoders.length + " vs " + whole.length);
+        try (SaeTrainer restored = SaeTrainer.restore(config, core, decoders, root)) {
+            assertArrayEquals(whole, restored.exportState(), "the two parts restore the whole, byte for byte");
+        }
+        IllegalArgumentException stale = assertThrows(IllegalArgumentException.class,
+                () -> SaeTrainer.restore(config, core, early, root));
+        assertTrue(stale.getMessage().contains("do not belong to its trainer state"), stale.getMessage());
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> SaeTrainer.restore(config, core, null, root));
+        assertTrue(missing.getMessage().contains("exported without its drift-window decoders"), missing.getMessage());
+    }
+
     /** Full batches, the last one partial. */
     private static int rows(int s, int total) {
         return s == total - 1 ? B / 3 : B;

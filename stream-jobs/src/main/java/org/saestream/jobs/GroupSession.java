@@ -25,6 +25,8 @@ final class GroupSession {
     final StepResult[] lastSteps;
     /** each member's steps when its trainer was last written to keyed state (-1: never) */
     final long[] writtenSteps;
+    /** each member's drift-window decoders' version when last written to keyed state (MIN_VALUE: never) */
+    final long[] writtenBoundaries;
     /** each member's tracker changed since it was last written to keyed state */
     final boolean[] trackerChanged;
     /** each member against the reference dictionary at its last window (null without a reference) */
@@ -42,6 +44,8 @@ final class GroupSession {
         this.lastSteps = new StepResult[trainers.size()];
         this.writtenSteps = new long[trainers.size()];
         Arrays.fill(writtenSteps, -1);
+        this.writtenBoundaries = new long[trainers.size()];
+        Arrays.fill(writtenBoundaries, Long.MIN_VALUE);
         this.trackerChanged = new boolean[trainers.size()];
         this.referenceComparisons = new DictionaryComparison.Comparison[trainers.size()];
     }

@@ -56,6 +56,8 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     private final SaeJobConfig config;
 
     private transient MapState<String, byte[]> trainerState;
+    /** each trainer's drift-window decoders, written only when a window closes (most of a trainer's bytes) */
+    private transient MapState<String, byte[]> windowDecoderState;
     private transient ListState<TokenRows> bufferState;
     private transient ValueState<TrainingCounters> countersState;
     /** blocks waiting to be encoded for feature examples at the next drain */
@@ -79,6 +81,8 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     public void open(OpenContext openContext) {
         trainerState = getRuntimeContext().getMapState(new MapStateDescriptor<>("sae-trainers", Types.STRING,
                 PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        windowDecoderState = getRuntimeContext().getMapState(new MapStateDescriptor<>("sae-window-decoders",
+                Types.STRING, PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         bufferState = getRuntimeContext().getListState(new ListStateDescriptor<>("mixing-buffer", TokenRows.class));
         countersState = getRuntimeContext().getState(new ValueStateDescriptor<>("counters", TrainingCounters.class));
         exampleBlockState = getRuntimeContext().getListState(new ListStateDescriptor<>("example-blocks", TokenRows.class));
@@ -110,8 +114,12 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             SaeTrainer t = s.trainers.get(i);
             String saeId = s.group.members().get(i).saeId();
             if (t.steps() != s.writtenSteps[i]) {
-                trainerState.put(saeId, t.exportState());
+                trainerState.put(saeId, t.exportStateWithoutBoundaries());
                 s.writtenSteps[i] = t.steps();
+            }
+            if (t.driftBoundariesVersion() != s.writtenBoundaries[i]) {
+                windowDecoderState.put(saeId, t.exportDriftBoundaries());
+                s.writtenBoundaries[i] = t.driftBoundariesVersion();
             }
             if (s.trackerChanged[i]) {
                 exampleState.put(saeId, s.trackers[i].toBytes());
@@ -312,7 +320,8 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         List<SaeTrainer> trainers = new ArrayList<>();
         for (SaeConfig sae : group.members()) {
             byte[] saved = trainerState.get(sae.saeId());
-            trainers.add(saved == null ? new SaeTrainer(sae, manager) : SaeTrainer.restore(sae, saved, manager));
+            trainers.add(saved == null ? new SaeTrainer(sae, manager)
+                    : SaeTrainer.restore(sae, saved, windowDecoderState.get(sae.saeId()), manager));
         }
         Iterable<TokenRows> buffered = bufferState.get();
         MixingBuffer buffer = new MixingBuffer(group.dIn(), config.mixingBufferTokens(), group.batchSize(),

@@ -175,11 +175,11 @@ class SaeTrainingFunctionTest {
             straight.process(TestBlocks.good(doc, ROWS, WIDTH));
         }
         assertTrue(lastMetrics(straight.trainingOutput()).getStep() > 0, "trained before the first checkpoint");
-        for (String state : List.of("sae-trainers", "mixing-buffer", "counters")) {
+        for (String state : List.of("sae-trainers", "sae-window-decoders", "mixing-buffer", "counters")) {
             assertEquals(0, straight.keysWithTrainingState(state), state + ": nothing is written between checkpoints");
         }
         straight.snapshotTraining(1);
-        for (String state : List.of("sae-trainers", "mixing-buffer", "counters")) {
+        for (String state : List.of("sae-trainers", "sae-window-decoders", "mixing-buffer", "counters")) {
             assertEquals(1, straight.keysWithTrainingState(state), state + ": the checkpoint wrote the group's");
         }
         long stepsAtFirst = lastMetrics(straight.trainingOutput()).getStep();
