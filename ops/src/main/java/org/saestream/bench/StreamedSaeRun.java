@@ -44,7 +44,7 @@ public final class StreamedSaeRun {
      * @param produceTokensPerSecond how fast the synthetic producer filled the topic (not part of the ratio)
      * @param checkpoints            Flink's figures for the job's checkpoints, when one completed
      */
-    public record Figures(long tokens, double tokensPerSecond, double startUpSeconds, double produceTokensPerSecond,
+    public record Figures(double tokensPerSecond, double startUpSeconds, double produceTokensPerSecond,
                           Optional<CheckpointFigures> checkpoints) {
     }
 
@@ -99,7 +99,7 @@ public final class StreamedSaeRun {
             if (running == 0) {
                 running = start; // ended before it was seen running: count the start-up in
             }
-            return new Figures(produced.tokens(), produced.tokens() / ((end - running) / 1e9), (running - start) / 1e9,
+            return new Figures(produced.tokens() / ((end - running) / 1e9), (running - start) / 1e9,
                     produced.tokensPerSecond(), checkpoints);
         }
     }

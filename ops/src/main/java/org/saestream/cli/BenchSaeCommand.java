@@ -97,9 +97,9 @@ public final class BenchSaeCommand implements Callable<Integer> {
                 + "(largest upload %.1f MB), longest %.2f s", k.completed(), k.stateBytes() / 1e6,
                 k.checkpointedBytes() / 1e6, k.maxDurationMs() / 1e3)).orElse("none completed");
         System.out.printf(Locale.ROOT, "  Kafka + Flink (embedded): %,.0f tokens/s | ratio streamed/bare: %.3f | job "
-                + "start-up %.1f s (not counted) | checkpoints every %d s: %s%n", s.tokensPerSecond(),
-                s.tokensPerSecond() / bare, s.startUpSeconds(), StreamedSaeRun.CHECKPOINT_INTERVAL.toSeconds(),
-                checkpoint);
+                + "start-up %.1f s (not counted) | produced beforehand at %,.0f tokens/s | checkpoints every %d s: %s%n",
+                s.tokensPerSecond(), s.tokensPerSecond() / bare, s.startUpSeconds(), s.produceTokensPerSecond(),
+                StreamedSaeRun.CHECKPOINT_INTERVAL.toSeconds(), checkpoint);
         return row + String.format(Locale.ROOT, " %,.0f | %.2f | %s |", s.tokensPerSecond(), s.tokensPerSecond() / bare,
                 s.checkpoints().map(k -> String.format(Locale.ROOT, "%.0f MB, %.1f s", k.stateBytes() / 1e6,
                         k.maxDurationMs() / 1e3)).orElse("none"));

@@ -102,7 +102,7 @@ public record BatchTopK(int k, int auxK, double auxKCoefficient, double threshol
         NDArray pre = Encoder.preactivations(p, x).pre();                     // [B, dSae]
         NDArray theta = p.get(TOPK_THRESHOLD).toType(pre.getDataType(), false);
         NDArray gate = Encoder.positive(pre.sub(theta));                      // [B, dSae] pre > theta (>= 0)
-        return pre.mul(gate);                                      // [B, dSae]
+        return pre.mul(gate);                                                 // [B, dSae]
     }
 
     @Override

@@ -96,8 +96,7 @@ final class Encoder {
                 NDArray rowIndex = m.arange(0, Math.toIntExact(rows), 1, DataType.INT64);            // [B]
                 // the rows taken whole drop out of the candidates (-1 is below every score)
                 NDArray kept = whole.logicalNot().toType(values.getDataType(), false).expandDims(1);   // [B, 1]
-                NDArray candidates = values.mul(kept).sub(kept.sub(1).neg())
-                        .reshape(rows * perRow);                                                       // [B * m]
+                NDArray candidates = values.mul(kept).addi(kept.sub(1)).reshape(rows * perRow);         // [B * m]
                 NDArray index = rowTop.get(1).add(rowIndex.mul(n).expandDims(1)).reshape(rows * perRow);
                 if (wholeRows > 0) {
                     NDArray taken = rowIndex.get(whole);                                              // [W]

@@ -128,7 +128,7 @@ public record JumpReLU(double l0Coefficient, double bandwidth, double initialThr
     public NDArray latents(SaeParameters p, NDArray x) {
         NDArray pre = Encoder.preactivations(p, x).pre();                     // [B, dSae]
         NDArray theta = p.get(LOG_THRESHOLD).exp();                           // [dSae]
-        return pre.mul(Encoder.positive(pre.sub(theta)));         // [B, dSae]
+        return pre.mul(Encoder.positive(pre.sub(theta)));                     // [B, dSae]
     }
 
     @Override

@@ -78,7 +78,7 @@ public record TopK(int k, int auxK, double auxKCoefficient) implements SaeArchit
     @Override
     public NDArray latents(SaeParameters p, NDArray x) {
         NDArray pre = Encoder.preactivations(p, x).pre();                     // [B, dSae]
-        return pre.mul(active(pre));                               // [B, dSae]
+        return pre.mul(active(pre));                                          // [B, dSae]
     }
 
     @Override

@@ -4,7 +4,6 @@ import org.saestream.tensor.DType;
 import org.saestream.topics.TopicCatalog;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -76,7 +75,8 @@ public final class ActivationBlocks {
         return view.slice();
     }
 
+    /** At most 3 UTF-8 bytes per UTF-16 char, plus the varint length prefix: a bound without encoding it. */
     private static long utf8(CharSequence s) {
-        return s.toString().getBytes(StandardCharsets.UTF_8).length + 5L; // + its varint length prefix
+        return 3L * s.length() + 5;
     }
 }

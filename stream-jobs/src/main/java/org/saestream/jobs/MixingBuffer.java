@@ -14,10 +14,6 @@ final class MixingBuffer {
     record Batch(float[] data, int rows, long identitySum) {
     }
 
-    /** What a drain hands out, and what stays. */
-    record Drain(List<Batch> batches, List<TokenRows> kept) {
-    }
-
     private final int width;
     private final int capacity;
     private final int batchSize;
@@ -58,8 +54,11 @@ final class MixingBuffer {
         return tokens >= capacity;
     }
 
-    /** Takes out half the buffer in whole batches ({@code flush=false}) or all of it ({@code flush=true}). */
-    Drain drain(long shuffleSeed, boolean flush) {
+    /**
+     * Takes out half the buffer in whole batches ({@code flush=false}) or all of it ({@code flush=true}); what stays
+     * is {@link #contents()}.
+     */
+    List<Batch> drain(long shuffleSeed, boolean flush) {
         int n = tokens;
         // where each buffered row lives: rows are copied once, straight from their chunk into a batch
         TokenRows[] chunkOf = new TokenRows[n];
@@ -100,7 +99,7 @@ final class MixingBuffer {
             }
             add(new TokenRows(keep, width, data, keptIds));
         }
-        return new Drain(batches, List.copyOf(chunks));
+        return batches;
     }
 
     private static int[] permutation(int n, SplittableRandom random) {

@@ -56,7 +56,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     private final SaeJobConfig config;
 
     private transient MapState<String, byte[]> trainerState;
-    /** each trainer's drift-window decoders, written only when a window closes (most of a trainer's bytes) */
+    /** each trainer's drift-window decoders, written only when a window closes (as large as its Adam moments) */
     private transient MapState<String, byte[]> windowDecoderState;
     private transient ListState<TokenRows> bufferState;
     private transient ValueState<TrainingCounters> countersState;
@@ -191,11 +191,11 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
 
     private void drain(GroupSession s, boolean flush, Context ctx, Collector<OutboundRecord> out) throws Exception {
         TrainingCounters c = s.counters;
-        MixingBuffer.Drain drain = s.buffer.drain(shuffleSeed(s.group, c.drainCycles), flush);
+        List<MixingBuffer.Batch> batches = s.buffer.drain(shuffleSeed(s.group, c.drainCycles), flush);
         c.drainCycles++;
-        prepareOnFirstDrain(s, drain.batches());
+        prepareOnFirstDrain(s, batches);
         encodeExampleBlocks(s);
-        for (MixingBuffer.Batch batch : drain.batches()) {
+        for (MixingBuffer.Batch batch : batches) {
             for (int i = 0; i < s.trainers.size(); i++) {
                 SaeTrainer t = s.trainers.get(i);
                 if (t.finished()) {

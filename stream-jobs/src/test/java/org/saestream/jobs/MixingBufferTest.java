@@ -37,14 +37,14 @@ class MixingBufferTest {
             buffer.add(rows(next, 7));
             next += 7;
             if (buffer.isFull()) {
-                MixingBuffer.Drain d = buffer.drain(cycle++, false);
-                d.batches().forEach(b -> assertEquals(8, b.rows(), "whole batches before the flush"));
-                out.addAll(d.batches());
-                assertEquals(buffer.tokens(), d.kept().stream().mapToInt(r -> r.rows).sum());
+                List<MixingBuffer.Batch> batches = buffer.drain(cycle++, false);
+                batches.forEach(b -> assertEquals(8, b.rows(), "whole batches before the flush"));
+                out.addAll(batches);
+                assertEquals(buffer.tokens(), buffer.contents().stream().mapToInt(r -> r.rows).sum());
             }
         }
         assertTrue(cycle > 3, "the buffer drained several times");
-        out.addAll(buffer.drain(cycle, true).batches());
+        out.addAll(buffer.drain(cycle, true));
         assertEquals(0, buffer.tokens());
 
         Set<Integer> seen = new HashSet<>();
@@ -68,13 +68,13 @@ class MixingBufferTest {
     void drainsAreShuffledAndDeterministic() {
         MixingBuffer a = new MixingBuffer(WIDTH, 64, 8, List.of(rows(0, 64)));
         MixingBuffer b = new MixingBuffer(WIDTH, 64, 8, List.of(rows(0, 32), rows(32, 32)));
-        MixingBuffer.Drain da = a.drain(5, false);
-        MixingBuffer.Drain db = b.drain(5, false);
-        assertEquals(4, da.batches().size(), "half of 64 tokens in batches of 8");
-        for (int i = 0; i < da.batches().size(); i++) {
-            assertArrayEquals(da.batches().get(i).data(), db.batches().get(i).data(), "same seed, same batches");
+        List<MixingBuffer.Batch> da = a.drain(5, false);
+        List<MixingBuffer.Batch> db = b.drain(5, false);
+        assertEquals(4, da.size(), "half of 64 tokens in batches of 8");
+        for (int i = 0; i < da.size(); i++) {
+            assertArrayEquals(da.get(i).data(), db.get(i).data(), "same seed, same batches");
         }
-        float[] first = da.batches().get(0).data();
+        float[] first = da.get(0).data();
         boolean inOrder = true;
         for (int r = 1; r < 8; r++) {
             inOrder &= first[r * WIDTH] == first[(r - 1) * WIDTH] + 1;
