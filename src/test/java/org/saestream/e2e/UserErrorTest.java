@@ -60,6 +60,39 @@ class UserErrorTest {
     }
 
     @Test
+    void everyJobCommandGivenAFlinkThatDoesNotAnswerFailsInBoundedTimeNamingTheAddress(@TempDir Path dir)
+            throws Exception {
+        Path experiment = Files.writeString(dir.resolve("exp.yaml"), "d_in: 64\nsaes:\n  - {id: a, d_sae: 128}\n");
+        // a port that accepts connections and never answers: only the timeout can end the wait
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+            String flink = "127.0.0.1:" + silent.getLocalPort();
+            List<String[]> commands = List.of(
+                    new String[] {"train", "--run", "r", "--experiment", "e", "--checkpoint-dir",
+                            dir.resolve("chk").toString(), "--bootstrap", NOWHERE},
+                    new String[] {"replay", "--topic", "activations.r", "--experiment", "e", "--config",
+                            experiment.toString(), "--state-dir", dir.resolve("state").toString(), "--bootstrap", NOWHERE},
+                    new String[] {"spectrum", "--run", "r", "--checkpoint-dir", dir.resolve("spectrum").toString(),
+                            "--bootstrap", NOWHERE},
+                    new String[] {"stop", "--job", "0123456789abcdef0123456789abcdef", "--timeout", "2s"});
+            for (String[] command : commands) {
+                List<String> args = new ArrayList<>(List.of(command));
+                args.addAll(List.of("--flink", flink));
+                if (!command[0].equals("stop")) {
+                    args.addAll(List.of("--flink-timeout", "2s"));
+                }
+                Cli.Outcome o = assertTimeoutPreemptively(Duration.ofSeconds(30),
+                        () -> Cli.run(args.toArray(String[]::new)), command[0] + " did not hang");
+                assertOneLineUserError(o, command[0], "no Flink JobManager answered at http://" + flink
+                        + " (no answer within 2 s)");
+            }
+        }
+        assertOneLineUserError(Cli.run("train", "--run", "r", "--experiment", "e", "--checkpoint-dir",
+                dir.resolve("chk").toString(), "--bootstrap", NOWHERE, "--flink", "localhost"), "train",
+                "--flink 'localhost': expected HOST:PORT");
+        assertFalse(Files.exists(dir.resolve("chk")), "train created nothing");
+    }
+
+    @Test
     void missingFilesAndABusyPortAreOneLineUserErrors(@TempDir Path dir) throws Exception {
         Path missing = dir.resolve("missing");
         assertOneLineUserError(Cli.run("produce", "--bootstrap", NOWHERE, "--model",

@@ -11,7 +11,7 @@ import java.io.PrintWriter;
 @Command(name = "saestream", mixinStandardHelpOptions = true, version = "saestream 0.1.0",
         description = "Streaming activation pipeline: Kafka topics of activations, SAEs trained online on Flink.",
         subcommands = {DemoCommand.class, ProduceCommand.class, TrainCommand.class, ReplayCommand.class, SinkCommand.class,
-                SpectrumCommand.class, TrainLmCommand.class,
+                SpectrumCommand.class, StopCommand.class, ClusterCommand.class, TrainLmCommand.class,
                 ExportCommand.class,
                 ActivationsCommand.class, BenchCommand.class, EngineCommand.class})
 public final class Main implements Runnable {

@@ -3,6 +3,7 @@ package org.saestream.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.core.execution.JobClient;
+import org.saestream.cluster.FlinkTarget;
 import org.saestream.embedded.FlinkRunner;
 import org.saestream.flink.Checkpointing;
 import org.saestream.flink.SourceRange;
@@ -12,6 +13,7 @@ import org.saestream.jobs.SaeJobConfig;
 import org.saestream.records.Topics;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -66,8 +68,8 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-interval", description = "Checkpoint interval (default: ${DEFAULT-VALUE})")
     String checkpointInterval = "2s";
 
-    @Option(names = "--rest-port", description = "Flink REST port, where the job is stopped (default: ${DEFAULT-VALUE})")
-    int restPort = 8081;
+    @Mixin
+    FlinkOptions flink;
 
     @Override
     public Integer call() throws Exception {
@@ -79,7 +81,7 @@ public final class ReplayCommand implements Callable<Integer> {
         Optional<Path> resumeFrom = FlinkRunner.latestRestorePoint(checkpoints);
         String configDigest = sha256(Files.readAllBytes(config));
         Duration interval = Durations.parse(checkpointInterval);
-        UserInput.freePort("127.0.0.1", restPort, "--rest-port");
+        FlinkTarget target = flink.target(8081);
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             String effectiveUntil = checkStartedWith(dir, configDigest, resumeFrom.isPresent());
             SourceRange range = ReplayRange.of(from, effectiveUntil, topic);
@@ -92,12 +94,11 @@ public final class ReplayCommand implements Callable<Integer> {
                             : " until " + effectiveUntil)));
             System.out.println(job.saes().size() + " SAEs in " + job.groups().size() + " groups, state in " + dir);
             JobClient client = FlinkRunner.startTraining(job, bootstrap, new Checkpointing(checkpoints, interval,
-                    resumeFrom), range, restPort);
-            System.out.println("flink job " + client.getJobID() + "; stop it to resume later with: curl -X POST "
-                    + "http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID() + "/stop -H 'Content-Type: "
-                    + "application/json' -d '{\"drain\": false}'");
-            client.getJobExecutionResult().get();
-            System.out.println("replay of experiment " + experiment + " ended");
+                    resumeFrom), range, target);
+            if (flink.report(client, target, "replay of experiment " + experiment + " (stopped, it resumes where it stood)",
+                    false)) {
+                System.out.println("replay of experiment " + experiment + " ended");
+            }
         }
         return 0;
     }

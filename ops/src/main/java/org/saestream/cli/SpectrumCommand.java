@@ -1,6 +1,7 @@
 package org.saestream.cli;
 
 import org.apache.flink.core.execution.JobClient;
+import org.saestream.cluster.FlinkTarget;
 import org.saestream.embedded.FlinkRunner;
 import org.saestream.flink.Checkpointing;
 import org.saestream.flink.SourceRange;
@@ -8,6 +9,7 @@ import org.saestream.records.Topics;
 import org.saestream.spectrum.SpectrumJobConfig;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -38,8 +40,8 @@ public final class SpectrumCommand implements Callable<Integer> {
     @Option(names = "--bounded", description = "Stop at the end offsets present at start")
     boolean bounded;
 
-    @Option(names = "--rest-port", description = "Flink REST port (default: ${DEFAULT-VALUE})")
-    int restPort = 8082;
+    @Mixin
+    FlinkOptions flink;
 
     @Option(names = "--sketch-rows", description = "Frequent Directions rows l (default: ${DEFAULT-VALUE})")
     int sketchRows = 64;
@@ -64,16 +66,14 @@ public final class SpectrumCommand implements Callable<Integer> {
         Duration interval = Durations.parse(checkpointInterval);
         Optional<Path> restorePoint = Optional.ofNullable(restore)
                 .map(p -> UserInput.restorePoint(p.toAbsolutePath(), "--restore"));
-        UserInput.freePort("127.0.0.1", restPort, "--rest-port");
+        FlinkTarget target = flink.target(8082); // 8081 is the training job's
         Path dir = (checkpointDir != null ? checkpointDir : Path.of("work", "spectrum", run)).toAbsolutePath();
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             kafka.ensureTopics(config.outputTopics(), 1);
             JobClient client = FlinkRunner.startSpectrum(config, kafka.bootstrap(),
                     new Checkpointing(dir, interval, restorePoint),
-                    bounded ? SourceRange.upToNow() : SourceRange.everything(), restPort);
-            System.out.println("spectrum job " + client.getJobID() + " for " + config.sourceTopic() + " -> "
-                    + Topics.SPECTRUM);
-            client.getJobExecutionResult().get();
+                    bounded ? SourceRange.upToNow() : SourceRange.everything(), target);
+            flink.report(client, target, "gradient spectrum of " + config.sourceTopic() + " -> " + Topics.SPECTRUM, false);
         }
         return 0;
     }

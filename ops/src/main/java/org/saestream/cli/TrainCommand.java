@@ -1,6 +1,7 @@
 package org.saestream.cli;
 
 import org.apache.flink.core.execution.JobClient;
+import org.saestream.cluster.FlinkTarget;
 import org.saestream.embedded.FlinkRunner;
 import org.saestream.flink.Checkpointing;
 import org.saestream.flink.SourceRange;
@@ -19,7 +20,8 @@ import java.util.concurrent.Callable;
 
 /** Runs the SAE training job against an existing Kafka cluster, optionally restoring a checkpoint. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train an SAE on activations.<run> with a Flink MiniCluster (RocksDB, exactly-once checkpoints).")
+        description = "Train an SAE on activations.<run> (RocksDB, exactly-once checkpoints), on a Flink MiniCluster in "
+                + "this process or, with --flink, on a session cluster.")
 public final class TrainCommand implements Callable<Integer> {
     /** How long to look for the topic's first record when the width or hook must be taken from it. */
     private static final Duration FIRST_RECORD_WAIT = Duration.ofSeconds(10);
@@ -48,9 +50,8 @@ public final class TrainCommand implements Callable<Integer> {
             + "(a fresh start only: a restored job keeps its source's unbounded splits)")
     boolean bounded;
 
-    @Option(names = "--rest-port", description = "Flink REST port; POST /jobs/<id>/stop {\"drain\": true} ends the job "
-            + "with a final flush and snapshot (default: ${DEFAULT-VALUE})")
-    int restPort = 8081;
+    @Mixin
+    FlinkOptions flink;
 
     @Mixin
     SaeOptions sae;
@@ -63,7 +64,7 @@ public final class TrainCommand implements Callable<Integer> {
         Duration interval = Durations.parse(checkpointInterval);
         Optional<Path> restorePoint = Optional.ofNullable(restore)
                 .map(p -> UserInput.restorePoint(p.toAbsolutePath(), "--restore"));
-        UserInput.freePort("127.0.0.1", restPort, "--rest-port");
+        FlinkTarget target = flink.target(8081);
         String topic = Topics.activations(run);
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             SaeJobConfig job = jobConfig(kafka.bootstrap(), topic);
@@ -76,15 +77,13 @@ public final class TrainCommand implements Callable<Integer> {
             kafka.ensureTopics(job.outputTopics(), 1);
             JobClient client = FlinkRunner.startTraining(job, kafka.bootstrap(),
                     new Checkpointing(checkpoints, interval, restorePoint),
-                    bounded ? SourceRange.upToNow() : SourceRange.everything(), restPort);
+                    bounded ? SourceRange.upToNow() : SourceRange.everything(), target);
             var first = job.saes().get(0);
-            System.out.println("training job " + client.getJobID() + " started for " + job.saeKey(first.saeId())
-                    + " (" + first.architecture().getClass().getSimpleName() + ", d_in " + first.dIn() + ", d_sae "
-                    + first.dSae() + ", hook " + (job.hookName() == null ? "any" : job.hookName()) + ") on " + topic);
-            System.out.println("stop it with: curl -X POST http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID()
-                    + "/stop -H 'Content-Type: application/json' -d '{\"drain\": true}'");
-            client.getJobExecutionResult().get();
-            System.out.println("training job finished");
+            if (flink.report(client, target, "training " + job.saeKey(first.saeId()) + " (" + first.architecture().getClass()
+                    .getSimpleName() + ", d_in " + first.dIn() + ", d_sae " + first.dSae() + ", hook "
+                    + (job.hookName() == null ? "any" : job.hookName()) + ") on " + topic, true)) {
+                System.out.println("training job finished");
+            }
         }
         return 0;
     }

@@ -5,6 +5,7 @@ import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.saestream.cluster.FlinkTarget;
 import org.saestream.flink.Checkpointing;
 import org.saestream.flink.SourceRange;
 import org.saestream.jobs.SaeJobConfig;
@@ -37,26 +38,50 @@ public final class FlinkRunner {
      */
     public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Checkpointing checkpointing,
                                           SourceRange range, int restPort) throws Exception {
-        StreamExecutionEnvironment env = environment(checkpointing, Math.max(2, job.parallelism()), restPort);
+        return startTraining(job, bootstrapServers, checkpointing, range, new FlinkTarget.MiniCluster(restPort));
+    }
+
+    /** The SAE training job, on a MiniCluster here or submitted to a session cluster (returning once it is accepted). */
+    public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Checkpointing checkpointing,
+                                          SourceRange range, FlinkTarget target) throws Exception {
+        StreamExecutionEnvironment env = environment(checkpointing, Math.max(2, job.parallelism()), target);
         SaeTrainingJob.wire(env, job, bootstrapServers, range);
-        return env.executeAsync("saestream-train-" + job.experiment());
+        return env.executeAsync(SaeTrainingJob.jobName(job));
     }
 
     /** GradientSpectrumJob: the live spectrum of gradients.&lt;run&gt;. */
     public static JobClient startSpectrum(SpectrumJobConfig config, String bootstrapServers,
                                           Checkpointing checkpointing, SourceRange range, int restPort)
             throws Exception {
-        StreamExecutionEnvironment env = environment(checkpointing, 1, restPort);
-        GradientSpectrumJob.wire(env, config, bootstrapServers, range);
-        return env.executeAsync("saestream-" + config.jobName());
+        return startSpectrum(config, bootstrapServers, checkpointing, range, new FlinkTarget.MiniCluster(restPort));
     }
 
-    private static StreamExecutionEnvironment environment(Checkpointing checkpointing, int slots, int restPort) {
+    /** GradientSpectrumJob, on a MiniCluster here or submitted to a session cluster. */
+    public static JobClient startSpectrum(SpectrumJobConfig config, String bootstrapServers,
+                                          Checkpointing checkpointing, SourceRange range, FlinkTarget target)
+            throws Exception {
+        StreamExecutionEnvironment env = environment(checkpointing, 1, target);
+        GradientSpectrumJob.wire(env, config, bootstrapServers, range);
+        return env.executeAsync(GradientSpectrumJob.jobName(config));
+    }
+
+    /**
+     * The environment a job is built in. For a session cluster the job graph is built here, with the classes of
+     * this process, and runs there from the job jar (the same build's classes); its checkpoint settings travel with
+     * the job, so the cluster's own defaults do not apply to it.
+     */
+    private static StreamExecutionEnvironment environment(Checkpointing checkpointing, int slots, FlinkTarget target) {
         Configuration conf = checkpointing.flinkConfiguration();
-        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
-        conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
-        conf.set(RestOptions.BIND_PORT, String.valueOf(restPort));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        StreamExecutionEnvironment env;
+        if (target instanceof FlinkTarget.SessionCluster session) {
+            env = StreamExecutionEnvironment.createRemoteEnvironment(session.rest().host(), session.rest().port(), conf,
+                    session.jobJar().toString());
+        } else {
+            conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
+            conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+            conf.set(RestOptions.BIND_PORT, String.valueOf(((FlinkTarget.MiniCluster) target).restPort()));
+            env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        }
         env.setParallelism(1);
         return env;
     }

@@ -4,11 +4,16 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.saestream.flink.Checkpointing;
 import org.saestream.flink.InputRecord;
+import org.saestream.flink.JobArguments;
 import org.saestream.flink.KafkaWiring;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.flink.SourceRange;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicSpec;
 
+import java.nio.file.Path;
 
 /**
  * SaeTrainingJob: activation blocks (read_committed) → router (decode and validate once; bad records to
@@ -46,6 +51,36 @@ public final class SaeTrainingJob {
                 .setParallelism(1)
                 .name("ensemble-compare").uid(COMPARE_UID);
         return trained.union(routed.getSideOutput(BlockRouter.DEAD_LETTERS), compared);
+    }
+
+    /**
+     * The job as Flink's own client submits it: {@code flink run -c org.saestream.jobs.SaeTrainingJob
+     * saestream-job.jar --bootstrap HOST:PORT --topic activations.<run> --experiment NAME --config FILE
+     * --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--checkpoint-interval 2s]}, the same arguments as
+     * {@code saestream replay} (resume with {@code flink run -s <savepoint or chk-N> ...}). The experiment file
+     * is read where the client runs.
+     */
+    public static void main(String[] args) throws Exception {
+        JobArguments a = JobArguments.parse(args, "SaeTrainingJob --bootstrap HOST:PORT --topic TOPIC --experiment NAME "
+                + "--config FILE --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--checkpoint-interval 2s]");
+        String bootstrap = a.required("bootstrap");
+        String topic = a.required("topic");
+        SaeJobConfig job = ExperimentFile.read(Path.of(a.required("config"))).jobConfig(a.required("experiment"), topic);
+        SourceRange range = ReplayRange.of(a.optional("from").orElse(null), a.optional("until").orElse(null), topic);
+        Checkpointing checkpointing = Checkpointing.fresh(Path.of(a.required("checkpoint-dir")).toAbsolutePath(),
+                a.duration("checkpoint-interval", "2s"));
+        a.requireNoOthers();
+        KafkaAdmin.ensureTopics(bootstrap, 1, job.outputTopics().toArray(new TopicSpec<?>[0]));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                checkpointing.flinkConfiguration());
+        env.setParallelism(1);
+        wire(env, job, bootstrap, range);
+        env.execute(jobName(job));
+    }
+
+    /** The name the job runs under in Flink's web UI and REST API. */
+    public static String jobName(SaeJobConfig config) {
+        return "saestream-train-" + config.experiment();
     }
 
     /** Kafka in, train, Kafka out: the whole job on an environment. */

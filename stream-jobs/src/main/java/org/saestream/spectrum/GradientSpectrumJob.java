@@ -3,10 +3,16 @@ package org.saestream.spectrum;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.saestream.flink.Checkpointing;
 import org.saestream.flink.InputRecord;
+import org.saestream.flink.JobArguments;
 import org.saestream.flink.KafkaWiring;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.flink.SourceRange;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.TopicSpec;
+
+import java.nio.file.Path;
 
 
 /**
@@ -31,6 +37,34 @@ public final class GradientSpectrumJob {
                         new GradientSpectrumFunction(config).operator())
                 .setMaxParallelism(SpectrumJobConfig.MAX_PARALLELISM)
                 .name("spectrum[" + config.run() + ", l=" + config.sketchRows() + "]").uid(SPECTRUM_UID);
+    }
+
+    /**
+     * The job as Flink's own client submits it: {@code flink run -c org.saestream.spectrum.GradientSpectrumJob
+     * saestream-job.jar --bootstrap HOST:PORT --run RUN --checkpoint-dir DIR [--sketch-rows 64]
+     * [--publish-every 50] [--checkpoint-interval 2s]}.
+     */
+    public static void main(String[] args) throws Exception {
+        JobArguments a = JobArguments.parse(args, "GradientSpectrumJob --bootstrap HOST:PORT --run RUN "
+                + "--checkpoint-dir DIR [--sketch-rows 64] [--publish-every 50] [--checkpoint-interval 2s]");
+        String bootstrap = a.required("bootstrap");
+        SpectrumJobConfig config = SpectrumJobConfig.forRun(a.required("run"))
+                .withSketchRows(a.integer("sketch-rows", SpectrumJobConfig.DEFAULT_SKETCH_ROWS))
+                .withPublishEvery(a.integer("publish-every", SpectrumJobConfig.DEFAULT_PUBLISH_EVERY));
+        Checkpointing checkpointing = Checkpointing.fresh(Path.of(a.required("checkpoint-dir")).toAbsolutePath(),
+                a.duration("checkpoint-interval", "2s"));
+        a.requireNoOthers();
+        KafkaAdmin.ensureTopics(bootstrap, 1, config.outputTopics().toArray(new TopicSpec<?>[0]));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+                checkpointing.flinkConfiguration());
+        env.setParallelism(1);
+        wire(env, config, bootstrap, SourceRange.everything());
+        env.execute(jobName(config));
+    }
+
+    /** The name the job runs under in Flink's web UI and REST API. */
+    public static String jobName(SpectrumJobConfig config) {
+        return "saestream-" + config.jobName();
     }
 
     /** Kafka in, sketch, Kafka out: the whole job on an environment. */
