@@ -112,6 +112,8 @@ public final class MetricsSink implements AutoCloseable {
     /** As above, advertising {@code applicationServer} (host:port of this instance's HTTP API; null: none). */
     public static Properties streamsConfig(SinkConfig config, String applicationServer) {
         Properties p = new Properties();
+        // security settings first (Streams gives common client settings to its consumers, producers and admin)
+        p.putAll(config.kafkaSettings());
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
         p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toAbsolutePath().toString());

@@ -1,7 +1,10 @@
 package org.saestream.sink;
 
+import org.saestream.topics.KafkaClientConfig;
+
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -23,10 +26,11 @@ import java.util.Objects;
  *                         are forwarded there. Null: httpHost and the bound port ({@link #applicationServer(int)})
  * @param tokenizers       tokenizer.json files or model directories holding one: the feature browser decodes a
  *                         record's token ids with the one named like its model_id (the only one, if just one)
+ * @param kafkaSettings    Kafka client settings a secured cluster needs (--kafka-config), for every Streams client
  */
 public record SinkConfig(String bootstrapServers, String applicationId, Path stateDir, Path snapshotRoot,
                          String httpHost, int httpPort, Duration commitInterval, String bearerToken,
-                         String applicationServer, java.util.List<Path> tokenizers) {
+                         String applicationServer, java.util.List<Path> tokenizers, Map<String, String> kafkaSettings) {
     public static final String DEFAULT_APPLICATION_ID = "saestream-sink";
     public static final String DEFAULT_HTTP_HOST = "127.0.0.1";
     public static final Duration DEFAULT_COMMIT_INTERVAL = Duration.ofMillis(200);
@@ -60,6 +64,15 @@ public record SinkConfig(String bootstrapServers, String applicationId, Path sta
                     + applicationServer + "'");
         }
         tokenizers = tokenizers == null ? java.util.List.of() : java.util.List.copyOf(tokenizers);
+        kafkaSettings = kafkaSettings == null ? Map.of() : Map.copyOf(kafkaSettings);
+    }
+
+    /** No client settings beyond the bootstrap servers. */
+    public SinkConfig(String bootstrapServers, String applicationId, Path stateDir, Path snapshotRoot,
+                      String httpHost, int httpPort, Duration commitInterval, String bearerToken,
+                      String applicationServer, java.util.List<Path> tokenizers) {
+        this(bootstrapServers, applicationId, stateDir, snapshotRoot, httpHost, httpPort, commitInterval, bearerToken,
+                applicationServer, tokenizers, null);
     }
 
     /** No tokenizers: the feature browser shows token ids. */
@@ -118,19 +131,25 @@ public record SinkConfig(String bootstrapServers, String applicationId, Path sta
     /** The same sink serving on {@code host}, requiring {@code token} (null: none). */
     public SinkConfig withHttp(String host, String token) {
         return new SinkConfig(bootstrapServers, applicationId, stateDir, snapshotRoot, host, httpPort, commitInterval,
-                token, applicationServer, tokenizers);
+                token, applicationServer, tokenizers, kafkaSettings);
     }
 
     /** The same sink advertising {@code hostPort} to the other instances (null: httpHost and the bound port). */
     public SinkConfig withApplicationServer(String hostPort) {
         return new SinkConfig(bootstrapServers, applicationId, stateDir, snapshotRoot, httpHost, httpPort,
-                commitInterval, bearerToken, hostPort, tokenizers);
+                commitInterval, bearerToken, hostPort, tokenizers, kafkaSettings);
     }
 
     /** The same sink decoding token ids with these tokenizers (tokenizer.json files or model directories). */
     public SinkConfig withTokenizers(java.util.List<Path> paths) {
         return new SinkConfig(bootstrapServers, applicationId, stateDir, snapshotRoot, httpHost, httpPort,
-                commitInterval, bearerToken, applicationServer, paths);
+                commitInterval, bearerToken, applicationServer, paths, kafkaSettings);
+    }
+
+    /** The same sink on {@code kafka}'s cluster with its client settings. */
+    public SinkConfig withKafka(KafkaClientConfig kafka) {
+        return new SinkConfig(kafka.bootstrapServers(), applicationId, stateDir, snapshotRoot, httpHost, httpPort,
+                commitInterval, bearerToken, applicationServer, tokenizers, kafka.settings());
     }
 
     /** All but the commit interval, which gets its default. */
@@ -151,6 +170,7 @@ public record SinkConfig(String bootstrapServers, String applicationId, Path sta
         return "SinkConfig[bootstrapServers=" + bootstrapServers + ", applicationId=" + applicationId + ", stateDir="
                 + stateDir + ", snapshotRoot=" + snapshotRoot + ", httpHost=" + httpHost + ", httpPort=" + httpPort
                 + ", commitInterval=" + commitInterval + ", bearerToken=" + (bearerToken == null ? "none" : "(set)")
-                + ", applicationServer=" + applicationServer + ", tokenizers=" + tokenizers + "]";
+                + ", applicationServer=" + applicationServer + ", tokenizers=" + tokenizers + ", kafkaSettings="
+                + kafkaSettings.keySet() + "]";
     }
 }

@@ -2,6 +2,7 @@ package org.saestream.cli;
 
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.TopicSpec;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
@@ -27,6 +28,11 @@ final class KafkaTarget {
         Path kafkaDir;
     }
 
+    @Option(names = "--kafka-config", paramLabel = "FILE", description = "Kafka client settings (a Java properties "
+            + "file, like the --command-config of Kafka's own tools: security.protocol, sasl.mechanism, "
+            + "sasl.jaas.config, ssl.*) applied to every client this command creates, Flink's and the sink's included")
+    Path kafkaConfig;
+
     @Option(names = "--kafka-timeout", paramLabel = "DURATION", description = "How long to wait for the Kafka cluster "
             + "to answer before giving up with a message naming it (default: ${DEFAULT-VALUE})")
     String kafkaTimeout = "15s";
@@ -35,7 +41,11 @@ final class KafkaTarget {
      * Kafka to talk to, known to answer; closing it closes the admin client and stops the embedded broker if one
      * was started.
      */
-    record Connection(String bootstrap, KafkaAdmin admin, EmbeddedKafka embedded) implements AutoCloseable {
+    record Connection(KafkaClientConfig client, KafkaAdmin admin, EmbeddedKafka embedded) implements AutoCloseable {
+        String bootstrap() {
+            return client.bootstrapServers();
+        }
+
         void ensureTopics(Collection<? extends TopicSpec<?>> topics, int partitions) {
             admin.ensureTopics(topics, partitions);
         }
@@ -56,16 +66,22 @@ final class KafkaTarget {
     Connection connect() {
         Duration timeout = timeout();
         if (where.kafkaDir == null) {
-            return new Connection(where.bootstrap, KafkaAdmin.connect(where.bootstrap, timeout), null);
+            KafkaClientConfig client = client(where.bootstrap);
+            return new Connection(client, KafkaAdmin.connect(client, timeout), null);
         }
         EmbeddedKafka embedded = EmbeddedKafka.start(where.kafkaDir.toAbsolutePath());
         try {
-            return new Connection(embedded.bootstrapServers(), KafkaAdmin.connect(embedded.bootstrapServers(), timeout),
-                    embedded);
+            KafkaClientConfig client = client(embedded.bootstrapServers());
+            return new Connection(client, KafkaAdmin.connect(client, timeout), embedded);
         } catch (RuntimeException e) {
             embedded.close();
             throw e;
         }
+    }
+
+    private KafkaClientConfig client(String bootstrap) {
+        return kafkaConfig == null ? KafkaClientConfig.plain(bootstrap)
+                : KafkaClientConfig.withFile(bootstrap, UserInput.existing(kafkaConfig, "--kafka-config"));
     }
 
     Duration timeout() {

@@ -117,13 +117,12 @@ public final class ProduceCommand implements Callable<Integer> {
         try (LanguageModel lm = LanguageModel.load(model, device, dtype);
              HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model);
              KafkaTarget.Connection kafka = connectAfterChecking(lm)) {
-            String bootstrap = kafka.bootstrap();
-            CorpusProducerConfig config = new CorpusProducerConfig(run, bootstrap, producerId,
+            CorpusProducerConfig config = new CorpusProducerConfig(run, kafka.client(), producerId,
                     model.toAbsolutePath().getFileName().toString(), hooks, context, batch, chunkWindows, prependBos,
                     grad, wireDtype, CorpusOptions.defaults().withTextField(textField),
                     Durations.parse(transactionTimeout), Durations.parse(sessionTimeout));
             System.out.printf(Locale.ROOT, "producing %s over %d shards -> %s (%s, hooks %s)%n", lm, shards.size(),
-                    config.topic(), bootstrap, hooks);
+                    config.topic(), kafka.client().describe(), hooks);
             ProgressLine progress = new ProgressLine();
             ProducerMetrics last = produce(config, lm, tok, shards, progress);
             while (follow) {

@@ -85,7 +85,6 @@ public final class ReplayCommand implements Callable<Integer> {
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             String effectiveUntil = checkStartedWith(dir, configDigest, resumeFrom.isPresent());
             SourceRange range = ReplayRange.of(from, effectiveUntil, topic);
-            String bootstrap = kafka.bootstrap();
             kafka.ensureTopics(job.outputTopics(), 1);
             resumeFrom.ifPresentOrElse(
                     p -> System.out.println("resuming experiment " + experiment + " from " + p),
@@ -93,7 +92,7 @@ public final class ReplayCommand implements Callable<Integer> {
                             + (from == null ? "earliest" : from) + (effectiveUntil == null ? " (following the topic)"
                             : " until " + effectiveUntil)));
             System.out.println(job.saes().size() + " SAEs in " + job.groups().size() + " groups, state in " + dir);
-            JobClient client = FlinkRunner.startTraining(job, bootstrap, new Checkpointing(checkpoints, interval,
+            JobClient client = FlinkRunner.startTraining(job, kafka.client(), new Checkpointing(checkpoints, interval,
                     resumeFrom), range, target);
             if (flink.report(client, target, "replay of experiment " + experiment + " (stopped, it resumes where it stood)",
                     false)) {

@@ -64,12 +64,11 @@ public final class SinkCommand implements Callable<Integer> {
         }
         UserInput.freePort(bind, port, "--port");
         try (KafkaTarget.Connection kafka = cluster.connect()) {
-            String bootstrap = kafka.bootstrap();
             kafka.ensureTopics(SinkTopology.topics(), partitions);
             Path dir = workdir.toAbsolutePath();
-            SinkConfig config = new SinkConfig(bootstrap, applicationId, dir.resolve("state"), dir.resolve("snapshots"),
-                    bind, port, null, token, applicationServer,
-                    tokenizers != null ? tokenizers : shippedTokenizer());
+            SinkConfig config = new SinkConfig(kafka.bootstrap(), applicationId, dir.resolve("state"),
+                    dir.resolve("snapshots"), bind, port, null, token, applicationServer,
+                    tokenizers != null ? tokenizers : shippedTokenizer()).withKafka(kafka.client());
             CountDownLatch stopped = new CountDownLatch(1);
             CountDownLatch closed = new CountDownLatch(1);
             try (MetricsSink sink = new MetricsSink(config)) {

@@ -70,7 +70,7 @@ public final class SpectrumCommand implements Callable<Integer> {
         Path dir = (checkpointDir != null ? checkpointDir : Path.of("work", "spectrum", run)).toAbsolutePath();
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             kafka.ensureTopics(config.outputTopics(), 1);
-            JobClient client = FlinkRunner.startSpectrum(config, kafka.bootstrap(),
+            JobClient client = FlinkRunner.startSpectrum(config, kafka.client(),
                     new Checkpointing(dir, interval, restorePoint),
                     bounded ? SourceRange.upToNow() : SourceRange.everything(), target);
             flink.report(client, target, "gradient spectrum of " + config.sourceTopic() + " -> " + Topics.SPECTRUM, false);

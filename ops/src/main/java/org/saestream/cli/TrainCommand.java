@@ -8,6 +8,7 @@ import org.saestream.flink.SourceRange;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.Topics;
+import org.saestream.topics.KafkaClientConfig;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -67,7 +68,7 @@ public final class TrainCommand implements Callable<Integer> {
         FlinkTarget target = flink.target(8081);
         String topic = Topics.activations(run);
         try (KafkaTarget.Connection kafka = cluster.connect()) {
-            SaeJobConfig job = jobConfig(kafka.bootstrap(), topic);
+            SaeJobConfig job = jobConfig(kafka.client(), topic);
             if (restorePoint.isPresent() && !CheckpointShapes.check(restorePoint.get(), job)) {
                 System.out.println("note: " + restorePoint.get() + " records no SAE shapes (" + CheckpointShapes.FILE
                         + "); a mismatch with the options shows only when the job restores");
@@ -75,7 +76,7 @@ public final class TrainCommand implements Callable<Integer> {
             Path checkpoints = checkpointDir.toAbsolutePath();
             CheckpointShapes.write(checkpoints, job);
             kafka.ensureTopics(job.outputTopics(), 1);
-            JobClient client = FlinkRunner.startTraining(job, kafka.bootstrap(),
+            JobClient client = FlinkRunner.startTraining(job, kafka.client(),
                     new Checkpointing(checkpoints, interval, restorePoint),
                     bounded ? SourceRange.upToNow() : SourceRange.everything(), target);
             var first = job.saes().get(0);
@@ -92,9 +93,9 @@ public final class TrainCommand implements Callable<Integer> {
      * The job from the options, with what they leave open taken from the topic's first record of the hook: the
      * width (--d-in), the hook (--hook) and the model, so that snapshots' cfg.json name where they came from.
      */
-    private SaeJobConfig jobConfig(String bootstrap, String topic) {
+    private SaeJobConfig jobConfig(KafkaClientConfig kafka, String topic) {
         Duration wait = sae.dIn != null && sae.hookName != null ? MODEL_NAME_WAIT : FIRST_RECORD_WAIT;
-        Optional<ActivationBlock> first = FirstBlock.of(bootstrap, topic, sae.hookName, wait);
+        Optional<ActivationBlock> first = FirstBlock.of(kafka, topic, sae.hookName, wait);
         if (sae.dIn == null && first.isEmpty()) {
             throw new IllegalArgumentException(topic + " has no " + (sae.hookName == null ? "" : sae.hookName + " ")
                     + "records yet to take the activation width from (waited " + FIRST_RECORD_WAIT.toSeconds()

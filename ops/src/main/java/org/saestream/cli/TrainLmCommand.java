@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import org.saestream.lm.HookPoint;
 import org.saestream.records.SketchMethod;
 import org.saestream.records.Topics;
+import org.saestream.topics.KafkaClientConfig;
 import org.saestream.train.GradientSink;
 import org.saestream.train.KafkaActivationTap;
 import org.saestream.train.KafkaGradientSink;
@@ -171,11 +172,11 @@ public final class TrainLmCommand implements Callable<Integer> {
             System.out.println("no --bootstrap or --kafka-dir: training without publishing gradients");
         }
         KafkaTarget.Connection connection = kafka ? cluster.connect() : null;
-        String bootstrap = kafka ? connection.bootstrap() : null;
-        GradientSink sink = bootstrap != null && trainConfig.publishGradients()
-                ? new KafkaGradientSink(bootstrap, run) : GradientSink.NONE;
+        KafkaClientConfig client = kafka ? connection.client() : null;
+        GradientSink sink = client != null && trainConfig.publishGradients()
+                ? new KafkaGradientSink(client, run) : GradientSink.NONE;
         TrainingRun.Options options = new TrainingRun.Options(run, out, corpus, Optional.ofNullable(resume), device);
-        KafkaActivationTap tap = tapHooks == null ? null : new KafkaActivationTap(bootstrap, run, tapHooks, tapEvery);
+        KafkaActivationTap tap = tapHooks == null ? null : new KafkaActivationTap(client, run, tapHooks, tapEvery);
         try (sink; tap; TrainingRun training = TrainingRun.prepare(trainConfig, options, sink)) {
             if (tap != null) {
                 training.tapActivations(tap);
@@ -184,7 +185,7 @@ public final class TrainLmCommand implements Callable<Integer> {
             }
             System.out.println(training.describe());
             if (sink instanceof KafkaGradientSink k) {
-                System.out.printf(Locale.ROOT, "publishing to %s at %s%n", k.topic(), bootstrap);
+                System.out.printf(Locale.ROOT, "publishing to %s at %s%n", k.topic(), client.describe());
             }
             ProgressPrinter progress = new ProgressPrinter(Durations.parse(progressEvery).toNanos());
             LmTrainer.Result result;
@@ -331,14 +332,14 @@ public final class TrainLmCommand implements Callable<Integer> {
         public Integer call() {
             SketchMethod method = SketchMethod.valueOf(sketch.toUpperCase(Locale.ROOT));
             KafkaTarget.Connection connection = cluster != null ? cluster.connect() : null;
-            String bootstrap = connection != null ? connection.bootstrap() : null;
-            try (GradientSink sink = bootstrap != null ? new KafkaGradientSink(bootstrap, "bench-train") : GradientSink.NONE) {
+            KafkaClientConfig client = connection != null ? connection.client() : null;
+            try (GradientSink sink = client != null ? new KafkaGradientSink(client, "bench-train") : GradientSink.NONE) {
                 var modelConfig = TrainBenchmark.smallNeoX(layers, width, heads != null ? heads : Math.max(1, width / 32));
                 var sketchConfig = new TrainConfig.SketchConfig(method, sketchWidth, 0);
                 TrainBenchmark.Report r = TrainBenchmark.run(modelConfig, batch, context, 2, steps, sketchConfig, sink,
                         true, device);
                 System.out.println(r);
-                System.out.println(bootstrap != null ? "  records published to gradients.bench-train at " + bootstrap
+                System.out.println(client != null ? "  records published to gradients.bench-train at " + client.describe()
                         : "  records encoded, not sent (give --bootstrap or --kafka-dir to publish)");
                 if (baseline) {
                     TrainBenchmark.Report base = TrainBenchmark.run(modelConfig, batch, context, 2, steps, sketchConfig,

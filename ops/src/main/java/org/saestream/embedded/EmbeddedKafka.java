@@ -16,6 +16,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Properties;
 
 /**
@@ -32,19 +33,37 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private final KafkaRaftServer server;
     private final String bootstrapServers;
+    private final String saslBootstrapServers;
 
-    private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers) {
+    private EmbeddedKafka(KafkaRaftServer server, String bootstrapServers, String saslBootstrapServers) {
         this.server = server;
         this.bootstrapServers = bootstrapServers;
+        this.saslBootstrapServers = saslBootstrapServers;
     }
 
     /** Starts a broker whose data lives under {@code dataDir}; an existing formatted directory is reused. */
     public static EmbeddedKafka start(Path dataDir) {
+        return start(dataDir, Map.of());
+    }
+
+    /**
+     * A broker with a second listener, SASL_PLAINTEXT with the PLAIN mechanism, that admits these users
+     * (name to password) and nobody else: a secured cluster's listener, on loopback.
+     */
+    public static EmbeddedKafka startWithSaslPlain(Path dataDir, Map<String, String> users) {
+        if (users.isEmpty()) {
+            throw new IllegalArgumentException("a SASL listener needs at least one user");
+        }
+        return start(dataDir, users);
+    }
+
+    private static EmbeddedKafka start(Path dataDir, Map<String, String> saslUsers) {
         try {
             Files.createDirectories(dataDir);
-            int[] ports = freePorts(2);
+            int[] ports = freePorts(3);
             int port = ports[0];
             int controllerPort = ports[1];
+            int saslPort = ports[2];
             Properties p = new Properties();
             p.put("process.roles", "broker,controller");
             p.put("node.id", "1");
@@ -54,6 +73,18 @@ public final class EmbeddedKafka implements AutoCloseable {
             p.put("controller.listener.names", "CONTROLLER");
             p.put("inter.broker.listener.name", "PLAINTEXT");
             p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+            if (!saslUsers.isEmpty()) {
+                p.put("listeners", p.get("listeners") + ",SASL_PLAINTEXT://127.0.0.1:" + saslPort);
+                p.put("advertised.listeners", p.get("advertised.listeners") + ",SASL_PLAINTEXT://127.0.0.1:" + saslPort);
+                p.put("listener.security.protocol.map", p.get("listener.security.protocol.map")
+                        + ",SASL_PLAINTEXT:SASL_PLAINTEXT");
+                p.put("sasl.enabled.mechanisms", "PLAIN");
+                p.put("listener.name.sasl_plaintext.sasl.enabled.mechanisms", "PLAIN");
+                StringBuilder jaas = new StringBuilder("org.apache.kafka.common.security.plain.PlainLoginModule required");
+                saslUsers.forEach((user, password) -> jaas.append(" user_").append(user).append("=\"")
+                        .append(password).append('"'));
+                p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas.append(';').toString());
+            }
             p.put("log.dirs", dataDir.resolve("logs").toString());
             p.put("num.partitions", "1");
             p.put("offsets.topic.replication.factor", "1");
@@ -84,7 +115,8 @@ public final class EmbeddedKafka implements AutoCloseable {
             }
             KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(p, false), Time.SYSTEM);
             server.startup();
-            return new EmbeddedKafka(server, "127.0.0.1:" + port);
+            return new EmbeddedKafka(server, "127.0.0.1:" + port,
+                    saslUsers.isEmpty() ? null : "127.0.0.1:" + saslPort);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start the embedded Kafka broker in " + dataDir, e);
         }
@@ -92,6 +124,11 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     public String bootstrapServers() {
         return bootstrapServers;
+    }
+
+    /** The SASL_PLAINTEXT listener's address ({@link #startWithSaslPlain}); empty for a plaintext-only broker. */
+    public java.util.Optional<String> saslBootstrapServers() {
+        return java.util.Optional.ofNullable(saslBootstrapServers);
     }
 
     @Override

@@ -12,6 +12,7 @@ import org.saestream.jobs.SaeJobConfig;
 import org.saestream.jobs.SaeTrainingJob;
 import org.saestream.spectrum.GradientSpectrumJob;
 import org.saestream.spectrum.SpectrumJobConfig;
+import org.saestream.topics.KafkaClientConfig;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
@@ -38,14 +39,15 @@ public final class FlinkRunner {
      */
     public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Checkpointing checkpointing,
                                           SourceRange range, int restPort) throws Exception {
-        return startTraining(job, bootstrapServers, checkpointing, range, new FlinkTarget.MiniCluster(restPort));
+        return startTraining(job, KafkaClientConfig.plain(bootstrapServers), checkpointing, range,
+                new FlinkTarget.MiniCluster(restPort));
     }
 
     /** The SAE training job, on a MiniCluster here or submitted to a session cluster (returning once it is accepted). */
-    public static JobClient startTraining(SaeJobConfig job, String bootstrapServers, Checkpointing checkpointing,
+    public static JobClient startTraining(SaeJobConfig job, KafkaClientConfig kafka, Checkpointing checkpointing,
                                           SourceRange range, FlinkTarget target) throws Exception {
         StreamExecutionEnvironment env = environment(checkpointing, Math.max(2, job.parallelism()), target);
-        SaeTrainingJob.wire(env, job, bootstrapServers, range);
+        SaeTrainingJob.wire(env, job, kafka, range);
         return env.executeAsync(SaeTrainingJob.jobName(job));
     }
 
@@ -53,15 +55,16 @@ public final class FlinkRunner {
     public static JobClient startSpectrum(SpectrumJobConfig config, String bootstrapServers,
                                           Checkpointing checkpointing, SourceRange range, int restPort)
             throws Exception {
-        return startSpectrum(config, bootstrapServers, checkpointing, range, new FlinkTarget.MiniCluster(restPort));
+        return startSpectrum(config, KafkaClientConfig.plain(bootstrapServers), checkpointing, range,
+                new FlinkTarget.MiniCluster(restPort));
     }
 
     /** GradientSpectrumJob, on a MiniCluster here or submitted to a session cluster. */
-    public static JobClient startSpectrum(SpectrumJobConfig config, String bootstrapServers,
+    public static JobClient startSpectrum(SpectrumJobConfig config, KafkaClientConfig kafka,
                                           Checkpointing checkpointing, SourceRange range, FlinkTarget target)
             throws Exception {
         StreamExecutionEnvironment env = environment(checkpointing, 1, target);
-        GradientSpectrumJob.wire(env, config, bootstrapServers, range);
+        GradientSpectrumJob.wire(env, config, kafka, range);
         return env.executeAsync(GradientSpectrumJob.jobName(config));
     }
 

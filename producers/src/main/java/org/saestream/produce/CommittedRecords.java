@@ -5,6 +5,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.saestream.topics.KafkaClientConfig;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -22,9 +23,8 @@ public final class CommittedRecords {
     private CommittedRecords() {
     }
 
-    public static Map<String, byte[]> latestByKey(String bootstrapServers, String topic, Predicate<String> keys) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    public static Map<String, byte[]> latestByKey(KafkaClientConfig kafka, String topic, Predicate<String> keys) {
+        Properties p = kafka.clientProperties();
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);

@@ -5,6 +5,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.ActivationBlocks;
 import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
 import org.saestream.topics.TopicSpec;
@@ -26,6 +27,10 @@ public final class KafkaActivationTap implements ActivationTap {
     private long blocks;
 
     public KafkaActivationTap(String bootstrapServers, String run, List<String> hooks, int everySteps) {
+        this(KafkaClientConfig.plain(bootstrapServers), run, hooks, everySteps);
+    }
+
+    public KafkaActivationTap(KafkaClientConfig kafka, String run, List<String> hooks, int everySteps) {
         if (hooks.isEmpty() || everySteps < 1) {
             throw new IllegalArgumentException("an activation tap needs at least one hook and everySteps >= 1, got "
                     + hooks + " every " + everySteps);
@@ -33,8 +38,8 @@ public final class KafkaActivationTap implements ActivationTap {
         this.hooks = List.copyOf(hooks);
         this.everySteps = everySteps;
         this.topic = TopicCatalog.activations(run);
-        KafkaAdmin.ensureTopics(bootstrapServers, 1, topic);
-        Properties p = ProducerSettings.reliable(bootstrapServers);
+        KafkaAdmin.ensureTopics(kafka, 1, topic);
+        Properties p = ProducerSettings.reliable(kafka);
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         this.producer = new KafkaProducer<>(p);
     }

@@ -5,6 +5,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.saestream.records.GradientStep;
 import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
 import org.saestream.topics.TopicSpec;
@@ -28,10 +29,14 @@ public final class KafkaGradientSink implements GradientSink {
     private long records;
 
     public KafkaGradientSink(String bootstrapServers, String run) {
+        this(KafkaClientConfig.plain(bootstrapServers), run);
+    }
+
+    public KafkaGradientSink(KafkaClientConfig kafka, String run) {
         this.topic = TopicCatalog.gradients(run);
         this.key = run;
-        KafkaAdmin.ensureTopics(bootstrapServers, 1, topic);
-        Properties p = ProducerSettings.reliable(bootstrapServers);
+        KafkaAdmin.ensureTopics(kafka, 1, topic);
+        Properties p = ProducerSettings.reliable(kafka);
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         this.producer = new KafkaProducer<>(p);
     }

@@ -8,6 +8,7 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 import java.time.Duration;
@@ -40,20 +41,20 @@ public final class KafkaAdmin implements AutoCloseable {
         this.timeout = timeout;
     }
 
-    /** {@link #connect(Map, Duration)} with nothing but the bootstrap servers. */
+    /** {@link #connect(KafkaClientConfig, Duration)} with nothing but the bootstrap servers. */
     public static KafkaAdmin connect(String bootstrapServers, Duration timeout) {
-        return connect(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers), timeout);
+        return connect(KafkaClientConfig.plain(bootstrapServers), timeout);
     }
 
     /**
-     * Connects and checks that the cluster answers within {@code timeout}.
+     * Connects and checks that the cluster answers, and accepts the client's credentials, within {@code timeout}.
      *
-     * @param clientConfig Kafka client settings (bootstrap.servers, and security settings where the cluster needs them)
-     * @throws KafkaUnreachableException naming the address when nothing answers in time or the address is not valid
+     * @throws KafkaUnreachableException naming the address when nothing answers in time, the address is not valid,
+     *                                   or the cluster refuses the credentials (naming the listener's protocol)
      */
-    public static KafkaAdmin connect(Map<String, Object> clientConfig, Duration timeout) {
-        String bootstrap = String.valueOf(clientConfig.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG));
-        Map<String, Object> config = new HashMap<>(clientConfig);
+    public static KafkaAdmin connect(KafkaClientConfig client, Duration timeout) {
+        String bootstrap = client.bootstrapServers();
+        Map<String, Object> config = client.clientMap();
         int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
         config.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, millis);
         config.putIfAbsent(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, millis);
@@ -61,16 +62,24 @@ public final class KafkaAdmin implements AutoCloseable {
         try {
             admin = Admin.create(config);
         } catch (KafkaException e) {
-            throw new KafkaUnreachableException("cannot use Kafka bootstrap servers '" + bootstrap + "': "
+            throw new KafkaUnreachableException("cannot use Kafka bootstrap servers '" + client.describe() + "': "
                     + rootMessage(e), e);
         }
         try {
             admin.describeCluster(new DescribeClusterOptions().timeoutMs(millis)).clusterId()
                     .get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException e) {
+        } catch (ExecutionException e) {
             admin.close(Duration.ZERO);
-            throw new KafkaUnreachableException("no Kafka cluster answered at " + bootstrap + " within "
-                    + seconds(timeout) + (e instanceof ExecutionException ? " (" + rootMessage(e) + ")" : ""), e);
+            if (e.getCause() instanceof AuthenticationException auth) {
+                throw new KafkaUnreachableException("Kafka at " + client.describe() + " refused authentication: "
+                        + auth.getMessage(), e);
+            }
+            throw new KafkaUnreachableException("no Kafka cluster answered at " + client.describe() + " within "
+                    + seconds(timeout) + " (" + rootMessage(e) + ")", e);
+        } catch (TimeoutException e) {
+            admin.close(Duration.ZERO);
+            throw new KafkaUnreachableException("no Kafka cluster answered at " + client.describe() + " within "
+                    + seconds(timeout), e);
         } catch (InterruptedException e) {
             admin.close(Duration.ZERO);
             Thread.currentThread().interrupt();
@@ -81,7 +90,12 @@ public final class KafkaAdmin implements AutoCloseable {
 
     /** Connects to {@code bootstrapServers} (within {@link #DEFAULT_TIMEOUT}) and ensures {@code topics}. */
     public static void ensureTopics(String bootstrapServers, int partitions, TopicSpec<?>... topics) {
-        try (KafkaAdmin admin = connect(bootstrapServers, DEFAULT_TIMEOUT)) {
+        ensureTopics(KafkaClientConfig.plain(bootstrapServers), partitions, topics);
+    }
+
+    /** Connects with {@code client} (within {@link #DEFAULT_TIMEOUT}) and ensures {@code topics}. */
+    public static void ensureTopics(KafkaClientConfig client, int partitions, TopicSpec<?>... topics) {
+        try (KafkaAdmin admin = connect(client, DEFAULT_TIMEOUT)) {
             admin.ensureTopics(List.of(topics), partitions);
         }
     }

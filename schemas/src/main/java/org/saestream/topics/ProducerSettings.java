@@ -15,8 +15,12 @@ public final class ProducerSettings {
     }
 
     public static Properties reliable(String bootstrapServers) {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return reliable(KafkaClientConfig.plain(bootstrapServers));
+    }
+
+    /** The same, with the client's settings (security) applied. */
+    public static Properties reliable(KafkaClientConfig client) {
+        Properties p = client.clientProperties();
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, TopicCatalog.MAX_REQUEST_BYTES);

@@ -2,7 +2,9 @@ package org.saestream.flink;
 
 import org.apache.flink.util.ParameterTool;
 import org.apache.flink.util.TimeUtils;
+import org.saestream.topics.KafkaClientConfig;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
@@ -62,6 +64,13 @@ public final class JobArguments {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--" + name + ": not an integer: " + text, e);
         }
+    }
+
+    /** {@code --bootstrap}, with the client settings of {@code --kafka-config FILE} where given. */
+    public KafkaClientConfig kafka() {
+        String bootstrap = required("bootstrap");
+        return optional("kafka-config").map(f -> KafkaClientConfig.withFile(bootstrap, Path.of(f)))
+                .orElseGet(() -> KafkaClientConfig.plain(bootstrap));
     }
 
     /** Call after reading every argument: fails on any the job did not ask for. */

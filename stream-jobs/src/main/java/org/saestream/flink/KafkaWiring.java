@@ -8,11 +8,10 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.TopicCatalog;
 
-import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -27,10 +26,11 @@ public final class KafkaWiring {
      * A source of {@code topic} for the job named {@code jobName} (group {@code saestream-<jobName>}) over
      * {@code range}; bounded when the range has an end (also after a restore: see {@link BoundedReplaySource}).
      */
-    public static Source<InputRecord, ?, ?> source(String bootstrapServers, String topic, String jobName,
+    public static Source<InputRecord, ?, ?> source(KafkaClientConfig kafka, String topic, String jobName,
                                                   SourceRange range) {
         var builder = KafkaSource.<InputRecord>builder()
-                .setBootstrapServers(bootstrapServers)
+                .setProperties(kafka.clientProperties())
+                .setBootstrapServers(kafka.bootstrapServers())
                 .setTopics(topic)
                 .setGroupId("saestream-" + jobName)
                 .setStartingOffsets(range.start())
@@ -46,15 +46,15 @@ public final class KafkaWiring {
      * Kafka in, {@code topology}, Kafka out: a whole job on {@code env}, its source and sink named and given stable
      * uids so savepoints survive changes elsewhere in the graph.
      */
-    public static void pipeline(StreamExecutionEnvironment env, String bootstrapServers, String topic, String jobName,
+    public static void pipeline(StreamExecutionEnvironment env, KafkaClientConfig kafka, String topic, String jobName,
                                 SourceRange range, Uids uids,
                                 Function<DataStream<InputRecord>, DataStream<OutboundRecord>> topology) {
         DataStream<InputRecord> input = env
-                .fromSource(source(bootstrapServers, topic, jobName, range), WatermarkStrategy.noWatermarks(),
+                .fromSource(source(kafka, topic, jobName, range), WatermarkStrategy.noWatermarks(),
                         uids.sourceName() + "[" + topic + "]")
                 .uid(uids.source());
         topology.apply(input)
-                .sinkTo(sink(bootstrapServers, jobName))
+                .sinkTo(sink(kafka, jobName))
                 .name("kafka-out").uid(uids.sink());
     }
 
@@ -66,9 +66,10 @@ public final class KafkaWiring {
      * The job's exactly-once sink (transactional ids {@code saestream-<jobName>-...}); a restore does not report a
      * transaction committed before the restart as lost ({@link RestoreTolerantKafkaSink}).
      */
-    public static Sink<OutboundRecord> sink(String bootstrapServers, String jobName) {
+    public static Sink<OutboundRecord> sink(KafkaClientConfig client, String jobName) {
         KafkaSink<OutboundRecord> kafka = KafkaSink.<OutboundRecord>builder()
-                .setBootstrapServers(bootstrapServers)
+                .setKafkaProducerConfig(client.clientProperties())
+                .setBootstrapServers(client.bootstrapServers())
                 .setRecordSerializer(new OutboundRecordSerializer())
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix("saestream-" + jobName)
@@ -77,7 +78,6 @@ public final class KafkaWiring {
                 // dead letters carry whole records of up to the catalog's limit
                 .setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(TopicCatalog.MAX_REQUEST_BYTES))
                 .build();
-        return new RestoreTolerantKafkaSink<>(kafka,
-                Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+        return new RestoreTolerantKafkaSink<>(kafka, client.clientMap());
     }
 }

@@ -11,6 +11,7 @@ import org.saestream.flink.KafkaWiring;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.flink.SourceRange;
 import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.TopicSpec;
 
 import java.nio.file.Path;
@@ -56,25 +57,27 @@ public final class SaeTrainingJob {
     /**
      * The job as Flink's own client submits it: {@code flink run -c org.saestream.jobs.SaeTrainingJob
      * saestream-job.jar --bootstrap HOST:PORT --topic activations.<run> --experiment NAME --config FILE
-     * --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--checkpoint-interval 2s]}, the same arguments as
+     * --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--checkpoint-interval 2s] [--kafka-config FILE]}, the same
+     * arguments as
      * {@code saestream replay} (resume with {@code flink run -s <savepoint or chk-N> ...}). The experiment file
      * is read where the client runs.
      */
     public static void main(String[] args) throws Exception {
         JobArguments a = JobArguments.parse(args, "SaeTrainingJob --bootstrap HOST:PORT --topic TOPIC --experiment NAME "
-                + "--config FILE --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--checkpoint-interval 2s]");
-        String bootstrap = a.required("bootstrap");
+                + "--config FILE --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--checkpoint-interval 2s] "
+                + "[--kafka-config FILE]");
+        KafkaClientConfig kafka = a.kafka();
         String topic = a.required("topic");
         SaeJobConfig job = ExperimentFile.read(Path.of(a.required("config"))).jobConfig(a.required("experiment"), topic);
         SourceRange range = ReplayRange.of(a.optional("from").orElse(null), a.optional("until").orElse(null), topic);
         Checkpointing checkpointing = Checkpointing.fresh(Path.of(a.required("checkpoint-dir")).toAbsolutePath(),
                 a.duration("checkpoint-interval", "2s"));
         a.requireNoOthers();
-        KafkaAdmin.ensureTopics(bootstrap, 1, job.outputTopics().toArray(new TopicSpec<?>[0]));
+        KafkaAdmin.ensureTopics(kafka, 1, job.outputTopics().toArray(new TopicSpec<?>[0]));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
                 checkpointing.flinkConfiguration());
         env.setParallelism(1);
-        wire(env, job, bootstrap, range);
+        wire(env, job, kafka, range);
         env.execute(jobName(job));
     }
 
@@ -86,7 +89,13 @@ public final class SaeTrainingJob {
     /** Kafka in, train, Kafka out: the whole job on an environment. */
     public static void wire(StreamExecutionEnvironment env, SaeJobConfig config, String bootstrapServers,
                             SourceRange range) {
-        KafkaWiring.pipeline(env, bootstrapServers, config.sourceTopic(), config.experiment(), range,
+        wire(env, config, KafkaClientConfig.plain(bootstrapServers), range);
+    }
+
+    /** The same, with the client settings a secured cluster needs. */
+    public static void wire(StreamExecutionEnvironment env, SaeJobConfig config, KafkaClientConfig kafka,
+                            SourceRange range) {
+        KafkaWiring.pipeline(env, kafka, config.sourceTopic(), config.experiment(), range,
                 new KafkaWiring.Uids(SOURCE_UID, "activations", SINK_UID), input -> build(input, config));
     }
 }

@@ -10,6 +10,7 @@ import org.saestream.flink.KafkaWiring;
 import org.saestream.flink.OutboundRecord;
 import org.saestream.flink.SourceRange;
 import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.TopicSpec;
 
 import java.nio.file.Path;
@@ -42,23 +43,24 @@ public final class GradientSpectrumJob {
     /**
      * The job as Flink's own client submits it: {@code flink run -c org.saestream.spectrum.GradientSpectrumJob
      * saestream-job.jar --bootstrap HOST:PORT --run RUN --checkpoint-dir DIR [--sketch-rows 64]
-     * [--publish-every 50] [--checkpoint-interval 2s]}.
+     * [--publish-every 50] [--checkpoint-interval 2s] [--kafka-config FILE]}.
      */
     public static void main(String[] args) throws Exception {
         JobArguments a = JobArguments.parse(args, "GradientSpectrumJob --bootstrap HOST:PORT --run RUN "
-                + "--checkpoint-dir DIR [--sketch-rows 64] [--publish-every 50] [--checkpoint-interval 2s]");
-        String bootstrap = a.required("bootstrap");
+                + "--checkpoint-dir DIR [--sketch-rows 64] [--publish-every 50] [--checkpoint-interval 2s] "
+                + "[--kafka-config FILE]");
+        KafkaClientConfig kafka = a.kafka();
         SpectrumJobConfig config = SpectrumJobConfig.forRun(a.required("run"))
                 .withSketchRows(a.integer("sketch-rows", SpectrumJobConfig.DEFAULT_SKETCH_ROWS))
                 .withPublishEvery(a.integer("publish-every", SpectrumJobConfig.DEFAULT_PUBLISH_EVERY));
         Checkpointing checkpointing = Checkpointing.fresh(Path.of(a.required("checkpoint-dir")).toAbsolutePath(),
                 a.duration("checkpoint-interval", "2s"));
         a.requireNoOthers();
-        KafkaAdmin.ensureTopics(bootstrap, 1, config.outputTopics().toArray(new TopicSpec<?>[0]));
+        KafkaAdmin.ensureTopics(kafka, 1, config.outputTopics().toArray(new TopicSpec<?>[0]));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
                 checkpointing.flinkConfiguration());
         env.setParallelism(1);
-        wire(env, config, bootstrap, SourceRange.everything());
+        wire(env, config, kafka, SourceRange.everything());
         env.execute(jobName(config));
     }
 
@@ -70,7 +72,13 @@ public final class GradientSpectrumJob {
     /** Kafka in, sketch, Kafka out: the whole job on an environment. */
     public static void wire(StreamExecutionEnvironment env, SpectrumJobConfig config, String bootstrapServers,
                             SourceRange range) {
-        KafkaWiring.pipeline(env, bootstrapServers, config.sourceTopic(), config.jobName(), range,
+        wire(env, config, KafkaClientConfig.plain(bootstrapServers), range);
+    }
+
+    /** The same, with the client settings a secured cluster needs. */
+    public static void wire(StreamExecutionEnvironment env, SpectrumJobConfig config, KafkaClientConfig kafka,
+                            SourceRange range) {
+        KafkaWiring.pipeline(env, kafka, config.sourceTopic(), config.jobName(), range,
                 new KafkaWiring.Uids(SOURCE_UID, "gradients", SINK_UID), input -> build(input, config));
     }
 }

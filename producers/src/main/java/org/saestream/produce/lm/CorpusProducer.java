@@ -89,8 +89,7 @@ public final class CorpusProducer {
 
     /** Publishes every shard not yet done in this run; returns the run's totals. */
     public ProducerMetrics run(List<CorpusShard> shards, Listener listener) {
-        String bootstrap = config.bootstrapServers();
-        KafkaAdmin.ensureTopics(bootstrap, 1, activations, TopicCatalog.SHARD_LEDGER,
+        KafkaAdmin.ensureTopics(config.kafka(), 1, activations, TopicCatalog.SHARD_LEDGER,
                 TopicCatalog.PRODUCER_METRICS);
         sessionStart = System.nanoTime();
         shardsTotal = shards.size();
@@ -120,8 +119,7 @@ public final class CorpusProducer {
      * of the topic has been consumed by the group.
      */
     public ProducerMetrics runInGroup(List<CorpusShard> shards, Listener listener) {
-        String bootstrap = config.bootstrapServers();
-        KafkaAdmin.ensureTopics(bootstrap, 1, activations, TopicCatalog.SHARD_LEDGER,
+        KafkaAdmin.ensureTopics(config.kafka(), 1, activations, TopicCatalog.SHARD_LEDGER,
                 TopicCatalog.PRODUCER_METRICS);
         ShardQueue queue = new ShardQueue(config);
         queue.publishNew(shards);
@@ -153,7 +151,7 @@ public final class CorpusProducer {
     private Map<String, ShardLedgerEntry> readLedger() {
         String prefix = config.run() + ":";
         Map<String, ShardLedgerEntry> ledger = new HashMap<>();
-        CommittedRecords.latestByKey(config.bootstrapServers(), Topics.SHARD_LEDGER, k -> k.startsWith(prefix))
+        CommittedRecords.latestByKey(config.kafka(), Topics.SHARD_LEDGER, k -> k.startsWith(prefix))
                 .forEach((key, value) -> ledger.put(key.substring(prefix.length()),
                         RecordCodec.SHARD_LEDGER_ENTRY.decode(value)));
         return ledger;
@@ -161,7 +159,7 @@ public final class CorpusProducer {
 
     /** Continues this producer's committed totals, so metrics count each document once across restarts. */
     private void readTotals() {
-        byte[] last = CommittedRecords.latestByKey(config.bootstrapServers(), Topics.PRODUCER_METRICS,
+        byte[] last = CommittedRecords.latestByKey(config.kafka(), Topics.PRODUCER_METRICS,
                 k -> k.equals(config.metricsKey())).get(config.metricsKey());
         if (last != null) {
             totals.load(RecordCodec.PRODUCER_METRICS.decode(last));
@@ -474,7 +472,7 @@ public final class CorpusProducer {
     }
 
     private Properties producerProperties() {
-        Properties p = ProducerSettings.reliable(config.bootstrapServers());
+        Properties p = ProducerSettings.reliable(config.kafka());
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, config.transactionalId());
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 1 << 20);

@@ -3,6 +3,7 @@ package org.saestream.produce.lm;
 import org.saestream.corpus.CorpusOptions;
 import org.saestream.records.Topics;
 import org.saestream.tensor.DType;
+import org.saestream.topics.KafkaClientConfig;
 
 import java.time.Duration;
 import java.util.List;
@@ -11,7 +12,7 @@ import java.util.List;
  * How one producer turns corpus shards into ActivationBlocks.
  *
  * @param run                   names the topic activations.&lt;run&gt; and the run's ledger entries
- * @param bootstrapServers      Kafka
+ * @param kafka                 Kafka: bootstrap servers and client settings
  * @param producerId            this producer; with the run it makes the transactional id, so a restarted
  *                              producer with the same id fences its predecessor and resumes its shards
  * @param modelId               recorded in every block (the model directory's name)
@@ -27,7 +28,7 @@ import java.util.List;
  *                              read_committed readers of its partitions) before aborting it
  * @param sessionTimeout        in a group: how soon a dead producer's shards go to another member
  */
-public record CorpusProducerConfig(String run, String bootstrapServers, String producerId, String modelId,
+public record CorpusProducerConfig(String run, KafkaClientConfig kafka, String producerId, String modelId,
                                    List<String> hooks, int contextLength, int batchWindows, int windowsPerTransaction,
                                    boolean prependBos, boolean gradients, DType wireDtype, CorpusOptions corpus,
                                    Duration transactionTimeout, Duration sessionTimeout) {
@@ -51,8 +52,21 @@ public record CorpusProducerConfig(String run, String bootstrapServers, String p
         }
     }
 
+    /** A cluster that needs no client settings beyond its address. */
+    public CorpusProducerConfig(String run, String bootstrapServers, String producerId, String modelId,
+                                List<String> hooks, int contextLength, int batchWindows, int windowsPerTransaction,
+                                boolean prependBos, boolean gradients, DType wireDtype, CorpusOptions corpus,
+                                Duration transactionTimeout, Duration sessionTimeout) {
+        this(run, KafkaClientConfig.plain(bootstrapServers), producerId, modelId, hooks, contextLength, batchWindows,
+                windowsPerTransaction, prependBos, gradients, wireDtype, corpus, transactionTimeout, sessionTimeout);
+    }
+
     public static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofSeconds(60);
     public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(10);
+
+    public String bootstrapServers() {
+        return kafka.bootstrapServers();
+    }
 
     public String topic() {
         return Topics.activations(run);

@@ -49,10 +49,10 @@ final class ShardQueue {
 
     /** Adds the shards not in the topic yet (racing producers may both add one: the ledger makes that harmless). */
     void publishNew(List<CorpusShard> shards) {
-        KafkaAdmin.ensureTopics(config.bootstrapServers(), PARTITIONS, topic);
-        known.addAll(CommittedRecords.latestByKey(config.bootstrapServers(), topic.name(), k -> true).keySet());
+        KafkaAdmin.ensureTopics(config.kafka(), PARTITIONS, topic);
+        known.addAll(CommittedRecords.latestByKey(config.kafka(), topic.name(), k -> true).keySet());
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(
-                ProducerSettings.reliable(config.bootstrapServers()))) {
+                ProducerSettings.reliable(config.kafka()))) {
             for (CorpusShard shard : shards) {
                 if (known.add(shard.shardId())) {
                     producer.send(topic.record(shard.shardId(), shard.path().toAbsolutePath().toString()));
@@ -66,8 +66,7 @@ final class ShardQueue {
     }
 
     KafkaConsumer<byte[], byte[]> subscribe() {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        Properties p = config.kafka().clientProperties();
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "saestream-produce-" + config.run());
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "saestream-produce-" + config.run() + "-" + config.producerId());
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");

@@ -37,8 +37,8 @@ public final class SyntheticProducer {
 
     public ProduceSummary run(ProduceProgress progress) {
         TopicSpec<ActivationBlock> activations = TopicCatalog.activations(config.run());
-        KafkaAdmin.ensureTopics(config.bootstrapServers(), config.partitions(), activations);
-        KafkaAdmin.ensureTopics(config.bootstrapServers(), 1, TopicCatalog.SHARD_LEDGER);
+        KafkaAdmin.ensureTopics(config.kafka(), config.partitions(), activations);
+        KafkaAdmin.ensureTopics(config.kafka(), 1, TopicCatalog.SHARD_LEDGER);
         long started = System.nanoTime();
         int width = features.config().dIn();
         float[] rows = new float[config.blockTokens() * width];
@@ -103,7 +103,7 @@ public final class SyntheticProducer {
 
     private Properties producerProperties() {
         // blocks of wide activations (512 x 1024 float32 = 2 MiB) exceed Kafka's default 1 MiB request
-        Properties p = ProducerSettings.reliable(config.bootstrapServers());
+        Properties p = ProducerSettings.reliable(config.kafka());
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "saestream-produce-" + config.run() + "-" + config.producerId());
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, 1 << 20);

@@ -2,6 +2,7 @@ package org.saestream.produce.synthetic;
 
 import org.saestream.records.Topics;
 import org.saestream.tensor.DType;
+import org.saestream.topics.KafkaClientConfig;
 
 /**
  * @param run                  the run id; blocks go to activations.&lt;run&gt;
@@ -14,7 +15,7 @@ import org.saestream.tensor.DType;
  * @param startToken           index of the first token to publish (a multiple of blockTokens); a second
  *                             producer continuing a run starts where the first one ended
  */
-public record SyntheticProducerConfig(String run, String bootstrapServers, long tokens, int blockTokens,
+public record SyntheticProducerConfig(String run, KafkaClientConfig kafka, long tokens, int blockTokens,
                                       int blocksPerTransaction, DType dtype, int partitions, String producerId,
                                       long startToken) {
     public static final String HOOK_NAME = "synthetic.hook_features";
@@ -32,6 +33,18 @@ public record SyntheticProducerConfig(String run, String bootstrapServers, long 
         if (!dtype.isFloat16Or32()) {
             throw new IllegalArgumentException("dtype must be F32, F16 or BF16, got " + dtype);
         }
+    }
+
+    /** A cluster that needs no client settings beyond its address. */
+    public SyntheticProducerConfig(String run, String bootstrapServers, long tokens, int blockTokens,
+                                   int blocksPerTransaction, DType dtype, int partitions, String producerId,
+                                   long startToken) {
+        this(run, KafkaClientConfig.plain(bootstrapServers), tokens, blockTokens, blocksPerTransaction, dtype,
+                partitions, producerId, startToken);
+    }
+
+    public String bootstrapServers() {
+        return kafka.bootstrapServers();
     }
 
     public String topic() {
