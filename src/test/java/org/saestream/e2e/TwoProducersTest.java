@@ -45,7 +45,7 @@ class TwoProducersTest {
     void aSurvivingProducerTakesOverTheDeadOnesShards(@TempDir Path dir) throws Exception {
         Path hf = HfFixtureRoot.find().orElse(null);
         Assumptions.assumeTrue(hf != null, HfFixtureRoot.missingMessage());
-        Path corpus = splitShippedDictionary(dir.resolve("corpus"));
+        Path corpus = splitShippedDictionary(dir.resolve("corpus"), SHARDS);
         Path tokenizer = hf.resolve("tokenizer").resolve("tokenizer.json");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
@@ -109,8 +109,8 @@ class TwoProducersTest {
         }
     }
 
-    /** The shipped Devil's Dictionary cut into SHARDS jsonl shards. */
-    private static Path splitShippedDictionary(Path corpus) throws Exception {
+    /** The shipped Devil's Dictionary cut into {@code shards} jsonl shards. */
+    static Path splitShippedDictionary(Path corpus, int shards) throws Exception {
         Files.createDirectories(corpus);
         Path source = ProducerExactlyOnceAfterKillTest.shippedCorpus().resolve("devils-dictionary.jsonl.gz");
         List<String> texts = new ArrayList<>();
@@ -120,8 +120,8 @@ class TwoProducersTest {
             }
         }
         var json = new com.fasterxml.jackson.databind.ObjectMapper();
-        int per = (texts.size() + SHARDS - 1) / SHARDS;
-        for (int s = 0; s < SHARDS; s++) {
+        int per = (texts.size() + shards - 1) / shards;
+        for (int s = 0; s < shards; s++) {
             try (BufferedWriter w = Files.newBufferedWriter(corpus.resolve("part-" + s + ".jsonl"), StandardCharsets.UTF_8)) {
                 for (String t : texts.subList(s * per, Math.min(texts.size(), (s + 1) * per))) {
                     w.write(json.writeValueAsString(Map.of("text", t)));
@@ -132,7 +132,7 @@ class TwoProducersTest {
         return corpus;
     }
 
-    private static Map<String, ShardLedgerEntry> ledger(String bootstrap) {
+    static Map<String, ShardLedgerEntry> ledger(String bootstrap) {
         Map<String, ShardLedgerEntry> latest = new HashMap<>();
         for (ConsumerRecord<byte[], byte[]> r : ExactlyOnceAfterKillTest.readAll(bootstrap, Topics.SHARD_LEDGER)) {
             ShardLedgerEntry e = RecordCodec.SHARD_LEDGER_ENTRY.decode(r.value());

@@ -74,12 +74,12 @@ public final class FlinkRunner {
      * the job, so the cluster's own defaults do not apply to it.
      */
     private static StreamExecutionEnvironment environment(Checkpointing checkpointing, int slots, FlinkTarget target) {
-        Configuration conf = checkpointing.flinkConfiguration();
         StreamExecutionEnvironment env;
         if (target instanceof FlinkTarget.SessionCluster session) {
-            env = StreamExecutionEnvironment.createRemoteEnvironment(session.rest().host(), session.rest().port(), conf,
-                    session.jobJar().toString());
+            env = StreamExecutionEnvironment.createRemoteEnvironment(session.rest().host(), session.rest().port(),
+                    checkpointing.clusterConfiguration(), session.jobJar().toString());
         } else {
+            Configuration conf = checkpointing.flinkConfiguration();
             conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
             conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
             conf.set(RestOptions.BIND_PORT, String.valueOf(((FlinkTarget.MiniCluster) target).restPort()));

@@ -43,7 +43,19 @@ public record Checkpointing(Path directory, Duration interval, Optional<Path> re
         return directory.resolve("savepoints");
     }
 
-    /** The Flink configuration these settings make. */
+    /**
+     * The same for a job submitted to a cluster: without a restart strategy, so the cluster's own applies (a lost
+     * TaskManager or broker takes longer to come back than the MiniCluster's three quick retries allow).
+     */
+    public Configuration clusterConfiguration() {
+        Configuration conf = flinkConfiguration();
+        conf.removeConfig(RestartStrategyOptions.RESTART_STRATEGY);
+        conf.removeConfig(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS);
+        conf.removeConfig(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY);
+        return conf;
+    }
+
+    /** The Flink configuration these settings make (a MiniCluster's: three restarts, a second apart). */
     public Configuration flinkConfiguration() {
         Configuration conf = new Configuration();
         conf.set(StateBackendOptions.STATE_BACKEND, "rocksdb");

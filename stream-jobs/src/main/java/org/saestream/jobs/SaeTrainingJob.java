@@ -75,7 +75,7 @@ public final class SaeTrainingJob {
         a.requireNoOthers();
         KafkaAdmin.ensureTopics(kafka, 1, job.outputTopics().toArray(new TopicSpec<?>[0]));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-                checkpointing.flinkConfiguration());
+                checkpointing.clusterConfiguration());
         env.setParallelism(1);
         wire(env, job, kafka, range);
         env.execute(jobName(job));

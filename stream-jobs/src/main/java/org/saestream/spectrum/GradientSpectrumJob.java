@@ -58,7 +58,7 @@ public final class GradientSpectrumJob {
         a.requireNoOthers();
         KafkaAdmin.ensureTopics(kafka, 1, config.outputTopics().toArray(new TopicSpec<?>[0]));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-                checkpointing.flinkConfiguration());
+                checkpointing.clusterConfiguration());
         env.setParallelism(1);
         wire(env, config, kafka, SourceRange.everything());
         env.execute(jobName(config));

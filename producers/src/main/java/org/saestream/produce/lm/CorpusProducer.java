@@ -2,9 +2,12 @@ package org.saestream.produce.lm;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.saestream.corpus.ContextWindows;
 import org.saestream.corpus.CorpusShard;
 import org.saestream.corpus.Document;
@@ -135,8 +138,20 @@ public final class CorpusProducer {
                     shardsTotal = queue.shardCount();
                     ledger.forEach((id, e) -> statuses.put(id, e.getStatus()));
                     CorpusShard shard = assigned.shard();
-                    new ShardRun(shard, ledger.get(shard.shardId()), producer, listener,
-                            new GroupOffsets(assigned, consumer.groupMetadata())).run();
+                    try {
+                        new ShardRun(shard, ledger.get(shard.shardId()), producer, listener,
+                                new GroupOffsets(assigned, consumer.groupMetadata())).run();
+                    } catch (CommitFailedException | RebalanceInProgressException | InvalidProducerEpochException e) {
+                        // the group moved on without this member (its session expired, e.g. while a broker was down):
+                        // what the open transaction holds is not committed anywhere, so dropping it loses nothing
+                        LOG.warn("shard {}: the group no longer accepts this member's commit ({}); the transaction is "
+                                + "aborted and the shard resumes from its last committed ledger position after the "
+                                + "member rejoins", shard.shardId(), e.getMessage());
+                        producer.abortTransaction();
+                        readTotals();
+                        queue.rewind(consumer, assigned);
+                        break; // poll again, which rejoins the group
+                    }
                 }
             }
         }

@@ -99,6 +99,16 @@ final class ShardQueue {
         return out;
     }
 
+    /**
+     * After an aborted transaction: the shard's record is polled again (by this member if it keeps the partition,
+     * else by the one that takes it over, from the committed offset).
+     */
+    void rewind(KafkaConsumer<byte[], byte[]> consumer, Assigned assigned) {
+        if (consumer.assignment().contains(assigned.partition())) {
+            consumer.seek(assigned.partition(), assigned.offset());
+        }
+    }
+
     /** Whether the group has consumed every shard record (offsets are committed with each shard's last transaction). */
     boolean allConsumed(KafkaConsumer<byte[], byte[]> consumer) {
         Set<TopicPartition> partitions = new HashSet<>();
