@@ -366,14 +366,21 @@ public final class LocalCluster {
         }
     }
 
+    /**
+     * TaskManagers, then the JobManager, one by one; then every Kafka node at once, as kafka-server-stop.sh does (a
+     * KRaft node stopped after a majority of the quorum has gone waits in vain for a controller).
+     */
     private static void stopAll(ClusterFile cluster, Consumer<String> say) {
         List<Member> reversed = new ArrayList<>(cluster.members());
         java.util.Collections.reverse(reversed);
         for (Member m : reversed) {
-            if (m.alive()) {
+            if (m.role() != Member.Role.KAFKA && m.alive()) {
                 stop(m, say);
             }
         }
+        List<Member> brokers = reversed.stream().filter(m -> m.role() == Member.Role.KAFKA && m.alive()).toList();
+        brokers.forEach(m -> ProcessHandle.of(m.pid()).ifPresent(ProcessHandle::destroy));
+        brokers.forEach(m -> stop(m, say));
     }
 
     private static void stop(Member m, Consumer<String> say) {
