@@ -1,5 +1,6 @@
 package org.saestream.e2e;
 
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.saestream.cluster.ClusterFile;
@@ -15,8 +16,13 @@ import org.saestream.produce.synthetic.SyntheticProducerConfig;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
+import org.saestream.testing.SampleRecords;
+import org.saestream.topics.KafkaAdmin;
+import org.saestream.topics.ProducerSettings;
+import org.saestream.topics.TopicCatalog;
 import org.saestream.tensor.DType;
 
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,13 +45,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The cluster path with real processes: `saestream cluster up` starts a KRaft broker, a Flink JobManager and a
  * TaskManager as separate JVMs; Flink's own client (`flink run -c`) runs saestream-job.jar to the end; `saestream
  * train --flink` submits a job that loses its TaskManager to kill -9 (brought back by `cluster restart`) and still
- * trains every token exactly once; `saestream stop --drain` ends it with a savepoint; `cluster down` stops exactly
- * the processes it started.
+ * trains every token exactly once; `saestream stop` pauses it with a savepoint in its own directory, `train --restore`
+ * resumes it from there, `stop --drain` ends it; the spectrum job runs there too; `cluster down` stops exactly the
+ * processes it started.
  */
 class ClusterPathTest {
     private static final String RUN = "clu";
     private static final int BLOCK = 512;
     private static final Pattern JOB_ID = Pattern.compile("flink job ([0-9a-f]{32})");
+    private static final Pattern SAVEPOINT = Pattern.compile("savepoint (file:\\S+)");
 
     @Test
     void jobsRunOnALocalSessionClusterAndSurviveTheLossOfTheTaskManager(@TempDir Path dir) throws Exception {
@@ -85,13 +93,14 @@ class ClusterPathTest {
 
             // saestream submits to the session cluster and returns with the job id
             Path checkpoints = dir.resolve("on-cluster");
-            Cli.Outcome train = Cli.run("train", "--bootstrap", bootstrap, "--flink", flink, "--run", RUN,
+            String[] train = {"train", "--bootstrap", bootstrap, "--flink", flink, "--run", RUN,
                     "--experiment", "on-cluster", "--checkpoint-dir", checkpoints.toString(), "--checkpoint-interval",
-                    "500ms", "--d-in", "64", "--d-sae", "256", "--batch-size", "512", "--mixing-buffer", "4096");
-            assertEquals(0, train.rc(), train.stdout() + train.stderr());
-            assertTrue(train.stdout().contains("submitted to the session cluster at " + flink), train.stdout());
-            Matcher id = JOB_ID.matcher(train.stdout());
-            assertTrue(id.find(), train.stdout());
+                    "500ms", "--d-in", "64", "--d-sae", "256", "--batch-size", "512", "--mixing-buffer", "4096"};
+            Cli.Outcome submitted = Cli.run(train);
+            assertEquals(0, submitted.rc(), submitted.stdout() + submitted.stderr());
+            assertTrue(submitted.stdout().contains("submitted to the session cluster at " + flink), submitted.stdout());
+            Matcher id = JOB_ID.matcher(submitted.stdout());
+            assertTrue(id.find(), submitted.stdout());
             String job = id.group(1);
             FlinkRest rest = FlinkRest.of(flink, Duration.ofSeconds(10));
             awaitReceived(bootstrap, first.tokens(), rest, job);
@@ -114,20 +123,60 @@ class ClusterPathTest {
             String restarts = rest.get("/jobs/" + job + "/metrics?get=numRestarts").path(0).path("value").asText("0");
             assertTrue(Long.parseLong(restarts) >= 1, "the job lost its TaskManager and restarted: " + restarts);
 
-            Cli.Outcome stop = Cli.run("stop", "--flink", flink, "--job", job, "--drain", "--timeout", "2m");
+            // a pause: stop with a savepoint (no drain), then resume from it with --restore
+            Cli.Outcome pause = Cli.run("stop", "--flink", flink, "--job", job, "--timeout", "2m");
+            assertEquals(0, pause.rc(), pause.stdout() + pause.stderr());
+            assertTrue(pause.stdout().contains("job " + job + " finished"), pause.stdout());
+            Matcher point = SAVEPOINT.matcher(pause.stdout());
+            assertTrue(point.find(), pause.stdout());
+            Path savepoint = Path.of(URI.create(point.group(1)));
+            assertTrue(savepoint.startsWith(checkpoints.resolve("savepoints")) && Files.exists(savepoint.resolve(
+                    "_metadata")), "the savepoint is in the job's own directory: " + savepoint);
+            Cli.Outcome resumed = Cli.run(concat(train, "--restore", savepoint.toString()));
+            assertEquals(0, resumed.rc(), resumed.stdout() + resumed.stderr());
+            Matcher resumedId = JOB_ID.matcher(resumed.stdout());
+            assertTrue(resumedId.find(), resumed.stdout());
+            String job2 = resumedId.group(1);
+            ProduceSummary third = produce(bootstrap, features, tokens, 40L * BLOCK);
+            long total = tokens + third.tokens();
+            awaitReceived(bootstrap, total, rest, job2);
+
+            Cli.Outcome stop = Cli.run("stop", "--flink", flink, "--job", job2, "--drain", "--timeout", "2m");
             assertEquals(0, stop.rc(), stop.stdout() + stop.stderr());
-            assertTrue(stop.stdout().contains("job " + job + " finished"), stop.stdout());
-            try (Stream<Path> points = Files.list(checkpoints.resolve("savepoints"))) {
-                assertTrue(points.anyMatch(p -> Files.exists(p.resolve("_metadata"))),
-                        "the savepoint is in the job's own directory: " + stop.stdout());
-            }
-            assertEquals("FINISHED", rest.get("/jobs/" + job).path("state").asText());
+            assertTrue(stop.stdout().contains("job " + job2 + " finished"), stop.stdout());
+            assertEquals("FINISHED", rest.get("/jobs/" + job2).path("state").asText());
             SaeMetrics last = lastMetrics(bootstrap, "on-cluster", "relu-256").orElseThrow();
-            assertEquals(tokens, last.getTokensSeen(), "every token trained, after losing the TaskManager");
-            assertEquals(first.tokenChecksum() + second.tokenChecksum(), last.getTokenChecksum(),
-                    "no token trained twice, none skipped");
+            assertEquals(total, last.getTokensSeen(), "every token trained, across a lost TaskManager and a savepoint");
+            assertEquals(first.tokenChecksum() + second.tokenChecksum() + third.tokenChecksum(),
+                    last.getTokenChecksum(), "no token trained twice, none skipped");
+
+            // the gradient spectrum job on the cluster too
+            String lmRun = "clu-lm";
+            KafkaAdmin.ensureTopics(bootstrap, 1, TopicCatalog.gradients(lmRun));
+            java.util.Random random = new java.util.Random(7);
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(ProducerSettings.reliable(bootstrap))) {
+                for (int step = 1; step <= 60; step++) {
+                    float[] sketch = new float[256];
+                    for (int i = 0; i < sketch.length; i++) {
+                        sketch[i] = (float) random.nextGaussian();
+                    }
+                    // keyed by run, as the trainer keys them (the job rejects anything else)
+                    producer.send(TopicCatalog.gradients(lmRun).record(lmRun,
+                            SampleRecords.gradientStep(lmRun, step, sketch).build()));
+                }
+            }
+            Cli.Outcome spectrum = Cli.run("spectrum", "--bootstrap", bootstrap, "--flink", flink, "--wait",
+                    "--bounded", "--run", lmRun, "--checkpoint-dir", dir.resolve("spectrum").toString(),
+                    "--publish-every", "20");
+            assertEquals(0, spectrum.rc(), spectrum.stdout() + spectrum.stderr());
+            long stepsSeen = ExactlyOnceAfterKillTest.readAll(bootstrap, Topics.SPECTRUM).stream()
+                    .map(r -> RecordCodec.SPECTRUM_METRICS.decode(r.value()))
+                    .filter(m -> m.getRunId().toString().equals(lmRun))
+                    .mapToLong(m -> m.getStepsSeen()).max().orElse(0);
+            assertEquals(60, stepsSeen, "the spectrum job saw every gradient step");
             System.out.printf("cluster path: %d tokens trained exactly once on the session cluster across a killed "
-                    + "TaskManager; flink run trained %d%n", tokens, first.tokens());
+                    + "TaskManager and a savepoint; flink run trained %d; spectrum of %d steps%n", total,
+                    first.tokens(), stepsSeen);
         } finally {
             Cli.Outcome down = Cli.run("cluster", "down", "--workdir", work.toString());
             if (Files.exists(work.resolve(ClusterFile.NAME))) {
@@ -135,6 +184,12 @@ class ClusterPathTest {
                 assertTrue(ClusterFile.read(work).members().stream().noneMatch(Member::alive), "down stopped all");
             }
         }
+    }
+
+    private static String[] concat(String[] args, String... more) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
+        System.arraycopy(more, 0, all, args.length, more.length);
+        return all;
     }
 
     private static ProduceSummary produce(String bootstrap, SyntheticFeatures features, long start, long tokens) {
