@@ -16,11 +16,11 @@ import org.saestream.produce.synthetic.SyntheticProducerConfig;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
+import org.saestream.tensor.DType;
 import org.saestream.testing.SampleRecords;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.ProducerSettings;
 import org.saestream.topics.TopicCatalog;
-import org.saestream.tensor.DType;
 
 import java.net.URI;
 import java.nio.file.Files;

@@ -64,6 +64,14 @@ class CommandLineTest {
             expected[i] /= scale;
         }
         assertArrayEquals(expected, exported, 1e-6f, "W_dec / s");
+
+        // a second export to the same place is refused, and leaves what is there as it was
+        byte[] before = Files.readAllBytes(out.resolve("cfg.json"));
+        Cli.Outcome again = Cli.run("export", "--snapshot", snapshot.toString(), "--out", out.toString());
+        assertEquals(2, again.rc(), again.stderr());
+        assertTrue(again.stderr().contains("exists and is not empty: export never replaces or deletes files"),
+                again.stderr());
+        assertArrayEquals(before, Files.readAllBytes(out.resolve("cfg.json")));
     }
 
     @Test

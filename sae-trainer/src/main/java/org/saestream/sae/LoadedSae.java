@@ -17,12 +17,17 @@ package org.saestream.sae;
  * @param bDec         [dIn]
  * @param threshold    [dSae] the JumpReLU threshold SAELens applies (JumpReLU and BatchTopK), or empty
  * @param log10Density [dSae] from sparsity.safetensors, or empty when the directory has none
- * @param activationScale cfg.json "activation_scaling_factor": the weights expect raw activations times this
- *                     (1 when absent, and after {@link SaeLensFormat#export})
+ * @param activationScale the weights expect raw activations times this: an older saestream snapshot's cfg.json
+ *                     "activation_scaling_factor", or a SAELens checkpoint's activation_scaler.json "scaling_factor";
+ *                     1 for directories whose weights work on raw activations (snapshots and exports now)
+ * @param applyBDecToInput cfg.json "apply_b_dec_to_input" (SAELens's default true): whether the encoder subtracts
+ *                     b_dec from its input
+ * @param rescaleActsByDecoderNorm TopK's cfg.json "rescale_acts_by_decoder_norm" (false when absent)
  */
 public record LoadedSae(SaeConfig config, String architecture, int hookLayer, long tokensSeen, long steps,
                         float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[] threshold,
-                        float[] log10Density, double activationScale) {
+                        float[] log10Density, double activationScale, boolean applyBDecToInput,
+                        boolean rescaleActsByDecoderNorm) {
 
     public LoadedSae {
         if (!(activationScale > 0) || Double.isInfinite(activationScale)) {

@@ -12,6 +12,7 @@ import org.saestream.tensor.Tensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -50,6 +51,10 @@ public final class SaeLensFormat {
      * config without a version of at least 6 through its converter for older layouts.
      */
     public static final String SAELENS_LAYOUT_VERSION = "6.0.0";
+    /** cfg.json key of the activation scale a directory's weights have folded in (they work on raw activations). */
+    static final String FOLDED_SCALE = "folded_activation_scaling_factor";
+    /** A SAELens training checkpoint's activation scaler, kept apart from the weights until SAELens folds it. */
+    static final String ACTIVATION_SCALER_FILE = "activation_scaler.json";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -63,15 +68,12 @@ public final class SaeLensFormat {
     public static Map<String, byte[]> files(SaeTrainer trainer) {
         SaeConfig c = trainer.config();
         Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put(SaeLensLayout.CONFIG_FILE, configJson(c, trainer.tokensSeen(), trainer.steps(), trainer.activationScale()));
-
-        Map<String, Tensor> weights = new LinkedHashMap<>();
-        weights.put(SaeLensLayout.W_ENC, Tensor.ofFloats(trainer.encoder(), c.dIn(), c.dSae()));
-        weights.put(SaeLensLayout.W_DEC, Tensor.ofFloats(trainer.decoder(), c.dSae(), c.dIn()));
-        weights.put(SaeLensLayout.B_ENC, Tensor.ofFloats(trainer.encoderBias(), c.dSae()));
-        weights.put(SaeLensLayout.B_DEC, Tensor.ofFloats(trainer.decoderBias(), c.dIn()));
-        trainer.inferenceThreshold().ifPresent(t -> weights.put(SaeLensLayout.THRESHOLD_TENSOR, Tensor.ofFloats(t, c.dSae())));
-        files.put(SaeLensLayout.WEIGHTS_FILE, Safetensors.toBytes(weights, Map.of("format", "pt")));
+        double scale = trainer.activationScale();
+        Provenance provenance = new Provenance(hookLayer(c.hookName()), trainer.tokensSeen(), trainer.steps(), scale);
+        files.put(SaeLensLayout.CONFIG_FILE, configJson(c, c.architecture().inferenceSaeLensName(), provenance, true,
+                false));
+        files.put(SaeLensLayout.WEIGHTS_FILE, weightsFile(c, (float) scale, trainer.encoder(), trainer.encoderBias(),
+                trainer.decoder(), trainer.decoderBias(), trainer.inferenceThreshold().orElse(new float[0])));
 
         Map<String, Tensor> sparsity = new LinkedHashMap<>();
         sparsity.put(SaeLensLayout.SPARSITY_TENSOR, Tensor.ofFloats(trainer.statistics().log10Density(), c.dSae()));
@@ -101,23 +103,82 @@ public final class SaeLensFormat {
         return out;
     }
 
-    static byte[] configJson(SaeConfig c, long tokensSeen, long steps, double activationScale) {
+    /**
+     * Where a snapshot came from: its hook's layer, tokens and steps trained, and the activation scale the trainer
+     * worked with, which the weights written have folded in.
+     */
+    private record Provenance(int hookLayer, long tokensSeen, long steps, double foldedScale) {
+    }
+
+    /**
+     * sae_weights.safetensors for an SAE that works on raw activations: the trainer's weights, which expect raw
+     * activations times {@code s}, with s folded in as SAELens's fold_activation_norm_scaling_factor does (W_enc * s,
+     * W_dec / s, b_dec / s; b_enc and thresholds unchanged, since the pre-activations are:
+     * (x - b_dec / s) (s W_enc) = (s x - b_dec) W_enc). SAELens's load_from_disk applies no input scaling, so a
+     * directory whose weights expected scaled inputs would compute something else there.
+     */
+    private static byte[] weightsFile(SaeConfig c, float s, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
+                                      float[] threshold) {
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        weights.put(SaeLensLayout.W_ENC, Tensor.ofFloats(scaled(wEnc, s), c.dIn(), c.dSae()));
+        weights.put(SaeLensLayout.W_DEC, Tensor.ofFloats(scaled(wDec, 1f / s), c.dSae(), c.dIn()));
+        weights.put(SaeLensLayout.B_ENC, Tensor.ofFloats(bEnc, c.dSae()));
+        weights.put(SaeLensLayout.B_DEC, Tensor.ofFloats(scaled(bDec, 1f / s), c.dIn()));
+        if (threshold.length > 0) {
+            weights.put(SaeLensLayout.THRESHOLD_TENSOR, Tensor.ofFloats(threshold, c.dSae()));
+        }
+        return Safetensors.toBytes(weights, Map.of("format", "pt"));
+    }
+
+    private static float[] scaled(float[] values, float factor) {
+        if (factor == 1f) {
+            return values;
+        }
+        float[] out = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i] * factor;
+        }
+        return out;
+    }
+
+    /**
+     * cfg.json in SAELens 6's layout, for weights that work on raw activations: the inference architecture and its
+     * keys, "normalize_activations": "none", the nested "metadata" (SAELens 6 reads model and hook from there; flat
+     * copies stay for older tools), the training hyperparameters under SAELens's names, then saestream's own keys
+     * (which {@link #read} uses to rebuild the {@link SaeConfig}).
+     */
+    private static byte[] configJson(SaeConfig c, String inferenceArchitecture, Provenance provenance,
+                                     boolean applyBDecToInput, boolean rescaleActsByDecoderNorm) {
         ObjectNode cfg = JSON.createObjectNode();
-        // SAELens keys
         SaeArchitecture architecture = c.architecture();
-        cfg.put("architecture", architecture.inferenceSaeLensName());
+        cfg.put("architecture", inferenceArchitecture);
         cfg.put("d_in", c.dIn());
         cfg.put("d_sae", c.dSae());
         cfg.put("dtype", "float32");
         cfg.put("device", "cpu");
+        cfg.put("apply_b_dec_to_input", applyBDecToInput);
+        cfg.put("normalize_activations", "none");
+        cfg.put("reshape_activations", "none");
+        if (inferenceArchitecture.equals("topk")) {
+            cfg.put("k", ((TopK) architecture).k());
+            cfg.put("rescale_acts_by_decoder_norm", rescaleActsByDecoderNorm);
+        }
         cfg.put("model_name", c.modelName());
         cfg.put("hook_name", c.hookName());
-        cfg.put("hook_layer", hookLayer(c.hookName()));
+        cfg.put("hook_layer", provenance.hookLayer());
         cfg.putNull("hook_head_index");
-        cfg.put("apply_b_dec_to_input", true);
-        cfg.put("normalize_activations", c.options().normalizeActivations() ? EXPECTED_AVERAGE_ONLY_IN : "none");
-        cfg.put("activation_scaling_factor", activationScale);
-        cfg.put("finetuning_scaling_factor", false);
+        ObjectNode meta = cfg.putObject("metadata");
+        meta.put("sae_lens_version", SAELENS_LAYOUT_VERSION);
+        meta.putNull("sae_lens_training_version"); // trained by saestream, not SAELens
+        meta.put("model_name", c.modelName());
+        meta.put("hook_name", c.hookName());
+        meta.putNull("hook_head_index");
+        meta.put("saestream_sae_id", c.saeId());
+        meta.put("saestream_training_architecture", architecture.saeLensName());
+        meta.put("saestream_tokens_seen", provenance.tokensSeen());
+        meta.put("saestream_steps", provenance.steps());
+        meta.put("saestream_folded_activation_scaling_factor", provenance.foldedScale());
+        // training hyperparameters under SAELens's names, so fine-tuning there starts from the same ones
         architecture.saeLensConfig().forEach((key, value) -> cfg.set(key, JSON.valueToTree(value)));
         cfg.put("lr", c.learningRate());
         cfg.put("adam_beta1", c.beta1());
@@ -127,10 +188,13 @@ public final class SaeLensFormat {
         // saestream keys
         cfg.put("training_architecture", architecture.saeLensName());
         cfg.put("sae_id", c.saeId());
-        cfg.put("tokens_seen", tokensSeen);
-        cfg.put("steps", steps);
+        cfg.put("tokens_seen", provenance.tokensSeen());
+        cfg.put("steps", provenance.steps());
         cfg.put("adam_epsilon", c.epsilon());
         cfg.put("dead_window_tokens", c.deadWindowTokens());
+        cfg.put("training_normalize_activations",
+                c.options().normalizeActivations() ? EXPECTED_AVERAGE_ONLY_IN : "none");
+        cfg.put(FOLDED_SCALE, provenance.foldedScale());
         putOptions(cfg, c.options());
         try {
             return JSON.writeValueAsBytes(cfg);
@@ -161,7 +225,7 @@ public final class SaeLensFormat {
     /** The options from cfg.json, defaults for missing keys (a directory written by SAELens or an older saestream). */
     private static TrainingOptions options(JsonNode cfg, Path file) {
         TrainingOptions defaults = TrainingOptions.defaults();
-        String normalize = textOr(cfg, "normalize_activations", "none");
+        String normalize = textOr(cfg, "training_normalize_activations", textOr(cfg, "normalize_activations", "none"));
         if (!normalize.equals("none") && !normalize.equals(EXPECTED_AVERAGE_ONLY_IN)) {
             throw new IllegalArgumentException(file + ": normalize_activations '" + normalize
                     + "' is not supported; expected none or " + EXPECTED_AVERAGE_ONLY_IN);
@@ -206,6 +270,18 @@ public final class SaeLensFormat {
      * renamed aside and deleted after the new one is in place.
      */
     public static void write(Path dir, Map<String, byte[]> files) {
+        write(dir, files, true);
+    }
+
+    /**
+     * Writes a new directory the same way, never over anything: {@code dir} must not exist or be an empty directory
+     * (what an export into a user's path needs: their files are never replaced or deleted).
+     */
+    public static void writeNew(Path dir, Map<String, byte[]> files) {
+        write(dir, files, false);
+    }
+
+    private static void write(Path dir, Map<String, byte[]> files, boolean replace) {
         Path target = dir.toAbsolutePath().normalize();
         for (String file : files.keySet()) {
             if (file.isEmpty() || file.equals(".") || file.equals("..") || file.contains("/") || file.contains("\\")) {
@@ -216,7 +292,14 @@ public final class SaeLensFormat {
             for (Map.Entry<String, byte[]> f : files.entrySet()) {
                 out.write(f.getKey(), f.getValue());
             }
-            out.publish();
+            if (replace) {
+                out.publish();
+            } else {
+                out.publishNew();
+            }
+        } catch (FileAlreadyExistsException e) {
+            throw new IllegalArgumentException(target + " exists and is not empty: nothing there is replaced or "
+                    + "deleted; choose a new directory", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write SAE snapshot " + target, e);
         }
@@ -245,8 +328,8 @@ public final class SaeLensFormat {
                 cfg.path("adam_epsilon").asDouble(defaults.epsilon()),
                 cfg.path("train_batch_size_tokens").asInt(defaults.batchSize()),
                 cfg.path("seed").asLong(defaults.seed()),
-                textOr(cfg, "hook_name", defaults.hookName()),
-                textOr(cfg, "model_name", defaults.modelName()),
+                textOr(cfg.path("metadata"), "hook_name", textOr(cfg, "hook_name", defaults.hookName())),
+                textOr(cfg.path("metadata"), "model_name", textOr(cfg, "model_name", defaults.modelName())),
                 cfg.path("dead_window_tokens").asLong(defaults.deadWindowTokens()),
                 options(cfg, cfgFile));
 
@@ -269,7 +352,35 @@ public final class SaeLensFormat {
                 : new float[0];
         return new LoadedSae(config, architectureName, cfg.path("hook_layer").asInt(0),
                 cfg.path("tokens_seen").asLong(0), cfg.path("steps").asLong(0), wEnc, bEnc, wDec, bDec, threshold,
-                sparsity, cfg.path("activation_scaling_factor").asDouble(1.0));
+                sparsity, activationScale(dir, cfg), cfg.path("apply_b_dec_to_input").asBoolean(true),
+                cfg.path("rescale_acts_by_decoder_norm").asBoolean(false));
+    }
+
+    /**
+     * What the weights expect raw activations to be multiplied by: 1 when a snapshot has folded its scale in (it
+     * says so), an older snapshot's "activation_scaling_factor", or a SAELens training checkpoint's
+     * activation_scaler.json "scaling_factor" (SAELens keeps the scaler apart until it folds it).
+     */
+    private static double activationScale(Path dir, JsonNode cfg) {
+        if (cfg.has(FOLDED_SCALE)) {
+            return 1.0;
+        }
+        Path scaler = dir.resolve(ACTIVATION_SCALER_FILE);
+        if (Files.exists(scaler)) {
+            try {
+                JsonNode factor = JSON.readTree(Files.readAllBytes(scaler)).get("scaling_factor");
+                if (factor != null && factor.isNumber()) {
+                    return factor.asDouble();
+                }
+                if (factor == null || factor.isNull()) {
+                    return 1.0; // a scaler that was never fitted scales nothing
+                }
+                throw new IllegalArgumentException(scaler + ": \"scaling_factor\" must be a number, got " + factor);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + scaler, e);
+            }
+        }
+        return cfg.path("activation_scaling_factor").asDouble(1.0);
     }
 
     /**
@@ -287,32 +398,12 @@ public final class SaeLensFormat {
     public static void export(Path snapshotDir, Path outDir) {
         LoadedSae sae = read(snapshotDir);
         SaeConfig c = sae.config();
-        float s = (float) sae.activationScale();
-        float[] wEnc = sae.wEnc().clone();
-        float[] wDec = sae.wDec().clone();
-        float[] bDec = sae.bDec().clone();
-        if (s != 1f) {
-            for (int i = 0; i < wEnc.length; i++) {
-                wEnc[i] *= s;
-            }
-            for (int i = 0; i < wDec.length; i++) {
-                wDec[i] /= s;
-            }
-            for (int i = 0; i < bDec.length; i++) {
-                bDec[i] /= s;
-            }
-        }
-        Map<String, Tensor> weights = new LinkedHashMap<>();
-        weights.put(SaeLensLayout.W_ENC, Tensor.ofFloats(wEnc, c.dIn(), c.dSae()));
-        weights.put(SaeLensLayout.W_DEC, Tensor.ofFloats(wDec, c.dSae(), c.dIn()));
-        weights.put(SaeLensLayout.B_ENC, Tensor.ofFloats(sae.bEnc(), c.dSae()));
-        weights.put(SaeLensLayout.B_DEC, Tensor.ofFloats(bDec, c.dIn()));
-        if (sae.threshold().length > 0) {
-            weights.put(SaeLensLayout.THRESHOLD_TENSOR, Tensor.ofFloats(sae.threshold(), c.dSae()));
-        }
         Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put(SaeLensLayout.CONFIG_FILE, exportConfigJson(sae));
-        files.put(SaeLensLayout.WEIGHTS_FILE, Safetensors.toBytes(weights, Map.of("format", "pt")));
+        Provenance provenance = new Provenance(sae.hookLayer(), sae.tokensSeen(), sae.steps(), sae.activationScale());
+        files.put(SaeLensLayout.CONFIG_FILE, configJson(c, sae.architecture(), provenance, sae.applyBDecToInput(),
+                sae.rescaleActsByDecoderNorm()));
+        files.put(SaeLensLayout.WEIGHTS_FILE, weightsFile(c, (float) sae.activationScale(), sae.wEnc(), sae.bEnc(),
+                sae.wDec(), sae.bDec(), sae.threshold()));
         Path sparsity = snapshotDir.resolve(SaeLensLayout.SPARSITY_FILE);
         if (Files.exists(sparsity)) {
             try {
@@ -321,44 +412,7 @@ public final class SaeLensFormat {
                 throw new UncheckedIOException("cannot read " + sparsity, e);
             }
         }
-        write(outDir, files);
-    }
-
-    private static byte[] exportConfigJson(LoadedSae sae) {
-        SaeConfig c = sae.config();
-        ObjectNode cfg = JSON.createObjectNode();
-        cfg.put("architecture", sae.architecture());
-        cfg.put("d_in", c.dIn());
-        cfg.put("d_sae", c.dSae());
-        cfg.put("dtype", "float32");
-        cfg.put("device", "cpu");
-        cfg.put("apply_b_dec_to_input", true);
-        cfg.put("normalize_activations", "none");
-        cfg.put("reshape_activations", "none");
-        if (sae.architecture().equals("topk")) {
-            cfg.put("k", ((TopK) c.architecture()).k());
-            cfg.put("rescale_acts_by_decoder_norm", false);
-        }
-        // flat copies for tools that read the pre-6 layout; SAELens 6 takes them from "metadata"
-        cfg.put("model_name", c.modelName());
-        cfg.put("hook_name", c.hookName());
-        cfg.put("hook_layer", sae.hookLayer());
-        ObjectNode meta = cfg.putObject("metadata");
-        meta.put("sae_lens_version", SAELENS_LAYOUT_VERSION);
-        meta.putNull("sae_lens_training_version");  // trained by saestream, not SAELens
-        meta.put("model_name", c.modelName());
-        meta.put("hook_name", c.hookName());
-        meta.putNull("hook_head_index");
-        meta.put("saestream_sae_id", c.saeId());
-        meta.put("saestream_training_architecture", c.architecture().saeLensName());
-        meta.put("saestream_tokens_seen", sae.tokensSeen());
-        meta.put("saestream_steps", sae.steps());
-        meta.put("saestream_folded_activation_scaling_factor", sae.activationScale());
-        try {
-            return JSON.writeValueAsBytes(cfg);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        writeNew(outDir, files);
     }
 
     /**

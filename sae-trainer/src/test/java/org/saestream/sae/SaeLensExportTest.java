@@ -87,37 +87,142 @@ class SaeLensExportTest {
                 assertEquals(t.k(), cfg.get("k").asInt());
                 assertFalse(cfg.get("rescale_acts_by_decoder_norm").asBoolean());
             }
-            Safetensors.Contents weights = Safetensors.read(out.resolve("sae_weights.safetensors"));
-            boolean hasThreshold = architecture.equals("jumprelu");
-            assertEquals(hasThreshold ? List.of("W_enc", "W_dec", "b_enc", "b_dec", "threshold")
-                    : List.of("W_enc", "W_dec", "b_enc", "b_dec"), List.copyOf(weights.tensors().keySet()));
-            Map<String, float[]> w = new java.util.HashMap<>();
-            weights.tensors().forEach((name, t) -> w.put(name, t.toFloats()));
-
-            float[] x = raw(new Random(99));
-            float[] expectedLatents = trainer.encode(x, ROWS);
-            float[] latents = saeLensEncode(architecture, config, w, x);
-            int compared = 0;
-            for (int i = 0; i < latents.length; i++) {
-                assertEquals(expectedLatents[i], latents[i], 1e-5 * Math.max(1, Math.abs(expectedLatents[i])),
-                        "latent " + i % N + " of token " + i / N);
-                compared += expectedLatents[i] > 0 ? 1 : 0;
-            }
-            assertTrue(compared > 0, "some latents are active");
-
-            // trainer: x_hat' = f W_dec + b_dec on scaled activations; exported: x_hat = x_hat' / s on raw ones
-            float[] wDec = trainer.decoder();
-            float[] bDec = trainer.decoderBias();
-            float[] exportedXHat = decode(latents, w.get("W_dec"), w.get("b_dec"));
-            float[] trainerXHat = decode(expectedLatents, wDec, bDec);
-            for (int i = 0; i < exportedXHat.length; i++) {
-                double want = trainerXHat[i] / scale;
-                assertEquals(want, exportedXHat[i], 1e-5 * Math.max(1, Math.abs(want)), "x_hat " + i);
-            }
+            // the snapshot directory the sink writes loads in SAELens as it is: no scaling at load, so it must be folded
+            int compared = assertRunsAsTheTrainer(snapshot, architecture, config, trainer, scale);
+            assertEquals(compared, assertRunsAsTheTrainer(out, architecture, config, trainer, scale));
             System.out.printf("export [%s as %s]: activation scale %.5f folded; %d active latents match%n",
                     config.architecture().saeLensName(), architecture,
                     scale, compared);
         }
+    }
+
+    /**
+     * Runs the directory's weights as SAELens's loader and inference classes would (no input scaling at load) on
+     * fresh raw activations and compares latents and reconstructions with the trainer's; returns the active latents.
+     */
+    private static int assertRunsAsTheTrainer(Path dir, String architecture, SaeConfig config, SaeTrainer trainer,
+                                              double scale) {
+        Safetensors.Contents weights = Safetensors.read(dir.resolve("sae_weights.safetensors"));
+        boolean hasThreshold = architecture.equals("jumprelu");
+        assertEquals(hasThreshold ? List.of("W_enc", "W_dec", "b_enc", "b_dec", "threshold")
+                : List.of("W_enc", "W_dec", "b_enc", "b_dec"), List.copyOf(weights.tensors().keySet()));
+        Map<String, float[]> w = new java.util.HashMap<>();
+        weights.tensors().forEach((name, t) -> w.put(name, t.toFloats()));
+
+        float[] x = raw(new Random(99));
+        float[] expectedLatents = trainer.encode(x, ROWS);
+        float[] latents = saeLensEncode(architecture, config, w, x);
+        int compared = 0;
+        for (int i = 0; i < latents.length; i++) {
+            assertEquals(expectedLatents[i], latents[i], 1e-5 * Math.max(1, Math.abs(expectedLatents[i])),
+                    "latent " + i % N + " of token " + i / N);
+            compared += expectedLatents[i] > 0 ? 1 : 0;
+        }
+        assertTrue(compared > 0, "some latents are active");
+
+        // trainer: x_hat' = f W_dec + b_dec on scaled activations; exported: x_hat = x_hat' / s on raw ones
+        float[] wDec = trainer.decoder();
+        float[] bDec = trainer.decoderBias();
+        float[] exportedXHat = decode(latents, w.get("W_dec"), w.get("b_dec"));
+        float[] trainerXHat = decode(expectedLatents, wDec, bDec);
+        for (int i = 0; i < exportedXHat.length; i++) {
+            double want = trainerXHat[i] / scale;
+            assertEquals(want, exportedXHat[i], 1e-5 * Math.max(1, Math.abs(want)), "x_hat " + i);
+        }
+        return compared;
+    }
+
+    @org.junit.jupiter.api.Test
+    void exportNeverReplacesOrDeletesWhatIsThere(@TempDir Path tmp) throws Exception {
+        SaeConfig config = everyArchitecture().findFirst().orElseThrow();
+        try (NDManager root = NDManager.newBaseManager(); SaeTrainer trainer = new SaeTrainer(config, root)) {
+            trainer.step(raw(new Random(1)), ROWS);
+            Path snapshot = tmp.resolve("snapshot");
+            SaeLensFormat.write(snapshot, SaeLensFormat.files(trainer));
+            Path taken = Files.createDirectories(tmp.resolve("taken"));
+            Path notes = Files.writeString(taken.resolve("notes.txt"), "mine");
+            IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> SaeLensFormat.export(snapshot, taken));
+            assertTrue(refused.getMessage().contains("exists and is not empty"), refused.getMessage());
+            assertEquals("mine", Files.readString(notes), "the user's file is untouched");
+            try (Stream<Path> left = Files.list(tmp)) {
+                assertEquals(List.of("snapshot", "taken"), left.map(p -> p.getFileName().toString()).sorted().toList(),
+                        "no staging directory is left behind");
+            }
+            Path empty = Files.createDirectories(tmp.resolve("empty"));
+            SaeLensFormat.export(snapshot, empty);
+            assertTrue(Files.exists(empty.resolve("cfg.json")), "an empty directory is written into");
+        }
+    }
+
+    /**
+     * Directories SAELens writes: the hook and model under "metadata" (SAELens 6), "apply_b_dec_to_input": false,
+     * and a training checkpoint's activation_scaler.json. Read by saestream and exported again, each gives the
+     * outputs SAELens gives for the original (SAELens folds the scaler in: x is multiplied by it before encoding,
+     * and the reconstruction divided by it).
+     */
+    @org.junit.jupiter.api.Test
+    void foreignSaeLensDirectoriesKeepWhatSaeLensHonours(@TempDir Path tmp) throws Exception {
+        Random random = new Random(11);
+        float[] wEnc = gaussian(random, D * N, 0.5f);
+        float[] bEnc = gaussian(random, N, 0.1f);
+        float[] wDec = gaussian(random, N * D, 0.5f);
+        float[] bDec = gaussian(random, D, 1f);
+        float scaler = 0.37f;
+        Path foreign = Files.createDirectories(tmp.resolve("saelens"));
+        Files.writeString(foreign.resolve("cfg.json"), "{\"architecture\": \"standard\", \"d_in\": " + D
+                + ", \"d_sae\": " + N + ", \"dtype\": \"float32\", \"device\": \"cpu\", "
+                + "\"apply_b_dec_to_input\": false, \"normalize_activations\": \"none\", "
+                + "\"metadata\": {\"sae_lens_version\": \"6.18.0\", \"model_name\": \"gpt2\", "
+                + "\"hook_name\": \"blocks.6.hook_resid_pre\", \"hook_head_index\": null}}");
+        Files.writeString(foreign.resolve("activation_scaler.json"), "{\"scaling_factor\": " + scaler + "}");
+        Map<String, org.saestream.tensor.Tensor> tensors = new java.util.LinkedHashMap<>();
+        tensors.put("W_enc", org.saestream.tensor.Tensor.ofFloats(wEnc, D, N));
+        tensors.put("W_dec", org.saestream.tensor.Tensor.ofFloats(wDec, N, D));
+        tensors.put("b_enc", org.saestream.tensor.Tensor.ofFloats(bEnc, N));
+        tensors.put("b_dec", org.saestream.tensor.Tensor.ofFloats(bDec, D));
+        Files.write(foreign.resolve("sae_weights.safetensors"), Safetensors.toBytes(tensors, Map.of("format", "pt")));
+
+        LoadedSae loaded = SaeLensFormat.read(foreign);
+        assertEquals("blocks.6.hook_resid_pre", loaded.config().hookName(), "read from metadata");
+        assertEquals("gpt2", loaded.config().modelName());
+        assertFalse(loaded.applyBDecToInput());
+        assertEquals(scaler, loaded.activationScale(), 1e-7);
+
+        Path out = tmp.resolve("exported");
+        SaeLensFormat.export(foreign, out);
+        JsonNode cfg = new ObjectMapper().readTree(out.resolve("cfg.json").toFile());
+        assertFalse(cfg.get("apply_b_dec_to_input").asBoolean(), "kept, not rewritten as true");
+        assertEquals("blocks.6.hook_resid_pre", cfg.get("metadata").get("hook_name").asText());
+        Map<String, float[]> exported = new java.util.HashMap<>();
+        Safetensors.read(out.resolve("sae_weights.safetensors")).tensors().forEach((k, t) -> exported.put(k, t.toFloats()));
+
+        float[] x = raw(new Random(5));
+        for (int b = 0; b < ROWS; b++) {
+            for (int i = 0; i < N; i++) {
+                // SAELens on the original: its scaler multiplies the input; b_dec is not subtracted
+                double want = bEnc[i];
+                double got = exported.get("b_enc")[i];
+                for (int j = 0; j < D; j++) {
+                    want += scaler * x[b * D + j] * wEnc[j * N + i];
+                    got += x[b * D + j] * exported.get("W_enc")[j * N + i];
+                }
+                assertEquals(Math.max(0, want), Math.max(0, got), 1e-4 * Math.max(1, Math.abs(want)),
+                        "latent " + i + " of token " + b);
+            }
+        }
+        for (int j = 0; j < D; j++) {
+            assertEquals(bDec[j] / scaler, exported.get("b_dec")[j], 1e-4 * Math.abs(bDec[j] / scaler),
+                    "the reconstruction comes back to raw units");
+        }
+    }
+
+    private static float[] gaussian(Random random, int n, float std) {
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = std * (float) random.nextGaussian();
+        }
+        return out;
     }
 
     /** SAELens' inference encode for the exported weights on raw activations [ROWS, D]. */

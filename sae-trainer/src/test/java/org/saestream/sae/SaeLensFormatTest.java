@@ -70,7 +70,8 @@ class SaeLensFormatTest {
             assertEquals("float32", cfg.get("dtype").asText());
             assertEquals("cpu", cfg.get("device").asText());
             assertEquals("none", cfg.get("normalize_activations").asText());
-            assertEquals(1.0, cfg.get("activation_scaling_factor").asDouble());
+            assertEquals(1.0, cfg.get("folded_activation_scaling_factor").asDouble());
+            assertEquals("blocks.3.hook_resid_post", cfg.get("metadata").get("hook_name").asText(), "SAELens 6 layout");
             assertEquals("mean", cfg.get("decoder_bias_init").asText());
             assertEquals(1_000_000, cfg.get("drift_window_tokens").asLong());
             assertEquals(4, cfg.get("drift_lookback").asInt());
@@ -107,11 +108,12 @@ class SaeLensFormatTest {
             SaeLensFormat.write(dir, SaeLensFormat.files(trainer));
             LoadedSae loaded = SaeLensFormat.read(dir);
             assertEquals(config, loaded.config());
-            assertEquals(trainer.activationScale(), loaded.activationScale());
+            assertEquals(1.0, loaded.activationScale(), "the weights work on raw activations: the scale is folded in");
             assertTrue(trainer.activationScale() != 1.0);
             JsonNode cfg = new ObjectMapper().readTree(dir.resolve("cfg.json").toFile());
-            assertEquals("expected_average_only_in", cfg.get("normalize_activations").asText());
-            assertEquals(trainer.activationScale(), cfg.get("activation_scaling_factor").asDouble());
+            assertEquals("none", cfg.get("normalize_activations").asText(), "what SAELens applies at load: nothing");
+            assertEquals("expected_average_only_in", cfg.get("training_normalize_activations").asText());
+            assertEquals(trainer.activationScale(), cfg.get("folded_activation_scaling_factor").asDouble());
             assertEquals("geometric_median", cfg.get("decoder_bias_init").asText());
             assertEquals(640, cfg.get("drift_window_tokens").asLong());
             assertEquals(3, cfg.get("drift_lookback").asInt());

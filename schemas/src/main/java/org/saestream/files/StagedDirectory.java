@@ -4,8 +4,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -96,6 +99,27 @@ public final class StagedDirectory implements AutoCloseable {
         } else {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         }
+        published = true;
+    }
+
+    /**
+     * Syncs the files and moves the directory into place only where nothing is: {@code target} must not exist or be
+     * an empty directory. Never replaces or deletes anything of the target's.
+     *
+     * @throws FileAlreadyExistsException when the target exists and is not an empty directory
+     */
+    public void publishNew() throws IOException {
+        closeOpenFile();
+        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                Files.delete(target); // only an empty directory can be deleted this way
+            } catch (DirectoryNotEmptyException e) {
+                throw new FileAlreadyExistsException(target.toString(), null, "exists and is not empty");
+            }
+        } else if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(target.toString(), null, "exists and is not a directory");
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         published = true;
     }
 
