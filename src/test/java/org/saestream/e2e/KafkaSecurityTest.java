@@ -89,9 +89,34 @@ class KafkaSecurityTest {
                         + "/api/saes/sec-exp:relu-256/metrics", n -> n.isArray() && n.size() > 0
                         && n.get(n.size() - 1).path("tokens_seen").asLong() == tokens);
                 assertEquals(tokens, history.get(history.size() - 1).path("tokens_seen").asLong());
+                // the final snapshot says, as SAELens's metadata, where its activations came from
+                Path saeDir = dir.resolve("snapshots").resolve("sec-exp").resolve("relu-256");
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (!hasSnapshot(saeDir) && System.nanoTime() < deadline) {
+                    Thread.sleep(200);
+                }
+                assertTrue(hasSnapshot(saeDir), "the sink wrote the final snapshot");
+                try (var snapshots = Files.list(saeDir)) {
+                    Path snapshot = snapshots.filter(Files::isDirectory).findFirst().orElseThrow();
+                    JsonNode meta = new com.fasterxml.jackson.databind.ObjectMapper()
+                            .readTree(snapshot.resolve("cfg.json").toFile()).path("metadata");
+                    assertEquals(64, meta.path("context_size").asInt(), meta.toString());
+                    assertEquals(dir.toAbsolutePath().toString(), meta.path("dataset_path").asText());
+                    assertEquals(HOOK, meta.path("hook_name").asText());
+                    assertEquals("pd-en-tiny", meta.path("model_name").asText());
+                }
             }
             System.out.printf("kafka security: %d tokens through SASL_PLAINTEXT/PLAIN (produce, train, sink); a wrong "
                     + "password refused in %.1f s%n", tokens, seconds);
+        }
+    }
+
+    private static boolean hasSnapshot(Path saeDir) throws java.io.IOException {
+        if (!Files.isDirectory(saeDir)) {
+            return false;
+        }
+        try (var entries = Files.list(saeDir)) {
+            return entries.anyMatch(p -> Files.exists(p.resolve("cfg.json")));
         }
     }
 

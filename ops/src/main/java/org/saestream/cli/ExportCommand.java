@@ -1,5 +1,6 @@
 package org.saestream.cli;
 
+import org.saestream.sae.ActivationSource;
 import org.saestream.sae.SaeLensFormat;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,13 +23,39 @@ public final class ExportCommand implements Callable<Integer> {
             + "(nothing there is ever replaced or deleted)")
     Path out;
 
+    @Option(names = "--model-name", paramLabel = "NAME", description = "The model as the user's tools load it (the "
+            + "TransformerLens name, e.g. pythia-70m-deduped), when it differs from the snapshot's")
+    String modelName;
+
+    @Option(names = "--context-size", paramLabel = "N", description = "metadata.context_size, when the snapshot "
+            + "does not know it (activations from before producers recorded it)")
+    Integer contextSize;
+
+    @Option(names = "--prepend-bos", paramLabel = "true|false", arity = "1", description = "metadata.prepend_bos, "
+            + "when the snapshot does not know it")
+    Boolean prependBos;
+
+    @Option(names = "--dataset-path", paramLabel = "PATH", description = "metadata.dataset_path (e.g. the Hugging "
+            + "Face dataset the corpus came from), instead of the snapshot's corpus directory")
+    String datasetPath;
+
     @Override
     public Integer call() throws IOException {
         if (Files.exists(out) && !emptyDirectory(out)) {
             throw new IllegalArgumentException("--out " + out + " exists and is not empty: export never replaces or "
                     + "deletes files; choose a new directory");
         }
-        SaeLensFormat.export(snapshot, out);
+        ActivationSource source = null;
+        if (contextSize != null || prependBos != null || datasetPath != null) {
+            if (contextSize != null && contextSize < 1) {
+                throw new IllegalArgumentException("--context-size must be at least 1, got " + contextSize);
+            }
+            ActivationSource known = SaeLensFormat.read(snapshot).source();
+            source = new ActivationSource(contextSize != null ? contextSize : known.contextSize(),
+                    prependBos != null ? prependBos : known.prependBos(),
+                    datasetPath != null ? datasetPath : known.datasetPath());
+        }
+        SaeLensFormat.export(snapshot, out, modelName, source);
         System.out.println("exported " + snapshot + " -> " + out);
         return 0;
     }

@@ -9,6 +9,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.RecordDecodeException;
+import org.saestream.sae.ActivationSource;
 import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.TopicCatalog;
 
@@ -24,6 +25,12 @@ import java.util.Optional;
  */
 final class FirstBlock {
     private FirstBlock() {
+    }
+
+    /** What a block says of where its activations came from (SAELens's metadata context_size, prepend_bos ...). */
+    static ActivationSource activationSource(ActivationBlock block) {
+        return new ActivationSource(Math.max(0, block.getContextSize()), block.getPrependBos(),
+                block.getDatasetPath().toString());
     }
 
     /** Empty when the topic does not exist, or holds no decodable block (of {@code hookOrNull}) within {@code wait}. */

@@ -38,6 +38,9 @@ import java.util.concurrent.Callable;
         description = "Train an experiment (SAE ensemble from --config) on a retained activations topic; "
                 + "rerun to resume after a stop or crash.")
 public final class ReplayCommand implements Callable<Integer> {
+    /** An empty topic is not worth a long wait: the first record only names where the activations came from. */
+    private static final Duration FIRST_RECORD_WAIT = Duration.ofSeconds(2);
+
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String STARTED_WITH = "experiment.json";
 
@@ -74,7 +77,8 @@ public final class ReplayCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Topics.requireName(experiment, "--experiment");
-        SaeJobConfig job = ExperimentFile.read(config).jobConfig(experiment, topic); // fails before anything starts
+        ExperimentFile.Plan plan = ExperimentFile.read(config); // fails before anything starts
+        SaeJobConfig fromFile = plan.jobConfig(experiment, topic);
         ReplayRange.start(from, topic); // a mistake in --from fails before anything starts
         Path dir = (stateDir != null ? stateDir : Path.of("work", "experiments", experiment)).toAbsolutePath();
         Path checkpoints = dir.resolve("checkpoints");
@@ -83,6 +87,10 @@ public final class ReplayCommand implements Callable<Integer> {
         Duration interval = Durations.parse(checkpointInterval);
         FlinkTarget target = flink.target(8081);
         try (KafkaTarget.Connection kafka = cluster.connect()) {
+            // what the file does not say of the activations' origin, the topic's first record does (for snapshots)
+            SaeJobConfig job = plan.activationSource() != null ? fromFile : fromFile.withActivationSource(
+                    FirstBlock.of(kafka.client(), topic, fromFile.hookName(), FIRST_RECORD_WAIT)
+                            .map(FirstBlock::activationSource).orElse(null));
             String effectiveUntil = checkStartedWith(dir, configDigest, resumeFrom.isPresent());
             SourceRange range = ReplayRange.of(from, effectiveUntil, topic);
             kafka.ensureTopics(job.outputTopics(), 1);

@@ -110,7 +110,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (sae.hookName == null && hook != null) {
             System.out.println("training on " + hook + " (the topic's first record; --hook picks another)");
         }
-        SaeJobConfig job = sae.jobConfig(experiment, topic, SaeOptions.Defaults.width(width)).withHook(hook);
+        SaeJobConfig job = sae.jobConfig(experiment, topic, SaeOptions.Defaults.width(width)).withHook(hook)
+                .withActivationSource(first.map(FirstBlock::activationSource).orElse(null));
         String model = first.map(ActivationBlock::getModelId).orElse("");
         return job.withSaes(job.saes().stream().map(s -> s.withSource(hook == null ? "" : hook,
                 s.modelName().isEmpty() ? model : s.modelName())).toList());

@@ -237,7 +237,8 @@ public final class LmTrainer implements AutoCloseable {
                         .setHookName(hook).setShardId(shard).setDocumentId(b).setSequenceIndex(0).setFirstTokenPosition(0)
                         .setTokenCount(rows).setWidth(width).setDtype(org.saestream.records.TensorDtype.F32)
                         .setTokenIds(ids).setData(ByteBuffer.wrap(TensorCodec.encode(rowsData, DType.F32)))
-                        .setProducerId("train-lm").setTimeMs(Instant.now()).build());
+                        .setProducerId("train-lm").setTimeMs(Instant.now())
+                        .setContextSize(config.data().contextLength()).build());
             }
         }
     }

@@ -6,6 +6,8 @@ package org.saestream.sae;
  *
  * @param config       the SAE's config, its typed architecture included: from the saestream keys of cfg.json
  *                     where present, otherwise defaults (a directory written by SAELens itself)
+ * @param source       cfg.json metadata context_size, prepend_bos, dataset_path ({@link ActivationSource#UNKNOWN}
+ *                     parts where absent)
  * @param architecture cfg.json "architecture", the SAELens inference architecture ("standard" for ReLU + L1,
  *                     "topk", "jumprelu" for JumpReLU and BatchTopK)
  * @param hookLayer    cfg.json "hook_layer" (0 when absent)
@@ -24,7 +26,7 @@ package org.saestream.sae;
  *                     b_dec from its input
  * @param rescaleActsByDecoderNorm TopK's cfg.json "rescale_acts_by_decoder_norm" (false when absent)
  */
-public record LoadedSae(SaeConfig config, String architecture, int hookLayer, long tokensSeen, long steps,
+public record LoadedSae(SaeConfig config, ActivationSource source, String architecture, int hookLayer, long tokensSeen, long steps,
                         float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[] threshold,
                         float[] log10Density, double activationScale, boolean applyBDecToInput,
                         boolean rescaleActsByDecoderNorm) {

@@ -66,10 +66,16 @@ public final class SaeLensFormat {
      * file name, in a fixed order.
      */
     public static Map<String, byte[]> files(SaeTrainer trainer) {
+        return files(trainer, ActivationSource.UNKNOWN);
+    }
+
+    /** The same, saying where the activations came from (cfg.json metadata context_size, prepend_bos, dataset_path). */
+    public static Map<String, byte[]> files(SaeTrainer trainer, ActivationSource source) {
         SaeConfig c = trainer.config();
         Map<String, byte[]> files = new LinkedHashMap<>();
         double scale = trainer.activationScale();
-        Provenance provenance = new Provenance(hookLayer(c.hookName()), trainer.tokensSeen(), trainer.steps(), scale);
+        Provenance provenance = new Provenance(hookLayer(c.hookName()), trainer.tokensSeen(), trainer.steps(), scale,
+                source);
         files.put(SaeLensLayout.CONFIG_FILE, configJson(c, c.architecture().inferenceSaeLensName(), provenance, true,
                 false));
         files.put(SaeLensLayout.WEIGHTS_FILE, weightsFile(c, (float) scale, trainer.encoder(), trainer.encoderBias(),
@@ -107,7 +113,8 @@ public final class SaeLensFormat {
      * Where a snapshot came from: its hook's layer, tokens and steps trained, and the activation scale the trainer
      * worked with, which the weights written have folded in.
      */
-    private record Provenance(int hookLayer, long tokensSeen, long steps, double foldedScale) {
+    private record Provenance(int hookLayer, long tokensSeen, long steps, double foldedScale,
+                              ActivationSource source) {
     }
 
     /**
@@ -173,6 +180,19 @@ public final class SaeLensFormat {
         meta.put("model_name", c.modelName());
         meta.put("hook_name", c.hookName());
         meta.putNull("hook_head_index");
+        ActivationSource source = provenance.source();
+        if (source.contextSize() > 0) {
+            meta.put("context_size", source.contextSize());
+        } else {
+            meta.putNull("context_size");
+        }
+        meta.put("prepend_bos", source.prependBos());
+        if (source.datasetPath().isEmpty()) {
+            meta.putNull("dataset_path");
+        } else {
+            meta.put("dataset_path", source.datasetPath());
+        }
+        meta.put("exclude_special_tokens", false); // every token of a window is trained on
         meta.put("saestream_sae_id", c.saeId());
         meta.put("saestream_training_architecture", architecture.saeLensName());
         meta.put("saestream_tokens_seen", provenance.tokensSeen());
@@ -350,7 +370,10 @@ public final class SaeLensFormat {
         float[] sparsity = Files.exists(sparsityFile)
                 ? floats(Safetensors.read(sparsityFile), SaeLensLayout.SPARSITY_TENSOR, sparsityFile, dSae)
                 : new float[0];
-        return new LoadedSae(config, architectureName, cfg.path("hook_layer").asInt(0),
+        JsonNode meta = cfg.path("metadata");
+        ActivationSource source = new ActivationSource(Math.max(0, meta.path("context_size").asInt(0)),
+                meta.path("prepend_bos").asBoolean(false), textOr(meta, "dataset_path", ""));
+        return new LoadedSae(config, source, architectureName, cfg.path("hook_layer").asInt(0),
                 cfg.path("tokens_seen").asLong(0), cfg.path("steps").asLong(0), wEnc, bEnc, wDec, bDec, threshold,
                 sparsity, activationScale(dir, cfg), cfg.path("apply_b_dec_to_input").asBoolean(true),
                 cfg.path("rescale_acts_by_decoder_norm").asBoolean(false));
@@ -396,10 +419,22 @@ public final class SaeLensFormat {
      * fold, so "rescale_acts_by_decoder_norm" stays false (the selection uses the unchanged pre-activations).
      */
     public static void export(Path snapshotDir, Path outDir) {
+        export(snapshotDir, outDir, null, null);
+    }
+
+    /**
+     * The same, naming the model as the user's tools load it (a TransformerLens name when saestream's differs) and
+     * the activations' source where the snapshot does not know it.
+     *
+     * @param modelName null: the snapshot's
+     * @param source    null: the snapshot's
+     */
+    public static void export(Path snapshotDir, Path outDir, String modelName, ActivationSource source) {
         LoadedSae sae = read(snapshotDir);
-        SaeConfig c = sae.config();
+        SaeConfig c = modelName == null ? sae.config() : sae.config().withSource(sae.config().hookName(), modelName);
         Map<String, byte[]> files = new LinkedHashMap<>();
-        Provenance provenance = new Provenance(sae.hookLayer(), sae.tokensSeen(), sae.steps(), sae.activationScale());
+        Provenance provenance = new Provenance(sae.hookLayer(), sae.tokensSeen(), sae.steps(), sae.activationScale(),
+                source == null ? sae.source() : source);
         files.put(SaeLensLayout.CONFIG_FILE, configJson(c, sae.architecture(), provenance, sae.applyBDecToInput(),
                 sae.rescaleActsByDecoderNorm()));
         files.put(SaeLensLayout.WEIGHTS_FILE, weightsFile(c, (float) sae.activationScale(), sae.wEnc(), sae.bEnc(),

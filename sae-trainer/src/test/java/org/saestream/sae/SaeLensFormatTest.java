@@ -19,6 +19,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,6 +95,37 @@ class SaeLensFormatTest {
             assertEquals("0", drift.metadata().get("window_index"), "no boundary in 192 tokens");
             assertTrue(Float.isNaN(drift.tensors().get("self_similarity_previous").toFloats()[0]));
             assertArrayEquals(new float[32], drift.tensors().get("frozen").toFloats());
+        }
+    }
+
+    @Test
+    void theActivationSourceIsSaeLensMetadata(@TempDir Path tmp) throws Exception {
+        try (NDManager root = NDManager.newBaseManager(); SaeTrainer trainer = trained(root)) {
+            ActivationSource source = new ActivationSource(128, true, "/data/corpus/pd-en");
+            Path dir = tmp.resolve("known");
+            SaeLensFormat.write(dir, SaeLensFormat.files(trainer, source));
+            JsonNode meta = new ObjectMapper().readTree(dir.resolve("cfg.json").toFile()).get("metadata");
+            assertEquals(128, meta.get("context_size").asInt());
+            assertTrue(meta.get("prepend_bos").asBoolean());
+            assertEquals("/data/corpus/pd-en", meta.get("dataset_path").asText());
+            assertFalse(meta.get("exclude_special_tokens").asBoolean());
+            assertEquals("6.0.0", meta.get("sae_lens_version").asText());
+            assertEquals(source, SaeLensFormat.read(dir).source());
+
+            Path unknown = tmp.resolve("unknown");
+            SaeLensFormat.write(unknown, SaeLensFormat.files(trainer));
+            JsonNode none = new ObjectMapper().readTree(unknown.resolve("cfg.json").toFile()).get("metadata");
+            assertTrue(none.get("context_size").isNull(), "unknown is null, not a made-up size");
+            assertTrue(none.get("dataset_path").isNull());
+            assertEquals(ActivationSource.UNKNOWN, SaeLensFormat.read(unknown).source());
+
+            Path exported = tmp.resolve("exported");
+            SaeLensFormat.export(unknown, exported, "pythia-70m-deduped", new ActivationSource(64, false, "pile"));
+            JsonNode cfg = new ObjectMapper().readTree(exported.resolve("cfg.json").toFile());
+            assertEquals("pythia-70m-deduped", cfg.get("metadata").get("model_name").asText());
+            assertEquals("pythia-70m-deduped", cfg.get("model_name").asText());
+            assertEquals(64, cfg.get("metadata").get("context_size").asInt());
+            assertEquals("pile", cfg.get("metadata").get("dataset_path").asText());
         }
     }
 

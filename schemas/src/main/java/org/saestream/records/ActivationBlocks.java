@@ -63,6 +63,8 @@ public final class ActivationBlocks {
                     .setGradient(block.getGradient() == null ? null
                             : rows(block.getGradient(), from * rowBytes, count * rowBytes))
                     .setProducerId(block.getProducerId()).setTimeMs(block.getTimeMs())
+                    .setContextSize(block.getContextSize()).setPrependBos(block.getPrependBos())
+                    .setDatasetPath(block.getDatasetPath())
                     .build());
         }
         return parts;

@@ -132,4 +132,32 @@ class RecordCodecTest {
         assertEquals(40L, read.getStepsSeen());
         assertEquals(0L, read.getRecordsRejected(), "the new field takes its default");
     }
+
+    @Test
+    void blocksWrittenWithTheFirstActivationBlockSchemaStillDecode() throws Exception {
+        java.util.List<Schema> history = RecordCodec.history("ActivationBlock");
+        assertEquals(1, history.size(), "version 1 of ActivationBlock is kept as a resource");
+        Schema v1 = history.get(0);
+        ActivationBlock current = org.saestream.testing.SampleRecords.block("blocks.0.hook_resid_post",
+                java.util.List.of(5, 6), new float[] {1f, 2f, 3f, 4f});
+        GenericRecord old = new GenericData.Record(v1);
+        for (Schema.Field f : v1.getFields()) {
+            Object value = current.get(f.name());
+            if (value instanceof Enum<?> e) {
+                value = new GenericData.EnumSymbol(f.schema(), e.name());
+            } else if (value instanceof java.time.Instant t) {
+                value = t.toEpochMilli();
+            }
+            old.put(f.name(), value);
+        }
+        byte[] written = new org.apache.avro.message.BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1)
+                .encode(old).array();
+
+        ActivationBlock read = RecordCodec.ACTIVATION_BLOCK.decode(written);
+        assertEquals(current.getTokenIds(), read.getTokenIds());
+        assertEquals(current.getData(), read.getData());
+        assertEquals(0, read.getContextSize(), "the new fields take their defaults");
+        assertEquals(false, read.getPrependBos());
+        assertEquals("", read.getDatasetPath().toString());
+    }
 }

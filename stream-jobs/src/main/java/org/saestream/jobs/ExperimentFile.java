@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import org.saestream.sae.ActivationSource;
 import org.saestream.sae.BatchTopK;
 import org.saestream.sae.JumpReLU;
 import org.saestream.sae.ReluL1;
@@ -39,13 +40,14 @@ public final class ExperimentFile {
     }
 
     /** What the file says; the experiment name and topic come from the command line. */
+    /** @param activationSource what the file says of the activations' origin; null when it says nothing */
     public record Plan(String hookName, List<SaeConfig> saes, int mixingBufferTokens, int parallelism,
                        String referenceDictionary, double comparisonThreshold, int matchingMaxFeatures,
-                       FeatureExampleOptions featureExamples) {
+                       FeatureExampleOptions featureExamples, ActivationSource activationSource) {
         public SaeJobConfig jobConfig(String experiment, String sourceTopic) {
             return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism,
                     referenceDictionary, comparisonThreshold, matchingMaxFeatures, SaeJobConfig.DEFAULT_CHUNK_BYTES,
-                    featureExamples);
+                    featureExamples, activationSource);
         }
     }
 
@@ -90,6 +92,7 @@ public final class ExperimentFile {
         Integer mixing = top.intOrNull("mixing_buffer_tokens");
         TrainingOptions defaults = options(top.object("training"), TrainingOptions.defaults());
         FeatureExampleOptions examples = featureExamples(top.object("feature_examples"));
+        ActivationSource activationSource = activationSource(top);
 
         JsonNode list = top.required("saes");
         if (!list.isArray() || list.isEmpty()) {
@@ -114,7 +117,8 @@ public final class ExperimentFile {
                     + maxBatch + ")");
         }
         try {
-            return new Plan(hook, saes, mixingTokens, parallelism, reference, threshold, matchingMax, examples);
+            return new Plan(hook, saes, mixingTokens, parallelism, reference, threshold, matchingMax, examples,
+                    activationSource);
         } catch (IllegalArgumentException e) {
             throw new InvalidExperimentException(source + ": " + e.getMessage());
         }
@@ -234,13 +238,26 @@ public final class ExperimentFile {
         return new FeatureExampleOptions(k, before, after, every);
     }
 
+    /**
+     * context_size, prepend_bos and dataset_path, as SAELens's metadata names them: where the topic's activations came
+     * from, for the snapshots (the command line takes them from the topic's first record otherwise); null when the
+     * file gives none of them.
+     */
+    private static ActivationSource activationSource(Fields top) {
+        boolean any = top.node.has("context_size") || top.node.has("prepend_bos") || top.node.has("dataset_path");
+        int contextSize = top.intValue("context_size", 0, 0);
+        boolean prependBos = top.bool("prepend_bos", false);
+        String dataset = top.text("dataset_path", "");
+        return any ? new ActivationSource(contextSize, prependBos, dataset) : null;
+    }
+
     /** Every field name this file format has, at any level: none of them is taken for a misspelling of another. */
     private static final Set<String> FIELD_NAMES = Set.of("adam_beta1", "adam_beta2", "architecture", "aux_k",
             "aux_k_coefficient", "b_dec_init", "bandwidth", "batch_size", "comparison_threshold", "context_after",
-            "context_before", "d_in", "d_sae", "dead_window_tokens", "drift_lookback", "drift_window_tokens",
+            "context_before", "context_size", "d_in", "d_sae", "dataset_path", "dead_window_tokens", "drift_lookback", "drift_window_tokens",
             "every_blocks", "expansion_factor", "feature_examples", "freeze", "hook", "id", "initial_threshold", "k", "l0",
             "l0_warmup_steps", "l1", "l1_warmup_steps", "lr", "matching_max_features", "mixing_buffer_tokens", "model",
-            "normalize_activations", "parallelism", "reference", "resample_every_tokens", "saes", "seed",
+            "normalize_activations", "parallelism", "prepend_bos", "reference", "resample_every_tokens", "saes", "seed",
             "stop_when_all_frozen", "threshold", "training", "windows");
 
     /** One JSON object and the path to it; remembers which fields were read, so the rest can be rejected. */

@@ -1,6 +1,7 @@
 package org.saestream.jobs;
 
 import org.saestream.records.Topics;
+import org.saestream.sae.ActivationSource;
 import org.saestream.sae.SaeConfig;
 import org.saestream.topics.TopicCatalog;
 import org.saestream.topics.TopicSpec;
@@ -27,11 +28,13 @@ import java.util.Set;
  * @param snapshotChunkBytes  largest SaeSnapshot chunk (and FeatureExamples record), below Kafka's default
  *                            1 MiB record limit
  * @param featureExamples     top-k examples per feature and window on sae-features ({@link FeatureExampleOptions})
+ * @param activationSource    where the topic's activations came from (context size, BOS, corpus), written into every
+ *                            snapshot's metadata as SAELens names it; {@link ActivationSource#UNKNOWN} when not known
  */
 public record SaeJobConfig(String experiment, String sourceTopic, String hookName, List<SaeConfig> saes,
                            int mixingBufferTokens, int parallelism, String referenceDictionary,
                            double comparisonThreshold, int matchingMaxFeatures, int snapshotChunkBytes,
-                           FeatureExampleOptions featureExamples)
+                           FeatureExampleOptions featureExamples, ActivationSource activationSource)
         implements Serializable {
     public static final int DEFAULT_CHUNK_BYTES = 768 * 1024;
     public static final double DEFAULT_COMPARISON_THRESHOLD = 0.9;
@@ -74,6 +77,16 @@ public record SaeJobConfig(String experiment, String sourceTopic, String hookNam
         if (featureExamples == null) {
             throw new IllegalArgumentException("featureExamples is required (FeatureExampleOptions.off() for none)");
         }
+        activationSource = activationSource == null ? ActivationSource.UNKNOWN : activationSource;
+    }
+
+    /** Where the activations came from not known ({@link #withActivationSource} sets it). */
+    public SaeJobConfig(String experiment, String sourceTopic, String hookName, List<SaeConfig> saes,
+                        int mixingBufferTokens, int parallelism, String referenceDictionary,
+                        double comparisonThreshold, int matchingMaxFeatures, int snapshotChunkBytes,
+                        FeatureExampleOptions featureExamples) {
+        this(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism, referenceDictionary,
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples, null);
     }
 
     /** With the default feature examples. */
@@ -94,38 +107,47 @@ public record SaeJobConfig(String experiment, String sourceTopic, String hookNam
 
     public SaeJobConfig withExperiment(String name) {
         return new SaeJobConfig(name, sourceTopic, hookName, saes, mixingBufferTokens, parallelism, referenceDictionary,
-                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples, activationSource);
     }
 
     public SaeJobConfig withSourceTopic(String topic) {
         return new SaeJobConfig(experiment, topic, hookName, saes, mixingBufferTokens, parallelism, referenceDictionary,
-                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples, activationSource);
     }
 
     /** The default hook (of SAEs that name none); null accepts every hook in the topic. */
     public SaeJobConfig withHook(String hook) {
         return new SaeJobConfig(experiment, sourceTopic, hook, saes, mixingBufferTokens, parallelism, referenceDictionary,
-                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples, activationSource);
     }
 
     public SaeJobConfig withSaes(List<SaeConfig> ensemble) {
         return new SaeJobConfig(experiment, sourceTopic, hookName, ensemble, mixingBufferTokens, parallelism,
-                referenceDictionary, comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
+                referenceDictionary, comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples,
+                activationSource);
     }
 
     public SaeJobConfig withReferenceDictionary(String path) {
         return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism, path,
-                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples);
+                comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples, activationSource);
     }
 
     public SaeJobConfig withSnapshotChunkBytes(int bytes) {
         return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism,
-                referenceDictionary, comparisonThreshold, matchingMaxFeatures, bytes, featureExamples);
+                referenceDictionary, comparisonThreshold, matchingMaxFeatures, bytes, featureExamples, activationSource);
     }
 
     public SaeJobConfig withFeatureExamples(FeatureExampleOptions options) {
         return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism,
-                referenceDictionary, comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, options);
+                referenceDictionary, comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, options,
+                activationSource);
+    }
+
+    /** Where the topic's activations came from, for the snapshots' metadata. */
+    public SaeJobConfig withActivationSource(ActivationSource source) {
+        return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism,
+                referenceDictionary, comparisonThreshold, matchingMaxFeatures, snapshotChunkBytes, featureExamples,
+                source);
     }
 
     /** The groups the ensemble trains in (deterministic: a restored job finds its groups under the same keys). */

@@ -294,7 +294,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     private void emitSnapshot(GroupSession s, int i, Collector<OutboundRecord> out) {
         SaeTrainer t = s.trainers.get(i);
         String saeId = t.config().saeId();
-        Map<String, byte[]> files = SaeLensFormat.files(t);
+        Map<String, byte[]> files = SaeLensFormat.files(t, config.activationSource());
         List<SaeSnapshot> chunks = SnapshotChunker.chunks(config.experiment(), saeId, t.tokensSeen(), t.steps(), files,
                 config.snapshotChunkBytes(), Instant.now());
         String key = config.saeKey(saeId);

@@ -1,6 +1,7 @@
 package org.saestream.jobs;
 
 import org.junit.jupiter.api.Test;
+import org.saestream.sae.ActivationSource;
 import org.saestream.sae.BatchTopK;
 import org.saestream.sae.ReluL1;
 import org.saestream.sae.SaeConfig;
@@ -107,6 +108,23 @@ class ExperimentFileTest {
                 d_in: 64
                 feature_examples: {top_k: 3}
                 saes: [{id: a, d_sae: 128}]""");
+    }
+
+    @Test
+    void theActivationSourceIsOptionalAndGoesToTheJob() {
+        ExperimentFile.Plan plan = ExperimentFile.parse("""
+                d_in: 64
+                context_size: 128
+                prepend_bos: true
+                dataset_path: /data/pd-en
+                saes:
+                  - {id: a, d_sae: 256}
+                """, "exp.yaml", null);
+        assertEquals(new ActivationSource(128, true, "/data/pd-en"), plan.activationSource());
+        assertEquals(plan.activationSource(), plan.jobConfig("e", "activations.r").activationSource());
+        ExperimentFile.Plan silent = ExperimentFile.parse("d_in: 64\nsaes:\n  - {id: a, d_sae: 256}\n", "x", null);
+        assertEquals(null, silent.activationSource(), "the command line fills it from the topic");
+        assertEquals(ActivationSource.UNKNOWN, silent.jobConfig("e", "activations.r").activationSource());
     }
 
     @Test

@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -372,7 +373,9 @@ public final class CorpusProducer {
                     .setDtype(TensorDtype.valueOf(config.wireDtype().name()))
                     .setTokenIds(Arrays.stream(p.window.tokenIds()).skip(skip).boxed().toList())
                     .setData(ByteBuffer.wrap(TensorCodec.encode(data, config.wireDtype())))
-                    .setProducerId(config.producerId()).setTimeMs(Instant.now());
+                    .setProducerId(config.producerId()).setTimeMs(Instant.now())
+                    .setContextSize(config.contextLength()).setPrependBos(config.prependBos())
+                    .setDatasetPath(datasetPath(shard));
             if (grad != null) {
                 float[] g = Arrays.copyOfRange(grad, from, from + rows * width);
                 for (int i = 0; i < g.length; i++) {
@@ -484,6 +487,12 @@ public final class CorpusProducer {
                 .setInvalidUtf8Documents(totals.invalidUtf8).setEmptyDocumentsSkipped(totals.empty)
                 .setMalformedJsonSkipped(totals.malformedJson).setShortRemaindersDropped(totals.shortRemainders)
                 .setTimeMs(Instant.now()).build();
+    }
+
+    /** The corpus a shard belongs to, as SAELens's dataset_path names a dataset: the shard's directory. */
+    static String datasetPath(CorpusShard shard) {
+        Path dir = shard.path().toAbsolutePath().getParent();
+        return dir == null ? "" : dir.toString();
     }
 
     private Properties producerProperties() {
