@@ -41,7 +41,7 @@ public final class ProduceCommand implements Callable<Integer> {
     Path tokenizer;
 
     @Option(names = "--corpus", required = true, split = ",",
-            description = "Corpus shards: a directory or files (.txt, .jsonl, and .gz of either)")
+            description = "Corpus shards: a directory or files (.txt, .jsonl, and .gz or .zst of either)")
     List<Path> corpus;
 
     @Option(names = "--hooks", required = true, split = ",", description = "Hooks to publish, e.g. blocks.0.hook_resid_post")

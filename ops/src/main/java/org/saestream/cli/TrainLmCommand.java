@@ -103,7 +103,7 @@ public final class TrainLmCommand implements Callable<Integer> {
     @Option(names = "--config", description = "Training config, YAML (.yaml/.yml) or JSON (see --sample-config)")
     Path config;
 
-    @Option(names = "--corpus", split = ",", description = "Corpus shards: a directory or files (.txt, .jsonl, .gz of either)")
+    @Option(names = "--corpus", split = ",", description = "Corpus shards: a directory or files (.txt, .jsonl, .gz or .zst of either)")
     List<Path> corpus;
 
     @Option(names = "--run", description = "Run name: gradients go to gradients.<run>")

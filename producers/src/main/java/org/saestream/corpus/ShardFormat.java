@@ -13,19 +13,25 @@ import java.util.Optional;
  * Every file is UTF-8. The {@code .gz} forms are gzip (several concatenated members are fine).
  */
 public enum ShardFormat {
-    TEXT(".txt", false, false),
-    TEXT_GZ(".txt.gz", false, true),
-    JSONL(".jsonl", true, false),
-    JSONL_GZ(".jsonl.gz", true, true);
+    TEXT(".txt", false, Compression.NONE),
+    TEXT_GZ(".txt.gz", false, Compression.GZIP),
+    TEXT_ZST(".txt.zst", false, Compression.ZSTD),
+    JSONL(".jsonl", true, Compression.NONE),
+    JSONL_GZ(".jsonl.gz", true, Compression.GZIP),
+    /** The Pile's shards. */
+    JSONL_ZST(".jsonl.zst", true, Compression.ZSTD);
+
+    /** How a shard's bytes are stored. */
+    public enum Compression { NONE, GZIP, ZSTD }
 
     private final String suffix;
     private final boolean jsonLines;
-    private final boolean gzip;
+    private final Compression compression;
 
-    ShardFormat(String suffix, boolean jsonLines, boolean gzip) {
+    ShardFormat(String suffix, boolean jsonLines, Compression compression) {
         this.suffix = suffix;
         this.jsonLines = jsonLines;
-        this.gzip = gzip;
+        this.compression = compression;
     }
 
     /** The file name ending that selects this format, e.g. {@code ".jsonl.gz"}. */
@@ -38,9 +44,8 @@ public enum ShardFormat {
         return jsonLines;
     }
 
-    /** Stored gzip-compressed. */
-    public boolean gzip() {
-        return gzip;
+    public Compression compression() {
+        return compression;
     }
 
     /** The format a file name selects, or empty for any other ending ({@code .json}, {@code .gz} alone, ...). */

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.luben.zstd.ZstdIOException;
+import com.github.luben.zstd.ZstdInputStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -189,7 +191,11 @@ public final class ShardReader implements AutoCloseable {
         state = State.OPEN;
         try {
             stored = new HashingStream(Files.newInputStream(shard.path()));
-            content = shard.format().gzip() ? new GZIPInputStream(stored, BUFFER) : stored;
+            content = switch (shard.format().compression()) {
+                case NONE -> stored;
+                case GZIP -> new GZIPInputStream(stored, BUFFER);
+                case ZSTD -> new ZstdInputStream(stored);
+            };
         } catch (IOException e) {
             throw fail(e);
         }
@@ -358,6 +364,8 @@ public final class ShardReader implements AutoCloseable {
     }
 
     private ShardReadException fail(IOException e) {
+        boolean gzip = shard.format().compression() == ShardFormat.Compression.GZIP;
+        boolean zstd = shard.format().compression() == ShardFormat.Compression.ZSTD;
         String reason;
         if (e instanceof NoSuchFileException) {
             reason = "file not found";
@@ -365,12 +373,14 @@ public final class ShardReader implements AutoCloseable {
             reason = "permission denied";
         } else if (e instanceof FileSystemException && stored == null) {
             reason = "cannot open the file";
-        } else if (shard.format().gzip() && e instanceof ZipException && "Not in GZIP format".equals(e.getMessage())) {
+        } else if (gzip && e instanceof ZipException && "Not in GZIP format".equals(e.getMessage())) {
             reason = "not gzip data (bad gzip header)";
-        } else if (shard.format().gzip() && e instanceof EOFException) {
+        } else if (gzip && e instanceof EOFException) {
             reason = "gzip data ends early: the file is truncated";
-        } else if (shard.format().gzip() && e instanceof ZipException) {
+        } else if (gzip && e instanceof ZipException) {
             reason = "corrupt gzip data";
+        } else if (zstd && (e instanceof ZstdIOException || e instanceof EOFException)) {
+            reason = "corrupt or truncated zstd data (" + e.getMessage() + ")";
         } else {
             reason = "read error";
         }

@@ -31,6 +31,11 @@ final class CorpusFiles {
         return bytes.toByteArray();
     }
 
+    /** A zstd frame, as The Pile's .jsonl.zst shards hold. */
+    static byte[] zstd(byte[] raw) {
+        return com.github.luben.zstd.Zstd.compress(raw, 3);
+    }
+
     static byte[] concat(byte[]... parts) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (byte[] p : parts) {
@@ -39,7 +44,7 @@ final class CorpusFiles {
         return out.toByteArray();
     }
 
-    /** Writes the bytes (gzip'd if the name ends in .gz) and returns the shard. */
+    /** Writes the bytes (gzip'd if the name ends in .gz, zstd'd in .zst) and returns the shard. */
     static CorpusShard write(Path dir, String relative, byte[] content) throws IOException {
         Path file = writeFile(dir, relative, content);
         return CorpusShard.of(relative, file);
@@ -53,7 +58,8 @@ final class CorpusFiles {
     private static Path writeFile(Path dir, String relative, byte[] content) throws IOException {
         Path file = dir.resolve(relative);
         Files.createDirectories(file.getParent());
-        Files.write(file, relative.toLowerCase(Locale.ROOT).endsWith(".gz") ? gzip(content) : content);
+        String lower = relative.toLowerCase(Locale.ROOT);
+        Files.write(file, lower.endsWith(".gz") ? gzip(content) : lower.endsWith(".zst") ? zstd(content) : content);
         return file;
     }
 

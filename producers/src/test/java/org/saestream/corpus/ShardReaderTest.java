@@ -32,7 +32,7 @@ class ShardReaderTest {
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"a.jsonl", "a.jsonl.gz"})
+    @ValueSource(strings = {"a.jsonl", "a.jsonl.gz", "a.jsonl.zst"})
     void jsonLinesGiveOneDocumentPerLineInOrder(String name) throws IOException {
         String jsonl = "{\"text\":\"First document.\\nWith two lines.\",\"id\":1}\n"
                 + "{\"id\":2,\"text\":\"Caf\u00e9 \u2014 \ud83d\ude00 \\u00e9\"}\r\n"
@@ -52,7 +52,7 @@ class ShardReaderTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"a.txt", "a.txt.gz"})
+    @ValueSource(strings = {"a.txt", "a.txt.gz", "a.txt.zst"})
     void aTextFileIsOneDocument(String name) throws IOException {
         String text = "\uFEFFCHAPTER I.\n\nIt was a dark night.\r\nThe end.\n";
         CorpusShard shard = write(dir, name, text);
@@ -211,6 +211,27 @@ class ShardReaderTest {
             assertSame(e, assertThrows(ShardReadException.class, reader::next), "the failure sticks");
             assertEquals(delivered.size(), reader.counts().documents());
             assertEquals(Optional.empty(), reader.sha256());
+        }
+    }
+
+    @Test
+    void truncatedOrFakeZstdFailsNamingTheFile() throws IOException {
+        StringBuilder jsonl = new StringBuilder();
+        for (int i = 0; i < 2_000; i++) {
+            jsonl.append("{\"text\":\"pile document ").append(i).append("\"}\n");
+        }
+        byte[] whole = CorpusFiles.zstd(utf8(jsonl.toString()));
+        Path cut = dir.resolve("cut.jsonl.zst");
+        Files.write(cut, Arrays.copyOf(whole, whole.length / 2));
+        Path fake = dir.resolve("fake.jsonl.zst");
+        Files.write(fake, utf8("{\"text\":\"plain, not zstd\"}\n"));
+        for (Path file : List.of(cut, fake)) {
+            CorpusShard shard = CorpusShard.of(file.getFileName().toString(), file);
+            try (ShardReader reader = ShardReader.open(shard, DEFAULTS)) {
+                ShardReadException e = assertThrows(ShardReadException.class, () -> reader.forEach(d -> { }));
+                assertTrue(e.reason().startsWith("corrupt or truncated zstd data"), e.reason());
+                assertTrue(e.getMessage().startsWith(file + " (shard " + shard.shardId() + ")"), e.getMessage());
+            }
         }
     }
 

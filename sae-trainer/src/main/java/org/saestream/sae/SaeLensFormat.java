@@ -132,9 +132,23 @@ public final class SaeLensFormat {
         weights.put(SaeLensLayout.B_ENC, Tensor.ofFloats(bEnc, c.dSae()));
         weights.put(SaeLensLayout.B_DEC, Tensor.ofFloats(scaled(bDec, 1f / s), c.dIn()));
         if (threshold.length > 0) {
-            weights.put(SaeLensLayout.THRESHOLD_TENSOR, Tensor.ofFloats(threshold, c.dSae()));
+            weights.put(SaeLensLayout.THRESHOLD_TENSOR, Tensor.ofFloats(positive(threshold), c.dSae()));
         }
         return Safetensors.toBytes(weights, Map.of("format", "pt"));
+    }
+
+    /**
+     * Thresholds as a JumpReLU SAE in SAELens may hold them: positive. BatchTopK's starts at 0 before its first
+     * update, and SAELens up to 6.47 takes the threshold's log when it loads a JumpReLU SAE for training (-inf). The
+     * smallest normal float keeps every pre-activation > 0 that 0 kept (float32 pre-activations below it are
+     * denormal).
+     */
+    private static float[] positive(float[] threshold) {
+        float[] out = threshold.clone();
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Math.max(out[i], Float.MIN_NORMAL);
+        }
+        return out;
     }
 
     private static float[] scaled(float[] values, float factor) {

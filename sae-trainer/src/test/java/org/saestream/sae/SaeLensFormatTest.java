@@ -130,6 +130,20 @@ class SaeLensFormatTest {
     }
 
     @Test
+    void aBatchTopKThresholdIsWrittenPositiveBeforeItsFirstUpdate(@TempDir Path tmp) throws Exception {
+        try (NDManager root = NDManager.newBaseManager();
+             SaeTrainer trainer = new SaeTrainer(CONFIG.withArchitecture(new BatchTopK(3, 4, 0.05, 0.02)), root)) {
+            assertEquals(0f, trainer.tensor(BatchTopK.TOPK_THRESHOLD)[0], "no update yet");
+            Path dir = tmp.resolve("fresh");
+            SaeLensFormat.write(dir, SaeLensFormat.files(trainer));
+            for (float t : Safetensors.read(dir.resolve("sae_weights.safetensors")).tensors().get("threshold")
+                    .toFloats()) {
+                assertTrue(t > 0 && Double.isFinite(Math.log(t)), "SAELens <= 6.47 takes its log: " + t);
+            }
+        }
+    }
+
+    @Test
     void trainingOptionsRoundTripThroughCfgJson(@TempDir Path tmp) throws Exception {
         SaeConfig config = CONFIG.withOptions(TrainingOptions.defaults()
                 .withDecoderBiasInit(TrainingOptions.DecoderBiasInit.GEOMETRIC_MEDIAN).withNormalizeActivations(true)
