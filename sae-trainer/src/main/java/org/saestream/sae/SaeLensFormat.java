@@ -254,6 +254,11 @@ public final class SaeLensFormat {
         } else {
             cfg.putObject("resampling").put("every_tokens", o.resampling().everyTokens());
         }
+        if (o.initFrom() == null) {
+            cfg.putNull("init_from");
+        } else {
+            cfg.put("init_from", o.initFrom()); // what this SAE started from
+        }
     }
 
     /** The options from cfg.json, defaults for missing keys (a directory written by SAELens or an older saestream). */
@@ -282,7 +287,8 @@ public final class SaeLensFormat {
                 : new TrainingOptions.Resampling(r.path("every_tokens").asLong());
         return new TrainingOptions(biasInit, normalize.equals(EXPECTED_AVERAGE_ONLY_IN),
                 cfg.path("drift_window_tokens").asLong(defaults.driftWindowTokens()),
-                cfg.path("drift_lookback").asInt(defaults.driftLookback()), freezing, resampling);
+                cfg.path("drift_lookback").asInt(defaults.driftLookback()), freezing, resampling,
+                textOr(cfg, "init_from", null));
     }
 
     /**

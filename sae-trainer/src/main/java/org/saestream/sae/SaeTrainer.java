@@ -41,6 +41,8 @@ public final class SaeTrainer implements AutoCloseable {
     private double activationScale;
     private DriftTracker drift;
     private long resampledTotal;
+    /** A pretrained SAE's activation scale until preparation converts its weights to this trainer's; 0 when fresh. */
+    private double pretrainedScale;
 
     /** A freshly initialised SAE (see {@link SaeParameters#initial}), not yet prepared. */
     public SaeTrainer(SaeConfig config, NDManager parent) {
@@ -60,6 +62,35 @@ public final class SaeTrainer implements AutoCloseable {
         this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
     }
 
+    /**
+     * A trainer as the config says it starts: from fresh weights, or with {@link TrainingOptions#initFrom()} from a
+     * pretrained SAE's (Adam, statistics and drift fresh; b_dec kept, not taken from data; the activation scale, when
+     * normalising, still measured on the first buffer and the weights converted to it).
+     */
+    public static SaeTrainer create(SaeConfig config, NDManager parent) {
+        String from = config.options().initFrom();
+        return from == null ? new SaeTrainer(config, parent)
+                : new SaeTrainer(config, parent, PretrainedWeights.load(config, java.nio.file.Path.of(from)));
+    }
+
+    private SaeTrainer(SaeConfig config, NDManager parent, PretrainedWeights pretrained) {
+        this.config = config;
+        this.architecture = config.architecture();
+        this.manager = parent.newSubManager();
+        try {
+            this.params = SaeParameters.fromFloats(manager, config.dIn(), config.dSae(), architecture,
+                    pretrained.values());
+            this.adam = AdamOptimizer.create(manager, config);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+        this.statistics = new FeatureStatistics(config.dSae(), config.deadWindowTokens());
+        this.activationScale = 1.0;
+        this.pretrainedScale = pretrained.scale();
+        this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
+    }
+
     private SaeTrainer(SaeConfig config, NDManager parent, SaeTrainerState.Decoded state) {
         this.config = config;
         this.architecture = config.architecture();
@@ -74,6 +105,11 @@ public final class SaeTrainer implements AutoCloseable {
             SaeTrainerState.Progress progress = state.progress();
             this.prepared = progress.prepared();
             this.activationScale = progress.activationScale();
+            if (!prepared && config.options().initFrom() != null) {
+                // restored before its first step: the weights are still the pretrained ones, in their own scale
+                this.pretrainedScale = SaeLensFormat.read(java.nio.file.Path.of(config.options().initFrom()))
+                        .activationScale();
+            }
             this.resampledTotal = progress.resampledTotal();
             if (progress.drift() != null) {
                 this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn(), progress.drift());
@@ -124,16 +160,45 @@ public final class SaeTrainer implements AutoCloseable {
                     + " before the first step; steps taken: " + steps + ")");
         }
         DataInitialization.Result init = DataInitialization.compute(config.options(), rows, count, config.dIn());
-        FeatureSlices.overwrite(params.bDec(), init.decoderBias());
         activationScale = init.activationScale();
+        if (pretrainedScale > 0) {
+            // the weights expect raw x u = x s_src; this trainer feeds x s = u q: W_enc / q, W_dec q, b_dec q
+            float q = (float) (activationScale / pretrainedScale);
+            if (q != 1f) {
+                FeatureSlices.overwrite(params.wEnc(), times(params.toFloats(SaeLensLayout.W_ENC), 1f / q));
+                FeatureSlices.overwrite(params.wDec(), times(params.toFloats(SaeLensLayout.W_DEC), q));
+                FeatureSlices.overwrite(params.bDec(), times(params.toFloats(SaeLensLayout.B_DEC), q));
+            }
+        } else {
+            FeatureSlices.overwrite(params.bDec(), init.decoderBias());
+        }
         prepared = true;
         long tokens = statistics.tokensSeen();
         drift.start(params.toFloats(SaeLensLayout.W_DEC), tokens, tokens / config.options().driftWindowTokens());
     }
 
+    private static float[] times(float[] values, float factor) {
+        float[] out = values.clone();
+        for (int i = 0; i < out.length; i++) {
+            out[i] *= factor;
+        }
+        return out;
+    }
+
+    /** What preparation may change, to undo it: b_dec, and for a pretrained start W_enc and W_dec too. */
+    private Map<String, float[]> beforePreparation() {
+        Map<String, float[]> before = new java.util.LinkedHashMap<>();
+        before.put(SaeLensLayout.B_DEC, params.toFloats(SaeLensLayout.B_DEC));
+        if (pretrainedScale > 0) {
+            before.put(SaeLensLayout.W_ENC, params.toFloats(SaeLensLayout.W_ENC));
+            before.put(SaeLensLayout.W_DEC, params.toFloats(SaeLensLayout.W_DEC));
+        }
+        return before;
+    }
+
     /** Undoes a preparation the step that made it could not complete. */
-    private void unprepare(float[] decoderBiasBefore) {
-        FeatureSlices.overwrite(params.bDec(), decoderBiasBefore);
+    private void unprepare(Map<String, float[]> before) {
+        before.forEach((name, values) -> FeatureSlices.overwrite(params.get(name), values));
         activationScale = 1.0;
         prepared = false;
         drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
@@ -160,7 +225,7 @@ public final class SaeTrainer implements AutoCloseable {
             throw new IllegalArgumentException("batch holds " + batch.length + " floats but " + rows + " rows of dIn "
                     + dIn + " need " + rows * dIn);
         }
-        float[] decoderBiasBefore = null;
+        Map<String, float[]> beforePreparation = null;
         if (!prepared) {
             for (int i = 0; i < rows * dIn; i++) {
                 if (!Float.isFinite(batch[i])) {
@@ -169,7 +234,7 @@ public final class SaeTrainer implements AutoCloseable {
                             + " at step " + steps);
                 }
             }
-            decoderBiasBefore = params.toFloats(SaeLensLayout.B_DEC);
+            beforePreparation = beforePreparation();
             prepare(batch, rows);
         }
         try (NDManager stepManager = manager.newSubManager(); NDScope scope = new NDScope()) {
@@ -186,8 +251,8 @@ public final class SaeTrainer implements AutoCloseable {
                     sumSquaredError, totalVariance, activeCount)).toType(DataType.FLOAT64, false).toDoubleArray();
             double loss = scalars[2];
             if (!Double.isFinite(loss)) {
-                if (decoderBiasBefore != null) {
-                    unprepare(decoderBiasBefore);
+                if (beforePreparation != null) {
+                    unprepare(beforePreparation);
                 }
                 throw new IllegalStateException("SAE " + config.saeId() + ": loss is " + loss + " at step " + (steps + 1)
                         + " (mse " + scalars[0] + ", sparsity " + scalars[1] + "); non-finite input or divergence,"

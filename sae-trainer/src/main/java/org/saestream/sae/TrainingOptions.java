@@ -17,10 +17,12 @@ import java.io.Serializable;
  * @param driftLookback        K: self-similarity is also measured against the decoder K boundaries back
  * @param freezing             freezes features whose decoder direction has stopped moving; null = never
  * @param resampling           re-initialises dead features periodically (ReLU + L1 only); null = never
+ * @param initFrom             a pretrained SAE to start from (SAELens directory or saestream snapshot); null = fresh
+ *                             weights. b_dec then comes from it, not from the first buffer
  */
 public record TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalizeActivations,
                               long driftWindowTokens, int driftLookback, Freezing freezing,
-                              Resampling resampling) implements Serializable {
+                              Resampling resampling, String initFrom) implements Serializable {
 
     /** 1M tokens: long enough for a feature to move measurably, short enough to watch it live. */
     public static final long DEFAULT_DRIFT_WINDOW_TOKENS = 1_000_000L;
@@ -88,6 +90,15 @@ public record TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalize
         if (driftLookback < 1) {
             throw new IllegalArgumentException("driftLookback must be at least 1, got " + driftLookback);
         }
+        if (initFrom != null && initFrom.isBlank()) {
+            throw new IllegalArgumentException("initFrom must be a directory or null, got a blank path");
+        }
+    }
+
+    /** Starting from fresh weights. */
+    public TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalizeActivations, long driftWindowTokens,
+                           int driftLookback, Freezing freezing, Resampling resampling) {
+        this(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, freezing, resampling, null);
     }
 
     /** b_dec at the mean, no normalisation, 1M-token drift windows with lookback 4, no freezing or resampling. */
@@ -97,26 +108,38 @@ public record TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalize
     }
 
     public TrainingOptions withDecoderBiasInit(DecoderBiasInit value) {
-        return new TrainingOptions(value, normalizeActivations, driftWindowTokens, driftLookback, freezing, resampling);
+        return new TrainingOptions(value, normalizeActivations, driftWindowTokens, driftLookback, freezing, resampling,
+                initFrom);
     }
 
     public TrainingOptions withNormalizeActivations(boolean value) {
-        return new TrainingOptions(decoderBiasInit, value, driftWindowTokens, driftLookback, freezing, resampling);
+        return new TrainingOptions(decoderBiasInit, value, driftWindowTokens, driftLookback, freezing, resampling,
+                initFrom);
     }
 
     public TrainingOptions withDrift(long windowTokens, int lookback) {
-        return new TrainingOptions(decoderBiasInit, normalizeActivations, windowTokens, lookback, freezing, resampling);
+        return new TrainingOptions(decoderBiasInit, normalizeActivations, windowTokens, lookback, freezing, resampling,
+                initFrom);
     }
 
     /** Another freezing rule; null turns freezing off. */
     public TrainingOptions withFreezing(Freezing value) {
         return new TrainingOptions(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, value,
-                resampling);
+                resampling, initFrom);
     }
 
     /** Another resampling rule; null turns resampling off. */
     public TrainingOptions withResampling(Resampling value) {
         return new TrainingOptions(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, freezing,
-                value);
+                value, initFrom);
+    }
+
+    /**
+     * Start from a pretrained SAE's weights instead of fresh ones: a SAELens directory or a saestream snapshot
+     * ({@link SaeTrainer#create}); null for fresh weights.
+     */
+    public TrainingOptions withInitFrom(String directory) {
+        return new TrainingOptions(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, freezing,
+                resampling, directory);
     }
 }

@@ -7,9 +7,11 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import org.saestream.sae.ActivationSource;
 import org.saestream.sae.BatchTopK;
 import org.saestream.sae.JumpReLU;
+import org.saestream.sae.LoadedSae;
 import org.saestream.sae.ReluL1;
 import org.saestream.sae.SaeArchitecture;
 import org.saestream.sae.SaeConfig;
+import org.saestream.sae.SaeLensFormat;
 import org.saestream.sae.TopK;
 import org.saestream.sae.TrainingOptions;
 
@@ -102,7 +104,7 @@ public final class ExperimentFile {
         Set<String> ids = new HashSet<>();
         for (int i = 0; i < list.size(); i++) {
             Fields f = new Fields(source, "saes[" + i + "].", list.get(i));
-            SaeConfig sae = sae(f, hook, model, dIn, deadWindow, defaults);
+            SaeConfig sae = sae(f, hook, model, dIn, deadWindow, defaults, baseDir);
             if (!ids.add(sae.saeId())) {
                 throw f.error("id", "'" + sae.saeId() + "' is used by an earlier SAE");
             }
@@ -125,7 +127,7 @@ public final class ExperimentFile {
     }
 
     private static SaeConfig sae(Fields f, String defaultHook, String model, Integer defaultDIn, long deadWindow,
-                                 TrainingOptions defaults) {
+                                 TrainingOptions defaults, Path baseDir) {
         String id = f.requiredText("id");
         String hook = f.text("hook", defaultHook);
         Integer dInOrNull = f.intOrNull("d_in");
@@ -173,7 +175,8 @@ public final class ExperimentFile {
                     f.intValue("batch_size", base.batchSize(), 1),
                     f.longValue("seed", 0, Long.MIN_VALUE),
                     hook == null ? "" : hook, model, f.longValue("dead_window_tokens", deadWindow, 1),
-                    options(f.object("training"), defaults));
+                    options(f.object("training"), defaults).withInitFrom(initFrom(f, baseDir, id, dIn, size,
+                            architecture)));
         } catch (InvalidExperimentException e) {
             throw e;
         } catch (IllegalArgumentException e) {
@@ -239,6 +242,33 @@ public final class ExperimentFile {
     }
 
     /**
+     * init_from: a pretrained SAE to fine-tune (a SAELens directory or one of our snapshots), relative to the file;
+     * read now, so that a wrong path, shape or architecture fails before anything starts. Null when not given.
+     */
+    private static String initFrom(Fields f, Path baseDir, String id, int dIn, int dSae, SaeArchitecture architecture) {
+        String given = f.text("init_from", null);
+        if (given == null) {
+            return null;
+        }
+        Path dir = baseDir == null ? Path.of(given) : baseDir.resolve(given);
+        LoadedSae pretrained;
+        try {
+            pretrained = SaeLensFormat.read(dir);
+        } catch (RuntimeException e) {
+            throw f.error("init_from", dir + " is not an SAE directory: " + e.getMessage());
+        }
+        if (pretrained.config().dIn() != dIn || pretrained.config().dSae() != dSae) {
+            throw f.error("init_from", dir + " holds a " + pretrained.config().dIn() + " x " + pretrained.config().dSae()
+                    + " SAE, not " + dIn + " x " + dSae);
+        }
+        if (!pretrained.architecture().equals(architecture.inferenceSaeLensName())) {
+            throw f.error("init_from", dir + " holds a '" + pretrained.architecture() + "' SAE, not what "
+                    + architecture.saeLensName() + " trains ('" + architecture.inferenceSaeLensName() + "')");
+        }
+        return dir.toAbsolutePath().toString();
+    }
+
+    /**
      * context_size, prepend_bos and dataset_path, as SAELens's metadata names them: where the topic's activations came
      * from, for the snapshots (the command line takes them from the topic's first record otherwise); null when the
      * file gives none of them.
@@ -255,7 +285,7 @@ public final class ExperimentFile {
     private static final Set<String> FIELD_NAMES = Set.of("adam_beta1", "adam_beta2", "architecture", "aux_k",
             "aux_k_coefficient", "b_dec_init", "bandwidth", "batch_size", "comparison_threshold", "context_after",
             "context_before", "context_size", "d_in", "d_sae", "dataset_path", "dead_window_tokens", "drift_lookback", "drift_window_tokens",
-            "every_blocks", "expansion_factor", "feature_examples", "freeze", "hook", "id", "initial_threshold", "k", "l0",
+            "every_blocks", "expansion_factor", "feature_examples", "freeze", "hook", "id", "init_from", "initial_threshold", "k", "l0",
             "l0_warmup_steps", "l1", "l1_warmup_steps", "lr", "matching_max_features", "mixing_buffer_tokens", "model",
             "normalize_activations", "parallelism", "prepend_bos", "reference", "resample_every_tokens", "saes", "seed",
             "stop_when_all_frozen", "threshold", "training", "windows");

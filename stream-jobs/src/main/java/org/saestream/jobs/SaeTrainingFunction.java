@@ -320,7 +320,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         List<SaeTrainer> trainers = new ArrayList<>();
         for (SaeConfig sae : group.members()) {
             byte[] saved = trainerState.get(sae.saeId());
-            trainers.add(saved == null ? new SaeTrainer(sae, manager)
+            trainers.add(saved == null ? SaeTrainer.create(sae, manager)
                     : SaeTrainer.restore(sae, saved, windowDecoderState.get(sae.saeId()), manager));
         }
         Iterable<TokenRows> buffered = bufferState.get();

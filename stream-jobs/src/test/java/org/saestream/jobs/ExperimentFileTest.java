@@ -128,6 +128,30 @@ class ExperimentFileTest {
     }
 
     @Test
+    void initFromIsCheckedWhenTheFileIsRead(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path pretrained = java.nio.file.Files.createDirectories(dir.resolve("pretrained"));
+        java.nio.file.Files.writeString(pretrained.resolve("cfg.json"),
+                "{\"architecture\": \"standard\", \"d_in\": 4, \"d_sae\": 8}");
+        java.util.Map<String, org.saestream.tensor.Tensor> w = new java.util.LinkedHashMap<>();
+        w.put("W_enc", org.saestream.tensor.Tensor.ofFloats(new float[32], 4, 8));
+        w.put("W_dec", org.saestream.tensor.Tensor.ofFloats(new float[32], 8, 4));
+        w.put("b_enc", org.saestream.tensor.Tensor.ofFloats(new float[8], 8));
+        w.put("b_dec", org.saestream.tensor.Tensor.ofFloats(new float[4], 4));
+        java.nio.file.Files.write(pretrained.resolve("sae_weights.safetensors"),
+                org.saestream.tensor.Safetensors.toBytes(w, java.util.Map.of()));
+        ExperimentFile.Plan plan = ExperimentFile.parse("d_in: 4\nsaes:\n  - {id: a, d_sae: 8, init_from: pretrained}\n",
+                "exp.yaml", dir);
+        assertEquals(pretrained.toAbsolutePath().toString(), plan.saes().get(0).options().initFrom(),
+                "relative to the file");
+        assertMessage("saes[0].init_from: " + dir.resolve("pretrained") + " holds a 4 x 8 SAE, not 4 x 16",
+                "d_in: 4\nsaes:\n  - {id: a, d_sae: 16, init_from: " + pretrained + "}\n");
+        assertMessage("saes[0].init_from: " + dir.resolve("nowhere") + " is not an SAE directory",
+                "d_in: 4\nsaes:\n  - {id: a, d_sae: 8, init_from: " + dir.resolve("nowhere") + "}\n");
+        assertMessage("holds a 'standard' SAE, not what topk trains ('topk')",
+                "d_in: 4\nsaes:\n  - {id: a, d_sae: 8, architecture: topk, k: 2, init_from: " + pretrained + "}\n");
+    }
+
+    @Test
     void jsonIsReadToo() {
         ExperimentFile.Plan plan = ExperimentFile.parse("""
                 {"d_in": 64, "saes": [{"id": "a", "d_sae": 256, "architecture": "topk", "k": 4}]}
