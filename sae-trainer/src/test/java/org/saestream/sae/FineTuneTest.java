@@ -25,22 +25,13 @@ class FineTuneTest {
     private static final int N = 32;
     private static final int ROWS = 64;
 
+    /** The four architectures, normalising, as the export test trains them. */
     static Stream<SaeConfig> everyArchitecture() {
-        SaeConfig base = SaeConfig.reluL1("ft", D, N).withBatchSize(ROWS).withSeed(3)
-                .withSource("blocks.0.hook_resid_post", "m")
-                .withOptions(TrainingOptions.defaults().withNormalizeActivations(true));
-        return Stream.of(base.withArchitecture(new ReluL1(0.05)),
-                base.withArchitecture(new TopK(3, 4, 0.05)),
-                base.withArchitecture(new BatchTopK(3, 4, 0.05, 0.05)),
-                base.withArchitecture(new JumpReLU(0.02, 0.05, 0.05)));
+        return SaeLensExportTest.everyArchitecture();
     }
 
     private static float[] raw(Random random) {
-        float[] x = new float[ROWS * D];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = 5.1f * (float) Math.abs(random.nextGaussian()) + (i % D == 1 ? 2f : 0f);
-        }
-        return x;
+        return SaeLensExportTest.raw(random);
     }
 
     @ParameterizedTest

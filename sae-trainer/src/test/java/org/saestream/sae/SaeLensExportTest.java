@@ -43,7 +43,7 @@ class SaeLensExportTest {
                 base.withArchitecture(new JumpReLU(0.02, 0.05, 0.05)));
     }
 
-    private static float[] raw(Random random) {
+    static float[] raw(Random random) {
         float[] x = new float[ROWS * D];
         for (int i = 0; i < x.length; i++) {
             x[i] = RAW_SCALE * (float) Math.abs(random.nextGaussian()) + (i % D == 0 ? 3f : 0f);
