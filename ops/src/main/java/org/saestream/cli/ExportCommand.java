@@ -1,13 +1,24 @@
 package org.saestream.cli;
 
+import org.saestream.neuronpedia.NeuronpediaExport;
+import org.saestream.produce.CommittedRecords;
+import org.saestream.records.FeatureExamples;
+import org.saestream.records.RecordCodec;
+import org.saestream.records.Topics;
 import org.saestream.sae.ActivationSource;
+import org.saestream.sae.LoadedSae;
 import org.saestream.sae.SaeLensFormat;
+import org.saestream.sink.text.TokenDecoder;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
@@ -39,11 +50,41 @@ public final class ExportCommand implements Callable<Integer> {
             + "Face dataset the corpus came from), instead of the snapshot's corpus directory")
     String datasetPath;
 
+    @Option(names = "--neuronpedia", description = "Write feature dashboards for Neuronpedia instead (SAEDashboard's "
+            + "NeuronpediaRunner layout), from the snapshot and the feature examples on sae-features")
+    boolean neuronpedia;
+
+    @Option(names = "--sae", paramLabel = "EXPERIMENT:SAE", description = "With --neuronpedia: whose feature "
+            + "examples to read (the sink's SAE key, e.g. demo:relu-1024)")
+    String saeKey;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH", description = "With --neuronpedia: tokenizer.json or a model "
+            + "directory holding one (default: --model's)")
+    Path tokenizer;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "With --neuronpedia: the Hugging Face model directory; "
+            + "its unembedding gives each feature's logit effects")
+    Path model;
+
+    @Option(names = "--sae-set", paramLabel = "NAME", description = "With --neuronpedia: the source set name "
+            + "(default: the experiment)")
+    String saeSet;
+
+    @Option(names = "--features-per-batch", description = "With --neuronpedia: features per batch-N.json "
+            + "(default: ${DEFAULT-VALUE})")
+    int featuresPerBatch = 128;
+
+    @ArgGroup(exclusive = false, multiplicity = "0..1")
+    KafkaTarget cluster;
+
     @Override
     public Integer call() throws IOException {
         if (Files.exists(out) && !emptyDirectory(out)) {
             throw new IllegalArgumentException("--out " + out + " exists and is not empty: export never replaces or "
                     + "deletes files; choose a new directory");
+        }
+        if (neuronpedia) {
+            return exportForNeuronpedia();
         }
         ActivationSource source = null;
         if (contextSize != null || prependBos != null || datasetPath != null) {
@@ -57,6 +98,44 @@ public final class ExportCommand implements Callable<Integer> {
         }
         SaeLensFormat.export(snapshot, out, modelName, source);
         System.out.println("exported " + snapshot + " -> " + out);
+        return 0;
+    }
+
+    private int exportForNeuronpedia() {
+        if (saeKey == null || !saeKey.contains(":") || cluster == null) {
+            throw new IllegalArgumentException("--neuronpedia needs --sae EXPERIMENT:SAE and --bootstrap (or --kafka-dir): "
+                    + "the feature examples are read from sae-features");
+        }
+        if (tokenizer == null && model == null) {
+            throw new IllegalArgumentException("--neuronpedia needs --tokenizer or --model to decode the examples' tokens");
+        }
+        if (featuresPerBatch < 1) {
+            throw new IllegalArgumentException("--features-per-batch must be at least 1, got " + featuresPerBatch);
+        }
+        String experiment = saeKey.substring(0, saeKey.indexOf(':'));
+        String saeId = saeKey.substring(saeKey.indexOf(':') + 1);
+        LoadedSae sae = SaeLensFormat.read(snapshot);
+        TokenDecoder tokens = TokenDecoder.load(tokenizer != null ? tokenizer : model);
+        Optional<float[]> unembedding = Optional.ofNullable(model)
+                .map(dir -> NeuronpediaExport.unembedding(dir, sae.config().dIn()));
+        List<FeatureExamples> examples = new ArrayList<>();
+        try (KafkaTarget.Connection kafka = cluster.connect()) {
+            CommittedRecords.forEach(kafka.client(), Topics.SAE_FEATURES, r -> {
+                FeatureExamples e = RecordCodec.FEATURE_EXAMPLES.decode(r.value());
+                if (e.getExperiment().toString().equals(experiment) && e.getSaeId().toString().equals(saeId)) {
+                    examples.add(e);
+                }
+            });
+        }
+        if (examples.isEmpty()) {
+            throw new IllegalArgumentException("sae-features holds no feature examples of " + saeKey
+                    + " (feature_examples.k 0, or no drift window closed yet?)");
+        }
+        Path dir = NeuronpediaExport.write(new NeuronpediaExport.Source(sae, saeSet != null ? saeSet : experiment,
+                examples, tokens, unembedding, featuresPerBatch), out);
+        System.out.println("neuronpedia export of " + saeKey + " (" + sae.config().dSae() + " features, "
+                + examples.size() + " example records" + (unembedding.isPresent() ? ", logit effects" : "") + ") -> "
+                + dir);
         return 0;
     }
 
