@@ -7,17 +7,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.sae.LoadedSae;
 import org.saestream.sae.SaeLensFormat;
-import org.saestream.sink.MetricsSink;
-import org.saestream.sink.SinkConfig;
-import org.saestream.sink.SinkTopology;
-import org.saestream.topics.KafkaAdmin;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * from the snapshot, and logit effects from the model's unembedding.
  */
 class NeuronpediaExportTest {
-    private static final String HOOK = "blocks.0.hook_resid_post";
+    private static final String HOOK = SmallRun.HOOK;
 
     @Test
     void dashboardsAreWrittenInTheLayoutNeuronpediaImports(@TempDir Path dir) throws Exception {
@@ -41,28 +35,7 @@ class NeuronpediaExportTest {
         Path model = ShippedModelTest.shippedModel();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
-            assertEquals(0, Cli.run("produce", "--bootstrap", bootstrap, "--run", "np", "--model", model.toString(),
-                    "--corpus", corpus.toString(), "--hooks", HOOK, "--context", "64").rc());
-            Cli.Outcome train = Cli.run("train", "--bootstrap", bootstrap, "--run", "np", "--experiment", "np-exp",
-                    "--checkpoint-dir", dir.resolve("chk").toString(), "--rest-port", "0", "--d-in", "128", "--hook",
-                    HOOK, "--d-sae", "256", "--batch-size", "256", "--mixing-buffer", "1024", "--bounded");
-            assertEquals(0, train.rc(), train.stdout() + train.stderr());
-            try (KafkaAdmin admin = KafkaAdmin.connect(bootstrap, Duration.ofSeconds(10))) {
-                admin.ensureTopics(SinkTopology.topics(), 1);
-            }
-            Path snapshots = dir.resolve("snapshots");
-            Path snapshot;
-            try (MetricsSink sink = new MetricsSink(SinkConfig.of(bootstrap, dir.resolve("sink"), snapshots, 0))) {
-                sink.start();
-                sink.awaitRunning(Duration.ofSeconds(60));
-                Path saeDir = snapshots.resolve("np-exp").resolve("relu-256");
-                long deadline = System.nanoTime() + 60_000_000_000L;
-                while (newest(saeDir) == null && System.nanoTime() < deadline) {
-                    Thread.sleep(200);
-                }
-                snapshot = newest(saeDir);
-                assertTrue(snapshot != null, "the sink wrote a snapshot");
-            }
+            Path snapshot = SmallRun.trainedSnapshot(bootstrap, dir, corpus, "np", "np-exp");
 
             Path out = dir.resolve("neuronpedia");
             Cli.Outcome export = Cli.run("export", "--neuronpedia", "--snapshot", snapshot.toString(), "--sae",
@@ -110,15 +83,6 @@ class NeuronpediaExportTest {
             }
             assertTrue(withExamples > 10, "features with top activations: " + withExamples);
             System.out.printf("neuronpedia export: 256 features in 3 batches, %d with top activations%n", withExamples);
-        }
-    }
-
-    private static Path newest(Path saeDir) throws java.io.IOException {
-        if (!Files.isDirectory(saeDir)) {
-            return null;
-        }
-        try (Stream<Path> entries = Files.list(saeDir)) {
-            return entries.filter(p -> Files.exists(p.resolve("cfg.json"))).max(Path::compareTo).orElse(null);
         }
     }
 }
