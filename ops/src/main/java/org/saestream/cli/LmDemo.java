@@ -12,6 +12,7 @@ import org.saestream.produce.lm.CorpusProducerConfig;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
+import org.saestream.sae.ActivationSource;
 import org.saestream.sae.SaeConfig;
 import org.saestream.tensor.DType;
 import org.saestream.topics.TopicCatalog;
@@ -70,7 +71,10 @@ final class LmDemo {
             int width = HookPoint.parse(options.lmHook).name().endsWith("mlp.hook_post") ? lm.dims().mlpWidth()
                     : lm.dims().width();
             String modelId = model.getFileName().toString();
-            SaeJobConfig job = saeJob(options, width, modelId, SaeOptions.Defaults.width(width));
+            // the producer below says the same in every record; the job starts before the first one exists
+            Path corpusDir = (Files.isDirectory(corpus) ? corpus : corpus.getParent()).toAbsolutePath();
+            SaeJobConfig job = saeJob(options, width, modelId, SaeOptions.Defaults.width(width))
+                    .withActivationSource(new ActivationSource(options.context, false, corpusDir.toString()));
             String saeKey = job.saeKey(job.saes().get(0).saeId());
             System.out.println("saestream demo (lm): workdir " + dir);
             System.out.println("model      " + lm + ", hook " + options.lmHook + " (width " + width + ")");

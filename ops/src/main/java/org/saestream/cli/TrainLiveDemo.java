@@ -5,6 +5,7 @@ import org.saestream.jobs.SaeJobConfig;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.SpectrumMetrics;
 import org.saestream.records.Topics;
+import org.saestream.sae.ActivationSource;
 import org.saestream.spectrum.SpectrumJobConfig;
 import org.saestream.topics.TopicCatalog;
 import org.saestream.train.TrainConfig;
@@ -39,7 +40,8 @@ final class TrainLiveDemo {
         Path out = dir.resolve("model");
         int width = ((TrainConfig.FromConfig) config.model()).config().path("hidden_size").asInt();
         SaeJobConfig job = LmDemo.saeJob(options, width, out.getFileName().toString(),
-                SaeOptions.Defaults.width(width).withSnapshotEvery(SNAPSHOT_EVERY_TOKENS));
+                SaeOptions.Defaults.width(width).withSnapshotEvery(SNAPSHOT_EVERY_TOKENS))
+                .withActivationSource(new ActivationSource(config.data().contextLength(), false, ""));
         String saeKey = job.saeKey(job.saes().get(0).saeId());
         SpectrumJobConfig spectrum = SpectrumJobConfig.forRun(options.run).withPublishEvery(options.spectrumEvery);
         Progress clock = new Progress();
