@@ -108,9 +108,10 @@ class ClusterPathTest {
 
             // kill -9 the TaskManager mid-job; `cluster restart` brings it back and the job recovers from its checkpoint
             Member taskManager = cluster.member("taskmanager-1");
-            ProcessHandle.of(taskManager.pid()).orElseThrow().destroyForcibly();
-            assertTrue(ProcessHandle.of(taskManager.pid()).map(p -> p.onExit().join()).isPresent()
-                    || !taskManager.alive());
+            ProcessHandle killed = ProcessHandle.of(taskManager.pid()).orElseThrow();
+            killed.destroyForcibly();
+            killed.onExit().join();
+            assertFalse(taskManager.alive(), "the TaskManager is gone");
             Cli.Outcome restart = Cli.run("cluster", "restart", "taskmanager-1", "--workdir", work.toString());
             assertEquals(0, restart.rc(), restart.stdout() + restart.stderr());
             Member restarted = ClusterFile.read(work).member("taskmanager-1");

@@ -1,6 +1,7 @@
 package org.saestream.cli;
 
 import org.saestream.neuronpedia.NeuronpediaExport;
+import org.saestream.neuronpedia.Unembedding;
 import org.saestream.produce.CommittedRecords;
 import org.saestream.records.FeatureExamples;
 import org.saestream.records.RecordCodec;
@@ -86,17 +87,14 @@ public final class ExportCommand implements Callable<Integer> {
         if (neuronpedia) {
             return exportForNeuronpedia();
         }
-        ActivationSource source = null;
-        if (contextSize != null || prependBos != null || datasetPath != null) {
-            if (contextSize != null && contextSize < 1) {
-                throw new IllegalArgumentException("--context-size must be at least 1, got " + contextSize);
-            }
-            ActivationSource known = SaeLensFormat.read(snapshot).source();
-            source = new ActivationSource(contextSize != null ? contextSize : known.contextSize(),
-                    prependBos != null ? prependBos : known.prependBos(),
-                    datasetPath != null ? datasetPath : known.datasetPath());
+        if (contextSize != null && contextSize < 1) {
+            throw new IllegalArgumentException("--context-size must be at least 1, got " + contextSize);
         }
-        SaeLensFormat.export(snapshot, out, modelName, source);
+        // what the options give replaces what the snapshot says
+        SaeLensFormat.export(snapshot, out, modelName, known -> new ActivationSource(
+                contextSize != null ? contextSize : known.contextSize(),
+                prependBos != null ? prependBos : known.prependBos(),
+                datasetPath != null ? datasetPath : known.datasetPath()));
         System.out.println("exported " + snapshot + " -> " + out);
         return 0;
     }
@@ -117,7 +115,7 @@ public final class ExportCommand implements Callable<Integer> {
         LoadedSae sae = SaeLensFormat.read(snapshot);
         TokenDecoder tokens = TokenDecoder.load(tokenizer != null ? tokenizer : model);
         Optional<float[]> unembedding = Optional.ofNullable(model)
-                .map(dir -> NeuronpediaExport.unembedding(dir, sae.config().dIn()));
+                .map(dir -> Unembedding.read(dir, sae.config().dIn()));
         List<FeatureExamples> examples = new ArrayList<>();
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             CommittedRecords.forEach(kafka.client(), Topics.SAE_FEATURES, r -> {

@@ -64,20 +64,6 @@ public final class ConfFile {
         return this;
     }
 
-    /** The value of a key: as set, else as the template has it, else null. */
-    public String get(String key) {
-        if (values.containsKey(key)) {
-            return values.get(key);
-        }
-        for (String line : lines) {
-            String k = keyOf(line);
-            if (key.equals(k)) {
-                return line.substring(line.indexOf(separator.strip()) + 1).strip();
-            }
-        }
-        return null;
-    }
-
     public String text() {
         Map<String, String> pending = new LinkedHashMap<>(values);
         List<String> out = new ArrayList<>();

@@ -9,14 +9,13 @@ import org.apache.flink.runtime.jobmanager.JobManagerProcessSpec;
 import org.apache.flink.runtime.jobmanager.JobManagerProcessUtils;
 import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
 import org.apache.kafka.common.Uuid;
+import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.KafkaUnreachableException;
 
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -80,11 +79,13 @@ public final class LocalCluster {
         writeString(log4j, ConfFile.log4j());
 
         List<Member> members = new ArrayList<>();
+        // every port this cluster needs, found at once: asked one at a time, the system may give one out twice
+        int[] free = freePorts(2 * plan.brokers() + 2);
         List<Integer> brokerPorts = new ArrayList<>();
         List<Integer> controllerPorts = new ArrayList<>();
         for (int i = 0; i < plan.brokers(); i++) {
-            brokerPorts.add(plan.kafkaPort() == 0 ? freePort() : plan.kafkaPort() + i);
-            controllerPorts.add(freePort());
+            brokerPorts.add(plan.kafkaPort() == 0 ? free[2 * i] : plan.kafkaPort() + i);
+            controllerPorts.add(free[2 * i + 1]);
         }
         String voters = "";
         for (int i = 0; i < plan.brokers(); i++) {
@@ -120,10 +121,10 @@ public final class LocalCluster {
                     workdir.resolve("logs").resolve(name + ".log"), 0, 0));
         }
 
-        int restPort = plan.flinkPort() == 0 ? freePort() : plan.flinkPort();
+        int restPort = plan.flinkPort() == 0 ? free[free.length - 1] : plan.flinkPort();
         Path flinkConf = workdir.resolve("flink").resolve("conf");
         ConfFile.flink()
-                .set("jobmanager.rpc.port", freePort())
+                .set("jobmanager.rpc.port", free[free.length - 2])
                 .set("rest.port", restPort)
                 .set("taskmanager.numberOfTaskSlots", plan.slots())
                 .set("execution.checkpointing.dir", workdir.resolve("flink").resolve("checkpoints").toUri())
@@ -200,7 +201,7 @@ public final class LocalCluster {
             lines.add("kafka  " + cluster.bootstrap() + "  " + e.getMessage());
         }
         try {
-            JsonNode overview = new FlinkRest(restHost(cluster), restPort(cluster), Duration.ofSeconds(5)).requireAnswer();
+            JsonNode overview = rest(cluster).requireAnswer();
             lines.add("flink  http://" + cluster.flinkRest() + "  " + overview.path("taskmanagers").asInt()
                     + " taskmanagers, " + overview.path("slots-available").asInt() + " of "
                     + overview.path("slots-total").asInt() + " slots free, " + overview.path("jobs-running").asInt()
@@ -303,7 +304,7 @@ public final class LocalCluster {
 
     private static void awaitFlink(ClusterFile cluster, int taskManagers) {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        FlinkRest rest = new FlinkRest(restHost(cluster), restPort(cluster), Duration.ofSeconds(5));
+        FlinkRest rest = rest(cluster);
         while (true) {
             try {
                 rest.requireAnswer();
@@ -328,8 +329,7 @@ public final class LocalCluster {
     private static Map<String, String> registeredTaskManagers(ClusterFile cluster) {
         Map<String, String> registered = new HashMap<>();
         try {
-            FlinkRest rest = new FlinkRest(restHost(cluster), restPort(cluster), Duration.ofSeconds(5));
-            for (JsonNode tm : rest.get("/taskmanagers").path("taskmanagers")) {
+            for (JsonNode tm : rest(cluster).get("/taskmanagers").path("taskmanagers")) {
                 registered.put(tm.path("id").asText(), tm.path("path").asText());
             }
         } catch (FlinkUnreachableException e) {
@@ -397,23 +397,20 @@ public final class LocalCluster {
         });
     }
 
-    private static String restHost(ClusterFile cluster) {
-        return cluster.flinkRest().substring(0, cluster.flinkRest().lastIndexOf(':'));
-    }
-
-    private static int restPort(ClusterFile cluster) {
-        return Integer.parseInt(cluster.flinkRest().substring(cluster.flinkRest().lastIndexOf(':') + 1));
+    /** The cluster's JobManager, each call bounded to 5 s. */
+    private static FlinkRest rest(ClusterFile cluster) {
+        return FlinkRest.of(cluster.flinkRest(), Duration.ofSeconds(5));
     }
 
     private static List<String> words(String text) {
         return Arrays.stream(text.trim().split("\\s+")).filter(w -> !w.isEmpty()).toList();
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
-            return socket.getLocalPort();
+    private static int[] freePorts(int n) {
+        try {
+            return EmbeddedKafka.freePorts(n);
         } catch (IOException e) {
-            throw new UncheckedIOException("no free port on " + HOST, e);
+            throw new UncheckedIOException("no free ports on " + HOST, e);
         }
     }
 

@@ -1,5 +1,8 @@
 package org.saestream.neuronpedia;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.PriorityQueue;
 
 /**
  * Feature dashboards in the layout SAEDashboard's NeuronpediaRunner writes and Neuronpedia imports:
@@ -45,11 +49,6 @@ public final class NeuronpediaExport {
     private NeuronpediaExport() {
     }
 
-    /** The model directory's unembedding [vocab, d_model], checked against the SAE's width. */
-    public static float[] unembedding(Path modelDir, int dModel) {
-        return Unembedding.read(modelDir, dModel);
-    }
-
     /** Writes the directory; returns it. */
     public static Path write(Source source, Path out) {
         LoadedSae sae = source.sae();
@@ -59,7 +58,11 @@ public final class NeuronpediaExport {
         Path dir = out.resolve(model + "_" + source.saeSet() + "_" + hook + "_" + dSae);
         Map<Integer, List<FeatureExample>> latest = latestExamples(source.examples());
         long prompts = source.examples().stream().mapToLong(FeatureExamples::getBlocksSampled).max().orElse(0);
-        try {
+        int dIn = sae.config().dIn();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            // W_U^T [d_model, vocab], once: each batch's logit effects are one matmul, not a loop per feature
+            NDArray unembeddingT = source.unembedding()
+                    .map(wu -> manager.create(wu, new Shape(wu.length / dIn, dIn)).transpose()).orElse(null);
             Files.createDirectories(dir);
             ObjectNode settings = JSON.createObjectNode();
             settings.put("sae_set", source.saeSet());
@@ -79,8 +82,20 @@ public final class NeuronpediaExport {
                 out1.put("sae_set", source.saeSet());
                 out1.putNull("sae_id_suffix");
                 ArrayNode features = out1.putArray("features");
-                for (int i = first; i < Math.min(dSae, first + source.featuresPerBatch()); i++) {
-                    features.add(feature(source, i, latest.getOrDefault(i, List.of()), prompts));
+                int end = Math.min(dSae, first + source.featuresPerBatch());
+                float[] logits = null;
+                int vocab = 0;
+                if (unembeddingT != null) {
+                    try (NDArray rows = manager.create(Arrays.copyOfRange(sae.wDec(), first * dIn, end * dIn),
+                            new Shape(end - first, dIn)); NDArray product = rows.matMul(unembeddingT)) {
+                        logits = product.toFloatArray();
+                        vocab = (int) product.getShape().get(1);
+                    }
+                }
+                for (int i = first; i < end; i++) {
+                    float[] featureLogits = logits == null ? null
+                            : Arrays.copyOfRange(logits, (i - first) * vocab, (i - first + 1) * vocab);
+                    features.add(feature(source, i, latest.getOrDefault(i, List.of()), prompts, featureLogits));
                 }
                 JSON.writeValue(dir.resolve("batch-" + batch + ".json").toFile(), out1);
             }
@@ -106,7 +121,8 @@ public final class NeuronpediaExport {
         return latest;
     }
 
-    private static ObjectNode feature(Source source, int i, List<FeatureExample> examples, long prompts) {
+    private static ObjectNode feature(Source source, int i, List<FeatureExample> examples, long prompts,
+                                      float[] logits) {
         LoadedSae sae = source.sae();
         int dIn = sae.config().dIn();
         float[] row = Arrays.copyOfRange(sae.wDec(), i * dIn, (i + 1) * dIn);
@@ -129,7 +145,7 @@ public final class NeuronpediaExport {
                 "correlated_features_indices", "correlated_features_l1", "correlated_features_pearson")) {
             f.putArray(empty);
         }
-        logitEffects(source, row, f);
+        logitEffects(source.tokens(), logits, f);
         f.put("frac_nonzero", sae.log10Density().length == 0 ? 0 : Math.pow(10, sae.log10Density()[i]));
         List<Double> nonzero = new ArrayList<>();
         for (FeatureExample e : examples) {
@@ -167,45 +183,49 @@ public final class NeuronpediaExport {
         return a;
     }
 
-    /** pos/neg_str and values: the ten tokens whose logits the feature's decoder direction raises and lowers most. */
-    private static void logitEffects(Source source, float[] row, ObjectNode f) {
+    /**
+     * pos/neg_str and values: the ten tokens whose logits the feature's decoder direction (W_dec · W_U, {@code logits})
+     * raises and lowers most; empty without the model's unembedding.
+     */
+    private static void logitEffects(TokenDecoder tokens, float[] logits, ObjectNode f) {
         ArrayNode posStr = f.putArray("pos_str");
         ArrayNode posVal = f.putArray("pos_values");
         ArrayNode negStr = f.putArray("neg_str");
         ArrayNode negVal = f.putArray("neg_values");
-        if (source.unembedding().isEmpty()) {
+        if (logits == null) {
             f.putArray("logits_hist_data_bar_heights");
             f.putArray("logits_hist_data_bar_values");
             return;
         }
-        float[] wu = source.unembedding().get(); // [vocab, d_model]
-        int dIn = row.length;
-        int vocab = wu.length / dIn;
-        double[] logits = new double[vocab];
-        for (int t = 0; t < vocab; t++) {
-            double acc = 0;
-            for (int j = 0; j < dIn; j++) {
-                acc += (double) wu[t * dIn + j] * row[j];
-            }
-            logits[t] = acc;
+        for (int t : extremes(logits, LOGITS, true)) {
+            posStr.add(tokens.pieces(new int[] {t}).get(0));
+            posVal.add(round(logits[t]));
         }
-        Integer[] ids = new Integer[vocab];
-        for (int t = 0; t < vocab; t++) {
-            ids[t] = t;
+        for (int t : extremes(logits, LOGITS, false)) {
+            negStr.add(tokens.pieces(new int[] {t}).get(0));
+            negVal.add(round(logits[t]));
         }
-        Arrays.sort(ids, Comparator.comparingDouble(t -> -logits[t]));
-        for (int k = 0; k < Math.min(LOGITS, vocab); k++) {
-            posStr.add(source.tokens().pieces(new int[] {ids[k]}).get(0));
-            posVal.add(round(logits[ids[k]]));
-            int low = ids[vocab - 1 - k];
-            negStr.add(source.tokens().pieces(new int[] {low}).get(0));
-            negVal.add(round(logits[low]));
-        }
-        List<Double> all = new ArrayList<>(vocab);
-        for (double l : logits) {
-            all.add(l);
+        List<Double> all = new ArrayList<>(logits.length);
+        for (float l : logits) {
+            all.add((double) l);
         }
         histogram(all, f, "logits_hist_data_bar_values", "logits_hist_data_bar_heights");
+    }
+
+    /** The k indices of the largest (or smallest) values, most extreme first, without sorting them all. */
+    private static List<Integer> extremes(float[] values, int k, boolean largest) {
+        Comparator<Integer> keep = largest ? Comparator.comparingDouble(t -> values[t])
+                : Comparator.comparingDouble(t -> -values[t]);
+        PriorityQueue<Integer> heap = new PriorityQueue<>(keep); // the least extreme of those kept on top
+        for (int t = 0; t < values.length; t++) {
+            heap.add(t);
+            if (heap.size() > k) {
+                heap.poll();
+            }
+        }
+        List<Integer> out = new ArrayList<>(heap);
+        out.sort(keep.reversed());
+        return out;
     }
 
     /** Bin centres and counts over the values' range, as SAEDashboard's histograms give them. */

@@ -14,7 +14,7 @@ import java.util.stream.Stream;
  * A Hugging Face model directory's unembedding W_U [vocab, d_model], for logit effects: the output head where the
  * model has its own (GPT-NeoX's embed_out, lm_head), else the input embedding it is tied to.
  */
-final class Unembedding {
+public final class Unembedding {
     private static final List<String> NAMES = List.of("embed_out.weight", "lm_head.weight", "gpt_neox.embed_in.weight",
             "transformer.wte.weight", "model.embed_tokens.weight", "wte.weight");
 
@@ -22,7 +22,7 @@ final class Unembedding {
     }
 
     /** Row-major [vocab, d_model]; fails naming the directory when no file holds one of the known names. */
-    static float[] read(Path modelDir, int dModel) {
+    public static float[] read(Path modelDir, int dModel) {
         List<Path> files;
         try (Stream<Path> entries = Files.list(modelDir)) {
             files = entries.filter(p -> p.getFileName().toString().endsWith(".safetensors")).sorted().toList();

@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * SAE snapshots as SAELens lays them out on disk, so SAELens ({@code SAE.load_from_disk}) and the
@@ -439,7 +440,7 @@ public final class SaeLensFormat {
      * fold, so "rescale_acts_by_decoder_norm" stays false (the selection uses the unchanged pre-activations).
      */
     public static void export(Path snapshotDir, Path outDir) {
-        export(snapshotDir, outDir, null, null);
+        export(snapshotDir, outDir, null, UnaryOperator.identity());
     }
 
     /**
@@ -447,14 +448,15 @@ public final class SaeLensFormat {
      * the activations' source where the snapshot does not know it.
      *
      * @param modelName null: the snapshot's
-     * @param source    null: the snapshot's
+     * @param source    what to write given what the snapshot says (identity: the snapshot's)
      */
-    public static void export(Path snapshotDir, Path outDir, String modelName, ActivationSource source) {
+    public static void export(Path snapshotDir, Path outDir, String modelName,
+                              UnaryOperator<ActivationSource> source) {
         LoadedSae sae = read(snapshotDir);
         SaeConfig c = modelName == null ? sae.config() : sae.config().withSource(sae.config().hookName(), modelName);
         Map<String, byte[]> files = new LinkedHashMap<>();
         Provenance provenance = new Provenance(sae.hookLayer(), sae.tokensSeen(), sae.steps(), sae.activationScale(),
-                source == null ? sae.source() : source);
+                source.apply(sae.source()));
         files.put(SaeLensLayout.CONFIG_FILE, configJson(c, sae.architecture(), provenance, sae.applyBDecToInput(),
                 sae.rescaleActsByDecoderNorm()));
         files.put(SaeLensLayout.WEIGHTS_FILE, weightsFile(c, (float) sae.activationScale(), sae.wEnc(), sae.bEnc(),

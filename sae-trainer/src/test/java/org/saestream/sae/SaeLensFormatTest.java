@@ -11,7 +11,6 @@ import org.saestream.tensor.Safetensors;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -120,7 +119,7 @@ class SaeLensFormatTest {
             assertEquals(ActivationSource.UNKNOWN, SaeLensFormat.read(unknown).source());
 
             Path exported = tmp.resolve("exported");
-            SaeLensFormat.export(unknown, exported, "pythia-70m-deduped", new ActivationSource(64, false, "pile"));
+            SaeLensFormat.export(unknown, exported, "pythia-70m-deduped", known -> new ActivationSource(64, false, "pile"));
             JsonNode cfg = new ObjectMapper().readTree(exported.resolve("cfg.json").toFile());
             assertEquals("pythia-70m-deduped", cfg.get("metadata").get("model_name").asText());
             assertEquals("pythia-70m-deduped", cfg.get("model_name").asText());

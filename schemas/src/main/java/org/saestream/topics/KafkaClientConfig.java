@@ -58,11 +58,6 @@ public record KafkaClientConfig(String bootstrapServers, Map<String, String> set
         return new KafkaClientConfig(bootstrapServers, settings);
     }
 
-    /** Another cluster's address with the same settings. */
-    public KafkaClientConfig withBootstrap(String servers) {
-        return new KafkaClientConfig(servers, settings);
-    }
-
     /** Bootstrap servers and settings as a client's configuration map (a copy the caller may add to). */
     public Map<String, Object> clientMap() {
         Map<String, Object> config = new HashMap<>(settings);

@@ -73,6 +73,12 @@ public final class JobArguments {
                 .orElseGet(() -> KafkaClientConfig.plain(bootstrap));
     }
 
+    /** {@code --checkpoint-dir} (required) and {@code --checkpoint-interval} (default 2s), for a fresh start. */
+    public Checkpointing checkpointing() {
+        return Checkpointing.fresh(Path.of(required("checkpoint-dir")).toAbsolutePath(),
+                duration("checkpoint-interval", "2s"));
+    }
+
     /** Call after reading every argument: fails on any the job did not ask for. */
     public void requireNoOthers() {
         Set<String> unknown = new TreeSet<>(params.toMap().keySet());

@@ -70,8 +70,7 @@ public final class SaeTrainingJob {
         String topic = a.required("topic");
         SaeJobConfig job = ExperimentFile.read(Path.of(a.required("config"))).jobConfig(a.required("experiment"), topic);
         SourceRange range = ReplayRange.of(a.optional("from").orElse(null), a.optional("until").orElse(null), topic);
-        Checkpointing checkpointing = Checkpointing.fresh(Path.of(a.required("checkpoint-dir")).toAbsolutePath(),
-                a.duration("checkpoint-interval", "2s"));
+        Checkpointing checkpointing = a.checkpointing();
         a.requireNoOthers();
         KafkaAdmin.ensureTopics(kafka, 1, job.outputTopics().toArray(new TopicSpec<?>[0]));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(

@@ -13,8 +13,6 @@ import org.saestream.topics.KafkaAdmin;
 import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.TopicSpec;
 
-import java.nio.file.Path;
-
 
 /**
  * GradientSpectrumJob: gradients.&lt;run&gt; (read_committed) → keyed by run → {@link GradientSpectrumFunction}
@@ -53,8 +51,7 @@ public final class GradientSpectrumJob {
         SpectrumJobConfig config = SpectrumJobConfig.forRun(a.required("run"))
                 .withSketchRows(a.integer("sketch-rows", SpectrumJobConfig.DEFAULT_SKETCH_ROWS))
                 .withPublishEvery(a.integer("publish-every", SpectrumJobConfig.DEFAULT_PUBLISH_EVERY));
-        Checkpointing checkpointing = Checkpointing.fresh(Path.of(a.required("checkpoint-dir")).toAbsolutePath(),
-                a.duration("checkpoint-interval", "2s"));
+        Checkpointing checkpointing = a.checkpointing();
         a.requireNoOthers();
         KafkaAdmin.ensureTopics(kafka, 1, config.outputTopics().toArray(new TopicSpec<?>[0]));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(

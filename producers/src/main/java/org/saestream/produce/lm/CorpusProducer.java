@@ -185,6 +185,8 @@ public final class CorpusProducer {
     /** One shard from its resume point to its end (or failure). */
     private final class ShardRun {
         private final CorpusShard shard;
+        /** Every block of the shard names its corpus: computed once, not per record. */
+        private final String datasetPath;
         private final ShardLedgerEntry entry;
         private final KafkaProducer<byte[], byte[]> producer;
         private final Listener listener;
@@ -202,6 +204,7 @@ public final class CorpusProducer {
         ShardRun(CorpusShard shard, ShardLedgerEntry entry, KafkaProducer<byte[], byte[]> producer, Listener listener,
                  GroupOffsets group) {
             this.shard = shard;
+            this.datasetPath = datasetPath(shard);
             this.entry = entry;
             this.producer = producer;
             this.listener = listener;
@@ -375,7 +378,7 @@ public final class CorpusProducer {
                     .setData(ByteBuffer.wrap(TensorCodec.encode(data, config.wireDtype())))
                     .setProducerId(config.producerId()).setTimeMs(Instant.now())
                     .setContextSize(config.contextLength()).setPrependBos(config.prependBos())
-                    .setDatasetPath(datasetPath(shard));
+                    .setDatasetPath(datasetPath);
             if (grad != null) {
                 float[] g = Arrays.copyOfRange(grad, from, from + rows * width);
                 for (int i = 0; i < g.length; i++) {
