@@ -2,6 +2,7 @@ package org.saestream.sae;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Activation;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,12 +108,14 @@ public record BatchTopK(int k, int auxK, double auxKCoefficient, double threshol
 
     @Override
     public TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context) {
+        return trainingPass(p, x, context, KSparseTraining.Decoding.forShape(k, p.dSae()));
+    }
+
+    TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context, KSparseTraining.Decoding decoding) {
         Encoder.Pre enc = Encoder.preactivations(p, x);
         NDArray pre = enc.pre();
         long rows = pre.getShape().get(0);
-        NDArray positive = Encoder.positive(pre);
-        Encoder.Selection kept = Encoder.topKOverall(pre.mul(positive), Math.toIntExact(k * rows));
-        NDArray active = kept.mask().muli(positive);                          // [B, dSae]
+        Encoder.Selection kept = Encoder.topKOverall(Activation.relu(pre), Math.toIntExact(k * rows));
 
         // theta <- (1 - lr) theta + lr * (smallest kept activation), if anything positive was kept
         NDArray values = kept.values();                                       // [k * B] relu'd, some may be 0
@@ -123,7 +126,11 @@ public record BatchTopK(int k, int auxK, double auxKCoefficient, double threshol
         double newTheta = smallest >= Float.MAX_VALUE ? oldTheta
                 : (1 - thresholdLearningRate) * oldTheta + thresholdLearningRate * smallest;
         NDArray update = x.getManager().create(newTheta).toType(theta.getDataType(), false);   // []
-        return KSparseTraining.pass(p, x, enc, active, auxK, auxKCoefficient, context,
-                Map.of(TOPK_THRESHOLD, update));
+        Map<String, NDArray> bufferUpdates = Map.of(TOPK_THRESHOLD, update);
+        if (decoding == KSparseTraining.Decoding.SPARSE) {
+            return KSparseTraining.sparsePass(p, x, enc, kept.pairs(), auxK, auxKCoefficient, context, bufferUpdates);
+        }
+        NDArray active = kept.mask().muli(Encoder.positive(pre));             // [B, dSae]
+        return KSparseTraining.pass(p, x, enc, active, auxK, auxKCoefficient, context, bufferUpdates);
     }
 }

@@ -49,22 +49,25 @@ final class Encoder {
     }
 
     /**
-     * The k largest entries of each row of {@code scores} [B, D] whose columns are the latents
-     * {@code columns} [D] (int64) of a [B, n] matrix: 1 at their places in [B, n], 0 elsewhere.
+     * @param flatIndex [k] int64 the selected entries' indices in the row-major [B, n] scores
+     * @param values    [k] the selected values, in the same order (no particular one)
+     * @param shape     [B, n]
      */
-    static NDArray topKPerRowOfColumns(NDArray scores, NDArray columns, int k, long n) {
-        long rows = scores.getShape().get(0);
-        NDArray local = scores.topK(k, 1, true, false).get(1);                // [B, k] indices into columns
-        NDArray indices = columns.take(local);                                // [B, k] latent indices
-        NDArray ones = scores.getManager().ones(new Shape(rows, k), scores.getDataType());
-        return scores.getManager().zeros(new Shape(rows, n), scores.getDataType()).scatter(indices, ones, 1);
-    }
+    record Selection(NDArray flatIndex, NDArray values, Shape shape) {
+        /** [B, n] of the values' dtype: 1 at the selected entries, 0 elsewhere. */
+        NDArray mask() {
+            NDArray ones = values.onesLike();
+            return values.getManager().zeros(new Shape(shape.size()), values.getDataType())
+                    .scatter(flatIndex, ones, 0).reshape(shape);
+        }
 
-    /**
-     * @param mask   [B, n] 1 at the selected entries, 0 elsewhere
-     * @param values [k] the selected values, in no particular order
-     */
-    record Selection(NDArray mask, NDArray values) {
+        /** The selected entries with their values, as pairs of [B, n]. */
+        SparsePairs pairs() {
+            long n = shape.get(1);
+            // int64 / n through float64: exact for indices below 2^53, and DJL divides integers as floats
+            NDArray rows = flatIndex.toType(DataType.FLOAT64, false).divi(n).floor().toType(DataType.INT64, false);
+            return new SparsePairs(rows, flatIndex.sub(rows.mul(n)), values, shape);
+        }
     }
 
     /** Candidates per row, as a multiple of the mean entries per row a global top-k selects. */
@@ -105,17 +108,10 @@ final class Encoder {
                     index = index.concat(taken.mul(n).expandDims(1).add(columns).reshape(wholeRows * n));
                 }
                 var top = candidates.topK(k, 0, true, false);                    // [k] values, [k] candidate indices
-                return new Selection(mask(scores, index.take(top.get(1))), top.get(0));
+                return new Selection(index.take(top.get(1)), top.get(0), shape);
             }
         }
         var top = scores.reshape(shape.size()).topK(k, 0, true, false);       // [k] values, [k] int64 indices
-        return new Selection(mask(scores, top.get(1)), top.get(0));
-    }
-
-    /** [B, n] of the scores' dtype: 1 at the given flat indices, 0 elsewhere. */
-    private static NDArray mask(NDArray scores, NDArray flatIndex) {
-        Shape shape = scores.getShape();
-        NDArray ones = scores.getManager().ones(flatIndex.getShape(), scores.getDataType());
-        return scores.zerosLike().reshape(shape.size()).scatter(flatIndex, ones, 0).reshape(shape);
+        return new Selection(top.get(1), top.get(0), shape);
     }
 }

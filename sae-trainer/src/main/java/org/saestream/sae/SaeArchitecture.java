@@ -1,6 +1,7 @@
 package org.saestream.sae;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.SparseFormat;
 
 import java.io.Serializable;
 import java.util.Arrays;
@@ -137,10 +138,15 @@ public sealed interface SaeArchitecture extends Serializable permits ReluL1, Top
     }
 
     /**
-     * @param latents        [B, dSae] latent activations f, never negative (a latent is active where f > 0)
+     * @param latents        [B, dSae] latent activations f, never negative (a latent is active where f > 0);
+     *                       a sparse (COO) array where a training pass decoded sparsely
      * @param reconstruction [B, dIn] x_hat
      */
     record Forward(NDArray latents, NDArray reconstruction) {
+        /** The latents as a dense [B, dSae] array. */
+        public NDArray denseLatents() {
+            return latents.getSparseFormat() == SparseFormat.DENSE ? latents : latents.toDense();
+        }
     }
 
     /**

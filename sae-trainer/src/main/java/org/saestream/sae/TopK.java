@@ -1,6 +1,7 @@
 package org.saestream.sae;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -83,7 +84,16 @@ public record TopK(int k, int auxK, double auxKCoefficient) implements SaeArchit
 
     @Override
     public TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context) {
+        return trainingPass(p, x, context, KSparseTraining.Decoding.forShape(k, p.dSae()));
+    }
+
+    TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context, KSparseTraining.Decoding decoding) {
         Encoder.Pre enc = Encoder.preactivations(p, x);
+        if (decoding == KSparseTraining.Decoding.SPARSE) {
+            NDList top = enc.pre().topK(k, 1, true, false);                   // [B, k] values, latents
+            return KSparseTraining.sparsePass(p, x, enc, SparsePairs.perRow(top.get(1), top.get(0), p.dSae()), auxK,
+                    auxKCoefficient, context, Map.of());
+        }
         return KSparseTraining.pass(p, x, enc, active(enc.pre()), auxK, auxKCoefficient, context, Map.of());
     }
 

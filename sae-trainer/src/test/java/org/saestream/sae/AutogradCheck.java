@@ -38,10 +38,22 @@ final class AutogradCheck {
     static SaeArchitecture.TrainingPass check(SaeArchitecture architecture, SaeArchitecture.TrainingContext context,
                                               Map<String, NDArray> values, NDArray x, double tolerance,
                                               PlainLoss plain) {
+        return check(architecture, architecture::trainingPass, context, values, x, tolerance, plain);
+    }
+
+    /** The hand-written pass as the architecture computes it in a given way. */
+    interface Pass {
+        SaeArchitecture.TrainingPass run(SaeParameters p, NDArray x, SaeArchitecture.TrainingContext context);
+    }
+
+    /** As {@link #check(SaeArchitecture, SaeArchitecture.TrainingContext, Map, NDArray, double, PlainLoss)}, the pass given. */
+    static SaeArchitecture.TrainingPass check(SaeArchitecture architecture, Pass handWritten,
+                                              SaeArchitecture.TrainingContext context, Map<String, NDArray> values,
+                                              NDArray x, double tolerance, PlainLoss plain) {
         int dIn = (int) x.getShape().get(1);
         int dSae = (int) values.get(SaeLensLayout.B_ENC).getShape().get(0);
         SaeParameters params = SaeParameters.wrap(dIn, dSae, architecture, values);
-        SaeArchitecture.TrainingPass pass = architecture.trainingPass(params, x, context);
+        SaeArchitecture.TrainingPass pass = handWritten.run(params, x, context);
 
         Map<String, NDArray> autograd = new LinkedHashMap<>();
         double autogradLoss;
@@ -75,7 +87,7 @@ final class AutogradCheck {
 
     /** Fraction of (token, latent) pairs active in the pass. */
     static double activeFraction(SaeArchitecture.TrainingPass pass) {
-        float[] f = pass.forward().latents().toType(DataType.FLOAT32, false).toFloatArray();
+        float[] f = pass.forward().denseLatents().toType(DataType.FLOAT32, false).toFloatArray();
         int active = 0;
         for (float v : f) {
             active += v > 0 ? 1 : 0;

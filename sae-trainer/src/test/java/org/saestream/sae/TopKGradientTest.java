@@ -6,6 +6,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.saestream.files.SaeLensLayout;
 
 import java.util.Map;
@@ -25,48 +27,64 @@ class TopKGradientTest {
     private static final int D_IN = 11;
     private static final int D_SAE = 23;
 
-    @Test
-    void topKMatchesAutogradWithDeadLatentsInFloat64() {
-        checkTopK(DataType.FLOAT64, 1e-10, new TopK(4, 5, 1.0 / 32), 11);
+    @ParameterizedTest
+    @EnumSource(KSparseTraining.Decoding.class)
+    void topKMatchesAutogradWithDeadLatentsInFloat64(KSparseTraining.Decoding decoding) {
+        checkTopK(DataType.FLOAT64, 1e-10, new TopK(4, 5, 1.0 / 32), 11, decoding);
     }
 
-    @Test
-    void topKMatchesAutogradWithDeadLatentsInFloat32() {
-        checkTopK(DataType.FLOAT32, 1e-5, new TopK(4, 5, 1.0 / 32), 11);
+    @ParameterizedTest
+    @EnumSource(KSparseTraining.Decoding.class)
+    void topKMatchesAutogradWithDeadLatentsInFloat32(KSparseTraining.Decoding decoding) {
+        checkTopK(DataType.FLOAT32, 1e-5, new TopK(4, 5, 1.0 / 32), 11, decoding);
     }
 
-    @Test
-    void topKWithFewerDeadLatentsThanKAux() {
+    @ParameterizedTest
+    @EnumSource(KSparseTraining.Decoding.class)
+    void topKWithFewerDeadLatentsThanKAux(KSparseTraining.Decoding decoding) {
         // kAux' = min(kAux, #dead) = 3; a large coefficient makes the AuxK term dominate
-        checkTopK(DataType.FLOAT64, 1e-10, new TopK(4, 8, 2.0), 3);
+        checkTopK(DataType.FLOAT64, 1e-10, new TopK(4, 8, 2.0), 3, decoding);
+    }
+
+    @ParameterizedTest
+    @EnumSource(KSparseTraining.Decoding.class)
+    void topKWithoutDeadLatentsIsPlainReconstruction(KSparseTraining.Decoding decoding) {
+        checkTopK(DataType.FLOAT64, 1e-10, new TopK(4, 5, 1.0 / 32), 0, decoding);
+    }
+
+    @ParameterizedTest
+    @EnumSource(KSparseTraining.Decoding.class)
+    void batchTopKMatchesAutogradWithDeadLatentsInFloat64(KSparseTraining.Decoding decoding) {
+        checkBatchTopK(DataType.FLOAT64, 1e-10, new BatchTopK(4, 5, 1.0 / 32, 0.01), 11, decoding);
+    }
+
+    @ParameterizedTest
+    @EnumSource(KSparseTraining.Decoding.class)
+    void batchTopKMatchesAutogradWithDeadLatentsInFloat32(KSparseTraining.Decoding decoding) {
+        checkBatchTopK(DataType.FLOAT32, 1e-5, new BatchTopK(4, 5, 1.0 / 32, 0.01), 11, decoding);
     }
 
     @Test
-    void topKWithoutDeadLatentsIsPlainReconstruction() {
-        checkTopK(DataType.FLOAT64, 1e-10, new TopK(4, 5, 1.0 / 32), 0);
+    void theDecodingFollowsTheShare() {
+        assertEquals(KSparseTraining.Decoding.SPARSE, KSparseTraining.Decoding.forShape(32, 4096));
+        assertEquals(KSparseTraining.Decoding.SPARSE, KSparseTraining.Decoding.forShape(32, 1024));
+        assertEquals(KSparseTraining.Decoding.DENSE, KSparseTraining.Decoding.forShape(32, 1023));
+        assertEquals(KSparseTraining.Decoding.DENSE, KSparseTraining.Decoding.forShape(4, 23));
     }
 
-    @Test
-    void batchTopKMatchesAutogradWithDeadLatentsInFloat64() {
-        checkBatchTopK(DataType.FLOAT64, 1e-10, new BatchTopK(4, 5, 1.0 / 32, 0.01), 11);
-    }
-
-    @Test
-    void batchTopKMatchesAutogradWithDeadLatentsInFloat32() {
-        checkBatchTopK(DataType.FLOAT32, 1e-5, new BatchTopK(4, 5, 1.0 / 32, 0.01), 11);
-    }
-
-    private static void checkTopK(DataType dtype, double tolerance, TopK topK, int deadCount) {
+    private static void checkTopK(DataType dtype, double tolerance, TopK topK, int deadCount,
+                                  KSparseTraining.Decoding decoding) {
         try (NDManager manager = NDManager.newBaseManager()) {
             Random random = new Random(7);
             Map<String, NDArray> values = AutogradCheck.randomStandard(manager, random, D_IN, D_SAE, dtype);
             NDArray x = AutogradCheck.randomArray(manager, random, new Shape(BATCH, D_IN), dtype, 1.0);
             boolean[] dead = deadLatents(random, deadCount);
             var context = new SaeArchitecture.TrainingContext(3, dead);
-            var pass = AutogradCheck.check(topK, context, values, x, tolerance,
+            var pass = AutogradCheck.check(topK, (p, in, c) -> topK.trainingPass(p, in, c, decoding), context, values,
+                    x, tolerance,
                     (p, in) -> plainLoss(p, in, topK.k(), false, topK.auxK(), topK.auxKCoefficient(), dead));
             float[] fires = pass.firesPerLatent().toType(DataType.FLOAT32, false).toFloatArray();
-            float[] latents = pass.forward().latents().toType(DataType.FLOAT32, false).toFloatArray();
+            float[] latents = pass.forward().denseLatents().toType(DataType.FLOAT32, false).toFloatArray();
             for (int b = 0; b < BATCH; b++) {
                 int active = 0;
                 for (int i = 0; i < D_SAE; i++) {
@@ -85,14 +103,15 @@ class TopKGradientTest {
                 assertEquals(0.0, AutogradCheck.scalar(pass.sparsityPenalty()), "no AuxK loss without dead latents");
                 assertEquals(AutogradCheck.scalar(pass.mse()), AutogradCheck.scalar(pass.loss()), 1e-12);
             }
-            // the forward pass at inference selects the same latents
+            // the forward pass at inference selects the same latents (0 and -0 alike: delta 0)
             SaeParameters params = SaeParameters.wrap(D_IN, D_SAE, topK, values);
             assertArrayEquals(latents, topK.forward(params, x).latents().toType(DataType.FLOAT32, false)
-                    .toFloatArray());
+                    .toFloatArray(), 0f);
         }
     }
 
-    private static void checkBatchTopK(DataType dtype, double tolerance, BatchTopK batchTopK, int deadCount) {
+    private static void checkBatchTopK(DataType dtype, double tolerance, BatchTopK batchTopK, int deadCount,
+                                       KSparseTraining.Decoding decoding) {
         try (NDManager manager = NDManager.newBaseManager()) {
             Random random = new Random(8);
             Map<String, NDArray> values = AutogradCheck.randomStandard(manager, random, D_IN, D_SAE, dtype);
@@ -101,13 +120,14 @@ class TopKGradientTest {
             NDArray x = AutogradCheck.randomArray(manager, random, new Shape(BATCH, D_IN), dtype, 1.0);
             boolean[] dead = deadLatents(random, deadCount);
             var context = new SaeArchitecture.TrainingContext(3, dead);
-            var pass = AutogradCheck.check(batchTopK, context, values, x, tolerance,
+            var pass = AutogradCheck.check(batchTopK, (p, in, c) -> batchTopK.trainingPass(p, in, c, decoding), context,
+                    values, x, tolerance,
                     (p, in) -> plainLoss(p, in, batchTopK.k(), true, batchTopK.auxK(), batchTopK.auxKCoefficient(),
                             dead));
             // k * B latents kept in all (random pre-activations: more than that are positive)
             assertEquals(batchTopK.k() * BATCH, AutogradCheck.activeFraction(pass) * BATCH * D_SAE, 1e-6);
             // theta moves towards the smallest kept activation
-            float[] latents = pass.forward().latents().toType(DataType.FLOAT32, false).toFloatArray();
+            float[] latents = pass.forward().denseLatents().toType(DataType.FLOAT32, false).toFloatArray();
             double minKept = Double.POSITIVE_INFINITY;
             for (float f : latents) {
                 if (f > 0) {
