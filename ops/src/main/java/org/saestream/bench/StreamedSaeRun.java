@@ -37,7 +37,6 @@ import java.util.concurrent.TimeoutException;
  */
 public final class StreamedSaeRun {
     static final int TOKENS_PER_BLOCK = 1024;
-    public static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(5);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -60,7 +59,8 @@ public final class StreamedSaeRun {
     private StreamedSaeRun() {
     }
 
-    public static Figures run(Path dir, SaeJobConfig job, SyntheticFeatures features, long tokens) throws Exception {
+    public static Figures run(Path dir, SaeJobConfig job, SyntheticFeatures features, long tokens,
+                              Duration checkpointInterval) throws Exception {
         String run = "bench";
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
@@ -70,7 +70,7 @@ public final class StreamedSaeRun {
             int restPort = EmbeddedKafka.freePorts(1)[0];
             long start = System.nanoTime();
             JobClient client = FlinkRunner.startTraining(job, bootstrap,
-                    Checkpointing.fresh(dir.resolve("checkpoints"), CHECKPOINT_INTERVAL), SourceRange.upToNow(),
+                    Checkpointing.fresh(dir.resolve("checkpoints"), checkpointInterval), SourceRange.upToNow(),
                     restPort);
             Optional<CheckpointFigures> checkpoints = Optional.empty();
             var result = client.getJobExecutionResult();
