@@ -1,11 +1,15 @@
 package org.saestream.sae;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.saestream.tensor.DType;
 import org.saestream.tensor.Safetensors;
 
 import java.nio.file.Files;
@@ -15,6 +19,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -215,6 +220,139 @@ class SaeLensExportTest {
             assertEquals(bDec[j] / scaler, exported.get("b_dec")[j], 1e-4 * Math.abs(bDec[j] / scaler),
                     "the reconstruction comes back to raw units");
         }
+    }
+
+    /**
+     * SAELens directories in half precision with what their forward honours beyond the standard SAE: a TopK SAE
+     * with {@code rescale_acts_by_decoder_norm} and decoder rows far from unit norm, stored in bfloat16, and a
+     * JumpReLU SAE with per-latent thresholds, stored in float16. Each is exported and loaded for fine-tuning; the
+     * export run SAELens' way, and saestream's own forward on the fine-tuning weights, reconstruct what SAELens
+     * reconstructs with the original (computed here in double from the stored half-precision values).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"topk", "jumprelu"})
+    void foreignHalfPrecisionDirectoriesComputeWhatSaeLensComputes(String architecture, @TempDir Path tmp)
+            throws Exception {
+        boolean topK = architecture.equals("topk");
+        DType dtype = topK ? DType.BF16 : DType.F16;
+        Random random = new Random(topK ? 21 : 22);
+        float[] wDec = gaussian(random, N * D, 0.5f);
+        for (int i = 0; i < N; i++) {
+            float rowScale = 0.2f + 3f * i / N;                               // norms from about 0.3 to 4.5
+            for (int j = 0; j < D; j++) {
+                wDec[i * D + j] *= rowScale;
+            }
+        }
+        Map<String, float[]> original = new java.util.LinkedHashMap<>();
+        original.put("W_enc", halfPrecision(gaussian(random, D * N, 0.5f), dtype));
+        original.put("W_dec", halfPrecision(wDec, dtype));
+        original.put("b_enc", halfPrecision(gaussian(random, N, 0.1f), dtype));
+        original.put("b_dec", halfPrecision(gaussian(random, D, 1f), dtype));
+        if (!topK) {
+            float[] threshold = new float[N];
+            for (int i = 0; i < N; i++) {
+                threshold[i] = 0.5f + 2f * random.nextFloat();
+            }
+            original.put("threshold", halfPrecision(threshold, dtype));
+        }
+        Path foreign = Files.createDirectories(tmp.resolve("saelens"));
+        Files.writeString(foreign.resolve("cfg.json"), "{\"architecture\": \"" + architecture + "\", \"d_in\": " + D
+                + ", \"d_sae\": " + N + ", \"dtype\": \"" + (topK ? "bfloat16" : "float16") + "\", \"device\": \"cpu\", "
+                + "\"apply_b_dec_to_input\": true, \"normalize_activations\": \"none\", "
+                + (topK ? "\"k\": 3, \"rescale_acts_by_decoder_norm\": true, " : "")
+                + "\"metadata\": {\"sae_lens_version\": \"6.18.0\", \"model_name\": \"gpt2\", "
+                + "\"hook_name\": \"blocks.6.hook_resid_pre\", \"hook_head_index\": null}}");
+        Map<String, org.saestream.tensor.Tensor> tensors = new java.util.LinkedHashMap<>();
+        original.forEach((name, values) -> tensors.put(name, org.saestream.tensor.Tensor.ofFloats(values, dtype,
+                name.equals("threshold") ? new long[]{N} : SaeParameters.shapeOf(name, D, N).getShape())));
+        Files.write(foreign.resolve("sae_weights.safetensors"), Safetensors.toBytes(tensors, Map.of("format", "pt")));
+        float[] x = raw(new Random(6));
+        float[] want = saeLensReconstruction(architecture, 3, topK, original, x);
+
+        Path out = tmp.resolve("exported");
+        SaeLensFormat.export(foreign, out);
+        JsonNode cfg = new ObjectMapper().readTree(out.resolve("cfg.json").toFile());
+        assertEquals("float32", cfg.get("dtype").asText(), "widened exactly: every half-precision value is a float32");
+        Map<String, float[]> exported = new java.util.HashMap<>();
+        Safetensors.read(out.resolve("sae_weights.safetensors")).tensors().forEach((k, t) -> {
+            assertEquals(DType.F32, t.dtype());
+            exported.put(k, t.toFloats());
+        });
+        assertArrayEquals(want, saeLensReconstruction(architecture, 3,
+                cfg.path("rescale_acts_by_decoder_norm").asBoolean(false), exported, x), 1e-4f,
+                "the export in SAELens reconstructs what the original does");
+
+        SaeConfig config = SaeConfig.reluL1("foreign", D, N).withBatchSize(ROWS)
+                .withArchitecture(topK ? new TopK(3, 4, 0.05) : new JumpReLU(0.02, 0.05, 0.05));
+        PretrainedWeights weights = PretrainedWeights.load(config, foreign);
+        assertEquals(1.0, weights.scale());
+        try (NDManager manager = NDManager.newBaseManager();
+             SaeParameters params = SaeParameters.fromFloats(manager, D, N, config.architecture(), weights.values())) {
+            NDArray input = manager.create(x, new Shape(ROWS, D));
+            float[] got = config.architecture().forward(params, input).reconstruction().toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 1e-5 * Math.max(1, Math.abs(want[i])),
+                        "fine-tuning starts from the SAE SAELens runs: value " + i);
+            }
+        }
+    }
+
+    /** The values as the dtype stores them, widened back to float32. */
+    private static float[] halfPrecision(float[] values, DType dtype) {
+        return org.saestream.tensor.Tensor.ofFloats(values, dtype, values.length).toFloats();
+    }
+
+    /**
+     * x_hat as SAELens 6's TopKSAE / JumpReLUSAE compute it on [ROWS, D] (apply_b_dec_to_input, no scaling), in
+     * double: pre = (x - b_dec) W_enc + b_enc; TopK: with rescale_acts_by_decoder_norm, pre_i times ||W_dec_i||, the
+     * k largest kept (relu), and f_i divided by ||W_dec_i|| before decoding; JumpReLU: relu(pre) where pre > threshold.
+     */
+    private static float[] saeLensReconstruction(String architecture, int k, boolean rescale, Map<String, float[]> w,
+                                                 float[] x) {
+        float[] wEnc = w.get("W_enc");
+        float[] wDec = w.get("W_dec");
+        double[] norm = new double[N];
+        for (int i = 0; i < N; i++) {
+            double sq = 0;
+            for (int j = 0; j < D; j++) {
+                sq += (double) wDec[i * D + j] * wDec[i * D + j];
+            }
+            norm[i] = rescale ? Math.sqrt(sq) : 1;
+        }
+        float[] out = new float[ROWS * D];
+        for (int b = 0; b < ROWS; b++) {
+            double[] pre = new double[N];
+            for (int i = 0; i < N; i++) {
+                double acc = w.get("b_enc")[i];
+                for (int j = 0; j < D; j++) {
+                    acc += ((double) x[b * D + j] - w.get("b_dec")[j]) * wEnc[j * N + i];
+                }
+                pre[i] = acc * norm[i];
+            }
+            double[] f = new double[N];
+            if (architecture.equals("topk")) {
+                Integer[] order = new Integer[N];
+                for (int i = 0; i < N; i++) {
+                    order[i] = i;
+                }
+                java.util.Arrays.sort(order, (p, q) -> Double.compare(pre[q], pre[p]));
+                for (int r = 0; r < k; r++) {
+                    f[order[r]] = Math.max(0, pre[order[r]]) / norm[order[r]];
+                }
+            } else {
+                for (int i = 0; i < N; i++) {
+                    f[i] = pre[i] > w.get("threshold")[i] ? Math.max(0, pre[i]) : 0;
+                }
+            }
+            for (int j = 0; j < D; j++) {
+                double acc = w.get("b_dec")[j];
+                for (int i = 0; i < N; i++) {
+                    acc += f[i] * wDec[i * D + j];
+                }
+                out[b * D + j] = (float) acc;
+            }
+        }
+        return out;
     }
 
     private static float[] gaussian(Random random, int n, float std) {
