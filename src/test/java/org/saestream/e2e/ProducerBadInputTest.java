@@ -1,6 +1,15 @@
 package org.saestream.e2e;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.parquet.conf.PlainParquetConfiguration;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.io.LocalOutputFile;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.MessageTypeParser;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +24,7 @@ import org.saestream.records.Topics;
 import org.saestream.testing.HfFixtureRoot;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,6 +64,8 @@ class ProducerBadInputTest {
         }
         byte[] whole = gz.toByteArray();
         Files.write(corpus.resolve("c.jsonl.gz"), Arrays.copyOf(whole, whole.length * 2 / 3)); // truncated gzip
+        writeParquet(corpus.resolve("d.parquet"), good, null, good + " Third row.");             // a null cell: empty
+        Files.writeString(corpus.resolve("e.parquet"), "{\"text\": \"JSON under a Parquet name\"}\n");   // not Parquet
 
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
@@ -71,16 +83,24 @@ class ProducerBadInputTest {
             assertTrue(broken.getReason().toString().contains("c.jsonl.gz"), "the reason names the file: " + broken);
             assertTrue(broken.getDocumentsDone() > 0, "documents before the corruption were kept: " + broken);
 
+            assertEquals(ShardStatus.DONE, ledger.get("d.parquet").getStatus());
+            assertEquals(2, ledger.get("d.parquet").getDocumentsDone(), "the null row is skipped, not a document");
+            ShardLedgerEntry notParquet = ledger.get("e.parquet");
+            assertEquals(ShardStatus.FAILED, notParquet.getStatus());
+            assertTrue(notParquet.getReason().toString().contains("not a readable Parquet file"), notParquet.toString());
+
             ProducerMetrics m = lastMetrics(bootstrap);
-            assertEquals(1, m.getEmptyDocumentsSkipped());
+            assertEquals(2, m.getEmptyDocumentsSkipped(), "the empty JSON line and the null Parquet cell");
             assertEquals(1, m.getMalformedJsonSkipped());
             assertEquals(1, m.getInvalidUtf8Documents());
-            assertEquals(2, m.getShardsDone());
-            assertEquals(1, m.getShardsFailed());
+            assertEquals(3, m.getShardsDone());
+            assertEquals(2, m.getShardsFailed());
             Set<String> published = published(bootstrap);
             assertTrue(published.contains("a.jsonl/0#0") && published.contains("a.jsonl/3#0"),
                     "documents around the bad lines keep their indices: " + published);
             assertTrue(published.contains("b.txt/0#0"));
+            assertTrue(published.contains("d.parquet/0#0") && published.contains("d.parquet/2#0")
+                    && !published.contains("d.parquet/1#0"), "rows keep their positions: " + published);
 
             // the same command again: done and failed shards are not ingested again
             int before = published.size();
@@ -93,6 +113,19 @@ class ProducerBadInputTest {
             assertEquals(ShardStatus.CHANGED, ledger(bootstrap).get("b.txt").getStatus());
             assertEquals(before, published(bootstrap).size(), "the changed shard was not ingested again");
             assertEquals(1, lastMetrics(bootstrap).getShardsChanged());
+        }
+    }
+
+    /** A Parquet shard with a nullable string column "text", one row per value (null: a null cell). */
+    private static void writeParquet(Path file, String... texts) throws IOException {
+        MessageType schema = MessageTypeParser.parseMessageType("message doc { optional binary text (STRING); }");
+        try (ParquetWriter<Group> writer = ExampleParquetWriter.builder(new LocalOutputFile(file))
+                .withConf(new PlainParquetConfiguration()).withType(schema)
+                .withCompressionCodec(CompressionCodecName.SNAPPY).build()) {
+            for (String text : texts) {
+                Group row = new SimpleGroupFactory(schema).newGroup();
+                writer.write(text == null ? row : row.append("text", text));
+            }
         }
     }
 

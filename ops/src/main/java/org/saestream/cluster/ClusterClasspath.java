@@ -11,13 +11,17 @@ import java.util.regex.Pattern;
  * The class paths of a local cluster's processes, taken from this process's own (the launcher's
  * {@code ops/target/lib}, or the test class path): Kafka runs on all of it; Flink's JobManager and TaskManagers on
  * what a Flink distribution's {@code lib/} would hold (Flink, RocksDB, logging) plus DJL, and nothing a job jar
- * brings (saestream, Kafka clients, the Kafka connector, Avro, Jackson), which would otherwise be loaded twice.
+ * brings (saestream, Kafka clients, the Kafka connector, Avro, Jackson), which would otherwise be loaded twice, and
+ * no Parquet.
  */
 final class ClusterClasspath {
     /** Jars a job brings in saestream-job.jar, by file name; build directories are saestream's own classes. */
     private static final Pattern JOB_JAR_CONTENT = Pattern.compile("^(schemas|sae-trainer|producers|stream-jobs"
             + "|metrics-sink|ops|e2e-tests|saestream)([-.]).*|^kafka.*|^flink-connector-kafka-.*|^avro-.*|^jackson-.*"
-            + "|^picocli-.*|^scala-.*|^snakeyaml-\\d.*|^rocksdbjni-.*|^junit-.*|^opentest4j-.*|^apiguardian-.*");
+            + "|^picocli-.*|^scala-.*|^snakeyaml-\\d.*|^rocksdbjni-.*|^junit-.*|^opentest4j-.*|^apiguardian-.*"
+            // the producers' Parquet reader: parquet-floor's stand-in org.apache.hadoop classes would make Flink
+            // believe Hadoop is there
+            + "|^parquet-.*");
 
     private ClusterClasspath() {
     }

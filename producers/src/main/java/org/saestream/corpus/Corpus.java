@@ -16,8 +16,9 @@ import java.util.Map;
 /**
  * Finds the shards of a corpus.
  *
- * <p>A directory is walked recursively. A file is a shard if its name ends in {@code .txt}, {@code .txt.gz},
- * {@code .jsonl} or {@code .jsonl.gz} (any case; see {@link ShardFormat}); everything else is ignored
+ * <p>A directory is walked recursively. A file is a shard if its name ends in {@code .txt}, {@code .jsonl} (each
+ * also with {@code .gz} or {@code .zst}) or {@code .parquet} (any case; see {@link ShardFormat}); everything else
+ * is ignored
  * without a word: other endings ({@code .json}, {@code .gz} alone, {@code .md}, {@code .part},
  * {@code .tmp}, editor backups such as {@code x.txt~}), and hidden files and directories (any path
  * element below the root whose name starts with '.', e.g. {@code .git/}, {@code .DS_Store},

@@ -18,7 +18,8 @@ public final class ShardReadException extends IOException {
     private final long uncompressedOffset;
 
     /**
-     * @param line               1-based line being read when it failed; 0 if it failed before the first byte
+     * @param line               1-based line (Parquet: row) being read when it failed; 0 if it failed before the
+     *                           first byte
      * @param uncompressedOffset bytes of (decompressed) content delivered before the failure
      * @param storedBytesRead    bytes of the file itself read so far (compressed, for {@code .gz})
      */
@@ -34,8 +35,10 @@ public final class ShardReadException extends IOException {
 
     private static String message(CorpusShard shard, String reason, long line, long offset, long stored,
                                   IOException cause) {
+        boolean rows = shard.format().layout() == ShardFormat.Layout.PARQUET;
         String where = line == 0
-                ? "before the first line"
+                ? (rows ? "before the first row" : "before the first line")
+                : rows ? "at row " + (line - 1) + " (0-based, all row groups counted)"
                 : "at line " + line + ", uncompressed byte " + offset;
         return shard.path() + " (shard " + shard.shardId() + "): " + reason + " " + where + " (" + stored + " of "
                 + shard.sizeBytes() + " stored bytes read): " + cause;

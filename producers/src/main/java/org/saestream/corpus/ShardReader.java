@@ -45,7 +45,7 @@ import java.util.zip.ZipException;
  * <ul>
  *   <li>invalid UTF-8: replaced by U+FFFD, the document kept;</li>
  *   <li>a leading byte-order mark (U+FEFF) of the file: dropped;</li>
- *   <li>empty documents (text that is only whitespace, blank JSONL lines): skipped;</li>
+ *   <li>empty documents (text that is only whitespace, blank JSONL lines, null Parquet cells): skipped;</li>
  *   <li>malformed JSONL lines (not JSON, trailing garbage after the object, not an object, the text field
  *       missing or not a string): skipped, and reported in {@link #problems()} and the log as
  *       {@code file:line: reason} (the first 20 per shard are logged at WARN, the first 100 kept);</li>
@@ -54,7 +54,9 @@ import java.util.zip.ZipException;
  * Text is otherwise passed on exactly as stored (line endings, leading and trailing whitespace kept).
  *
  * <p>What fails the shard, with a {@link ShardReadException} from {@link #next()} where it is hit: the
- * file cannot be opened, gzip data that is truncated, corrupt or not gzip at all, any other read error.
+ * file cannot be opened, gzip or zstd data that is truncated, corrupt or not gzip at all, any other read error;
+ * for Parquet, a file that is not Parquet (or lost its footer), no column of the text field's name or one that
+ * is not a string column, corrupt pages (the exception names the row).
  * The file is opened on the first {@link #next()}, so every failure comes from the same call. After a
  * failure {@link #next()} throws the same exception again; {@link #counts()} still tells what was read.
  *
@@ -89,6 +91,7 @@ public final class ShardReader implements AutoCloseable {
     private ShardReadException failure;
     private HashingStream stored;
     private InputStream content;
+    private ParquetTextColumn parquet;
     private final byte[] buf = new byte[BUFFER];
     private int bufPos;
     private int bufLen;
@@ -145,7 +148,11 @@ public final class ShardReader implements AutoCloseable {
                 break;
         }
         try {
-            return shard.format().jsonLines() ? nextJsonLine() : textDocument();
+            return switch (shard.format().layout()) {
+                case JSON_LINES -> nextJsonLine();
+                case TEXT -> textDocument();
+                case PARQUET -> nextParquetRow();
+            };
         } catch (IOException e) {
             throw fail(e);
         }
@@ -196,6 +203,10 @@ public final class ShardReader implements AutoCloseable {
                 case GZIP -> new GZIPInputStream(stored, BUFFER);
                 case ZSTD -> new ZstdInputStream(stored);
             };
+            if (shard.format().layout() == ShardFormat.Layout.PARQUET) {
+                // Parquet reads the file its own way (footer first); `stored` only hashes it at the end
+                parquet = ParquetTextColumn.open(shard.path(), options.textField());
+            }
         } catch (IOException e) {
             throw fail(e);
         }
@@ -232,6 +243,41 @@ public final class ShardReader implements AutoCloseable {
                 continue;
             }
             return Optional.of(deliver(index, clean.text(), line, decoded.replaced() + clean.replaced()));
+        }
+    }
+
+    /**
+     * The next row of a Parquet shard with text: a null cell or blank text is skipped as empty, text over
+     * maxDocumentBytes as oversize (reported with its row group and row). The document's line is its 1-based row.
+     */
+    private Optional<Document> nextParquetRow() throws IOException {
+        while (true) {
+            Optional<ParquetTextColumn.Cell> next = parquet.next();
+            if (next.isEmpty()) {
+                finish();
+                return Optional.empty();
+            }
+            ParquetTextColumn.Cell cell = next.get();
+            long index = nextIndex++;
+            lines = index + 1;
+            if (cell.utf8().isEmpty()) {
+                emptySkipped++;
+                continue;
+            }
+            byte[] bytes = cell.utf8().get();
+            offset += bytes.length;
+            if (bytes.length > options.maxDocumentBytes()) {
+                oversizeSkipped++;
+                problem(index + 1, index, "row group " + cell.rowGroup() + ", row " + cell.rowInGroup() + ": text longer"
+                        + " than maxDocumentBytes (" + options.maxDocumentBytes() + ")");
+                continue;
+            }
+            Utf8Text.Decoded decoded = utf8.decode(bytes, 0, bytes.length);
+            if (decoded.text().isBlank()) {
+                emptySkipped++;
+                continue;
+            }
+            return Optional.of(deliver(index, decoded.text(), index + 1, decoded.replaced()));
         }
     }
 
@@ -381,11 +427,13 @@ public final class ShardReader implements AutoCloseable {
             reason = "corrupt gzip data";
         } else if (zstd && (e instanceof ZstdIOException || e instanceof EOFException)) {
             reason = "corrupt or truncated zstd data (" + e.getMessage() + ")";
+        } else if (e instanceof ParquetTextColumn.Failure f) {
+            reason = f.reason;
         } else {
             reason = "read error";
         }
         boolean started = stored != null && (offset > 0 || lines > 0 || bufLen > 0);
-        long line = started ? lines + 1 : 0;
+        long line = e instanceof ParquetTextColumn.Failure f ? f.row + 1 : started ? lines + 1 : 0;
         failure = new ShardReadException(shard, reason, line, offset, stored == null ? 0 : stored.count, e);
         state = State.FAILED;
         closeStreams();
@@ -407,6 +455,9 @@ public final class ShardReader implements AutoCloseable {
 
     private void closeStreams() {
         try {
+            if (parquet != null) {
+                parquet.close();
+            }
             if (content != null) {
                 content.close(); // closes `stored` too
             } else if (stored != null) {
