@@ -1,15 +1,6 @@
 package org.saestream.e2e;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.parquet.conf.PlainParquetConfiguration;
-import org.apache.parquet.example.data.Group;
-import org.apache.parquet.example.data.simple.SimpleGroupFactory;
-import org.apache.parquet.hadoop.ParquetWriter;
-import org.apache.parquet.hadoop.example.ExampleParquetWriter;
-import org.apache.parquet.hadoop.metadata.CompressionCodecName;
-import org.apache.parquet.io.LocalOutputFile;
-import org.apache.parquet.schema.MessageType;
-import org.apache.parquet.schema.MessageTypeParser;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,7 +15,6 @@ import org.saestream.records.Topics;
 import org.saestream.testing.HfFixtureRoot;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,7 +54,7 @@ class ProducerBadInputTest {
         }
         byte[] whole = gz.toByteArray();
         Files.write(corpus.resolve("c.jsonl.gz"), Arrays.copyOf(whole, whole.length * 2 / 3)); // truncated gzip
-        writeParquet(corpus.resolve("d.parquet"), good, null, good + " Third row.");             // a null cell: empty
+        ParquetShards.write(corpus.resolve("d.parquet"), good, null, good + " Third row.");             // a null cell: empty
         Files.writeString(corpus.resolve("e.parquet"), "{\"text\": \"JSON under a Parquet name\"}\n");   // not Parquet
 
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
@@ -113,19 +103,6 @@ class ProducerBadInputTest {
             assertEquals(ShardStatus.CHANGED, ledger(bootstrap).get("b.txt").getStatus());
             assertEquals(before, published(bootstrap).size(), "the changed shard was not ingested again");
             assertEquals(1, lastMetrics(bootstrap).getShardsChanged());
-        }
-    }
-
-    /** A Parquet shard with a nullable string column "text", one row per value (null: a null cell). */
-    private static void writeParquet(Path file, String... texts) throws IOException {
-        MessageType schema = MessageTypeParser.parseMessageType("message doc { optional binary text (STRING); }");
-        try (ParquetWriter<Group> writer = ExampleParquetWriter.builder(new LocalOutputFile(file))
-                .withConf(new PlainParquetConfiguration()).withType(schema)
-                .withCompressionCodec(CompressionCodecName.SNAPPY).build()) {
-            for (String text : texts) {
-                Group row = new SimpleGroupFactory(schema).newGroup();
-                writer.write(text == null ? row : row.append("text", text));
-            }
         }
     }
 

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** `saestream produce --follow` ingests a shard that appears after it started. */
@@ -40,6 +41,12 @@ class ProducerFollowTest {
                 Files.move(corpus.resolve(".second.txt.tmp"), corpus.resolve("second.txt"));
                 ShardLedgerEntry second = await(bootstrap, "second.txt", p, log);
                 assertTrue(second.getWindowsDone() > 0, second.toString());
+                // a Parquet export arrives the same way
+                ParquetShards.write(corpus.resolve(".third.parquet.tmp"), "A third document, from a Parquet row.",
+                        null, "And a fourth, two rows further down.");
+                Files.move(corpus.resolve(".third.parquet.tmp"), corpus.resolve("third.parquet"));
+                ShardLedgerEntry third = await(bootstrap, "third.parquet", p, log);
+                assertEquals(2, third.getDocumentsDone(), third.toString());
                 assertTrue(p.isAlive(), "--follow keeps running");
             } finally {
                 p.destroyForcibly();
