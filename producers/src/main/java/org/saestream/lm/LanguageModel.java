@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.function.BiFunction;
+import java.util.function.UnaryOperator;
 
 /**
  * A Hugging Face model directory loaded for forwards on DJL's PyTorch engine in a {@link ComputeDtype}
@@ -174,12 +175,28 @@ public final class LanguageModel implements AutoCloseable {
 
     /** Runs the request over the batch; the result's arrays belong to {@code out}. */
     public ForwardResult forward(NDManager out, TokenBatch batch, ForwardRequest request) {
+        return forward(out, batch, request, Map.of());
+    }
+
+    /**
+     * A forward without gradients in which the activation at each named hook is replaced by what its function
+     * returns for it (a splice: an SAE's reconstruction, zeros, a mean), in the compute dtype and shape it was given;
+     * the request's activation at such a hook is the original.
+     */
+    public ForwardResult forward(NDManager out, TokenBatch batch, ForwardRequest request,
+                                 Map<String, UnaryOperator<NDArray>> replacements) {
         validate(batch, request);
+        requireHooks(replacements.keySet());
+        if (!replacements.isEmpty() && request.needsBackward()) {
+            throw new IllegalArgumentException("a spliced forward computes no gradients");
+        }
+        Map<HookPoint, UnaryOperator<NDArray>> splices = new LinkedHashMap<>();
+        replacements.forEach((name, f) -> splices.put(HookPoint.parse(name), f));
         try (NDManager work = out.newSubManager(device()); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             NDArray ids = work.create(batch.flatIds(), new Shape(batch.batchSize(), batch.length())); // [B, T] int64
             if (!request.needsBackward()) {
-                HookRecorder hooks = new HookRecorder(request.hooks(), Set.of(), work);
+                HookRecorder hooks = new HookRecorder(request.hooks(), Set.of(), work, splices);
                 Pass pass = pass(work, transformer, ids, batch, request, hooks);
                 return collect(out, hooks, pass, Map.of(), Map.of());
             }

@@ -1,0 +1,257 @@
+package org.saestream.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import org.saestream.corpus.ContextWindows;
+import org.saestream.corpus.CorpusOptions;
+import org.saestream.corpus.CorpusShard;
+import org.saestream.corpus.Document;
+import org.saestream.corpus.ShardReadException;
+import org.saestream.corpus.ShardReader;
+import org.saestream.lm.ForwardRequest;
+import org.saestream.lm.ForwardResult;
+import org.saestream.lm.HfTokenizer;
+import org.saestream.lm.LanguageModel;
+import org.saestream.lm.TokenBatch;
+import org.saestream.sae.InferenceSae;
+import org.saestream.sae.SaeArchitecture;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.UnaryOperator;
+
+/**
+ * How much of the model survives when an SAE's reconstruction replaces the activation at its hook, on the first
+ * tokens of a corpus (full context windows only): the next-token loss clean, spliced, zero-ablated and mean-ablated,
+ * and the KL divergence of the spliced and zero-ablated next-token distributions from the clean one. The scores are
+ * SAELens's ({@code sae_lens/evals.py}, {@code get_downstream_reconstruction_metrics}): CE loss recovered =
+ * (L_zero - L_spliced) / (L_zero - L_clean), KL score = (KL_zero - KL_spliced) / KL_zero, with zero ablation as the
+ * reference. Losses are means over every predicted token, KL over every position. On the same tokens the SAE's own
+ * figures: FVU (squared error over the activations' variance about their mean), L0, and the fractions of latents
+ * that never fire (dead) and that fire on more than {@value #DENSE_FREQUENCY} of the tokens (dense).
+ */
+public final class SplicedEvaluation {
+    /** A latent firing on more than this fraction of the tokens counts as dense. */
+    static final double DENSE_FREQUENCY = 0.1;
+
+    /**
+     * @param tokens  tokens to evaluate on (rounded up to whole windows)
+     * @param context tokens per window
+     * @param batch   windows per forward
+     */
+    public record Settings(long tokens, int context, int batch) {
+        public Settings {
+            if (tokens < 1 || context < 2 || batch < 1) {
+                throw new IllegalArgumentException("tokens >= 1, context >= 2 and batch >= 1, got " + tokens + ", "
+                        + context + ", " + batch);
+            }
+        }
+    }
+
+    private SplicedEvaluation() {
+    }
+
+    /** Evaluates the SAE at its hook on the first full windows of the shards. */
+    public static EvalReport run(LanguageModel lm, HfTokenizer tokenizer, List<CorpusShard> shards, InferenceSae sae,
+                                 Settings settings) throws ShardReadException {
+        String hook = sae.config().hookName();
+        lm.requireHooks(List.of(hook));
+        int width = hook.endsWith("mlp.hook_post") ? lm.dims().mlpWidth() : lm.dims().width();
+        if (width != sae.config().dIn()) {
+            throw new IllegalArgumentException("the SAE reads " + sae.config().dIn() + "-wide activations at " + hook
+                    + ", the model's are " + width + " wide");
+        }
+        List<long[]> windows = windows(tokenizer, shards, settings);
+        if (windows.isEmpty()) {
+            throw new IllegalArgumentException("the corpus has no full window of " + settings.context() + " tokens");
+        }
+        Accumulator acc = new Accumulator(sae.config().dIn(), sae.config().dSae());
+        try (NDManager root = NDManager.newBaseManager()) {
+            float[] mean = meanActivation(lm, root, windows, hook, settings);
+            for (int start = 0; start < windows.size(); start += settings.batch()) {
+                TokenBatch batch = TokenBatch.of(windows.subList(start, Math.min(windows.size(),
+                        start + settings.batch())).toArray(long[][]::new));
+                try (NDManager m = root.newSubManager()) {
+                    evaluateBatch(lm, m, batch, hook, sae, mean, acc);
+                }
+            }
+        }
+        return acc.report(hook, windows.size());
+    }
+
+    private static void evaluateBatch(LanguageModel lm, NDManager m, TokenBatch batch, String hook, InferenceSae sae,
+                                      float[] mean, Accumulator acc) {
+        ForwardRequest request = ForwardRequest.of(hook).withLogits().withLoss();
+        ForwardResult clean = lm.forward(m, batch, request);
+        NDArray x = clean.activation(hook);                                   // [B, T, d] float32
+        Shape shape = x.getShape();
+        long rows = shape.size() / shape.get(shape.dimension() - 1);
+        SaeArchitecture.Forward f = sae.forward(x.reshape(rows, sae.config().dIn()));
+        NDArray latents = f.denseLatents();                                   // [N, n]
+        NDArray reconstruction = f.reconstruction().reshape(shape);           // [B, T, d]
+        acc.sae(x.reshape(rows, sae.config().dIn()), f.reconstruction(), latents);
+
+        ForwardResult spliced = lm.forward(m, batch, request, Map.of(hook, like(reconstruction)));
+        ForwardResult zero = lm.forward(m, batch, request, Map.of(hook, a -> a.zerosLike()));
+        NDArray meanActivation = m.create(mean);
+        ForwardResult meanAblated = lm.forward(m, batch, request,
+                Map.of(hook, a -> meanActivation.toType(a.getDataType(), false).broadcast(a.getShape())));
+        long predictions = (long) batch.batchSize() * (batch.length() - 1);   // full windows: no padding
+        acc.losses(predictions, clean.loss().orElseThrow(), spliced.loss().orElseThrow(), zero.loss().orElseThrow(),
+                meanAblated.loss().orElseThrow());
+        NDArray cleanLogits = clean.logits().orElseThrow();
+        acc.kl(rows, klSum(cleanLogits, spliced.logits().orElseThrow()), klSum(cleanLogits, zero.logits().orElseThrow()));
+    }
+
+    /** A replacement by a fixed array, cast to the activation's (compute) dtype. */
+    private static UnaryOperator<NDArray> like(NDArray replacement) {
+        return a -> replacement.toType(a.getDataType(), false);
+    }
+
+    /** Sum over positions of KL(p_clean || p_other) of the next-token distributions, logits [B, T, V]. */
+    private static double klSum(NDArray cleanLogits, NDArray otherLogits) {
+        NDArray logP = cleanLogits.logSoftmax(-1);
+        NDArray logQ = otherLogits.logSoftmax(-1);
+        return logP.exp().mul(logP.sub(logQ)).sum().toType(DataType.FLOAT64, false).getDouble();
+    }
+
+    /** The activation at the hook averaged over every evaluation token (hook-only forwards). */
+    private static float[] meanActivation(LanguageModel lm, NDManager root, List<long[]> windows, String hook,
+                                          Settings settings) {
+        double[] sum = null;
+        long rows = 0;
+        for (int start = 0; start < windows.size(); start += settings.batch()) {
+            TokenBatch batch = TokenBatch.of(windows.subList(start, Math.min(windows.size(),
+                    start + settings.batch())).toArray(long[][]::new));
+            try (NDManager m = root.newSubManager()) {
+                NDArray x = lm.forward(m, batch, ForwardRequest.of(hook)).activation(hook);
+                long width = x.getShape().get(x.getShape().dimension() - 1);
+                long n = x.getShape().size() / width;
+                double[] batchSum = x.reshape(n, width).toType(DataType.FLOAT64, false).sum(new int[]{0})
+                        .toDoubleArray();
+                if (sum == null) {
+                    sum = new double[batchSum.length];
+                }
+                for (int i = 0; i < sum.length; i++) {
+                    sum[i] += batchSum[i];
+                }
+                rows += n;
+            }
+        }
+        float[] mean = new float[sum.length];
+        for (int i = 0; i < mean.length; i++) {
+            mean[i] = (float) (sum[i] / rows);
+        }
+        return mean;
+    }
+
+    /** The first full windows of the shards' documents, in order, until the settings' tokens are covered. */
+    private static List<long[]> windows(HfTokenizer tokenizer, List<CorpusShard> shards, Settings settings)
+            throws ShardReadException {
+        List<long[]> windows = new ArrayList<>();
+        long wanted = (settings.tokens() + settings.context() - 1) / settings.context();
+        for (CorpusShard shard : shards) {
+            try (ShardReader reader = ShardReader.open(shard, CorpusOptions.defaults())) {
+                for (Optional<Document> d; windows.size() < wanted && (d = reader.next()).isPresent(); ) {
+                    long[] ids = tokenizer.encode(d.get().text(), false);
+                    int[] tokens = new int[ids.length];
+                    for (int i = 0; i < ids.length; i++) {
+                        tokens[i] = Math.toIntExact(ids[i]);
+                    }
+                    for (ContextWindows.Window w : ContextWindows.cut(tokens, settings.context(), false, 0).windows()) {
+                        if (w.tokenIds().length == settings.context() && windows.size() < wanted) {
+                            windows.add(java.util.Arrays.stream(w.tokenIds()).asLongStream().toArray());
+                        }
+                    }
+                }
+            }
+            if (windows.size() >= wanted) {
+                break;
+            }
+        }
+        return windows;
+    }
+
+    /** Running sums over the batches. */
+    private static final class Accumulator {
+        private final int dIn;
+        private final long[] fires;
+        private double cleanLoss;
+        private double splicedLoss;
+        private double zeroLoss;
+        private double meanLoss;
+        private long predictions;
+        private double klSpliced;
+        private double klZero;
+        private long positions;
+        private double squaredError;
+        private final double[] sum;
+        private final double[] sumOfSquares;
+        private double activeLatents;
+        private long tokens;
+
+        Accumulator(int dIn, int dSae) {
+            this.dIn = dIn;
+            this.fires = new long[dSae];
+            this.sum = new double[dIn];
+            this.sumOfSquares = new double[dIn];
+        }
+
+        void losses(long count, double clean, double spliced, double zero, double mean) {
+            cleanLoss += clean * count;
+            splicedLoss += spliced * count;
+            zeroLoss += zero * count;
+            meanLoss += mean * count;
+            predictions += count;
+        }
+
+        void kl(long count, double spliced, double zero) {
+            klSpliced += spliced;
+            klZero += zero;
+            positions += count;
+        }
+
+        void sae(NDArray x, NDArray reconstruction, NDArray latents) {
+            NDArray x64 = x.toType(DataType.FLOAT64, false);
+            squaredError += x64.sub(reconstruction.toType(DataType.FLOAT64, false)).square().sum().getDouble();
+            double[] s = x64.sum(new int[]{0}).toDoubleArray();
+            double[] s2 = x64.square().sum(new int[]{0}).toDoubleArray();
+            for (int i = 0; i < dIn; i++) {
+                sum[i] += s[i];
+                sumOfSquares[i] += s2[i];
+            }
+            NDArray active = latents.gt(0).toType(DataType.FLOAT64, false);
+            float[] perLatent = active.sum(new int[]{0}).toType(DataType.FLOAT32, false).toFloatArray();
+            for (int i = 0; i < fires.length; i++) {
+                fires[i] += (long) perLatent[i];
+                activeLatents += perLatent[i];
+            }
+            tokens += x.getShape().get(0);
+        }
+
+        EvalReport report(String hook, int windows) {
+            double variance = 0;
+            for (int i = 0; i < dIn; i++) {
+                variance += sumOfSquares[i] - sum[i] * sum[i] / tokens;
+            }
+            long dead = 0;
+            long dense = 0;
+            for (long f : fires) {
+                dead += f == 0 ? 1 : 0;
+                dense += f > DENSE_FREQUENCY * tokens ? 1 : 0;
+            }
+            double clean = cleanLoss / predictions;
+            double spliced = splicedLoss / predictions;
+            double zero = zeroLoss / predictions;
+            double kls = klSpliced / positions;
+            double klz = klZero / positions;
+            return new EvalReport(hook, windows, tokens, clean, spliced, zero, meanLoss / predictions,
+                    (zero - spliced) / (zero - clean), kls, klz, (klz - kls) / klz, squaredError / variance,
+                    activeLatents / tokens, (double) dead / fires.length, (double) dense / fires.length);
+        }
+    }
+}
