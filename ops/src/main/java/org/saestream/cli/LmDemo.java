@@ -1,8 +1,12 @@
 package org.saestream.cli;
 
+import ai.djl.ndarray.NDManager;
 import org.saestream.corpus.Corpus;
 import org.saestream.corpus.CorpusOptions;
+import org.saestream.corpus.CorpusShard;
 import org.saestream.embedded.EmbeddedStack;
+import org.saestream.eval.EvalReport;
+import org.saestream.eval.SplicedEvaluation;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.lm.HfTokenizer;
 import org.saestream.lm.HookPoint;
@@ -13,6 +17,7 @@ import org.saestream.records.ProducerMetrics;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
 import org.saestream.sae.ActivationSource;
+import org.saestream.sae.InferenceSae;
 import org.saestream.sae.SaeConfig;
 import org.saestream.tensor.DType;
 import org.saestream.topics.TopicCatalog;
@@ -22,8 +27,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 /**
  * `saestream demo` (the default): a Hugging Face model (the shipped one unless --model) over a corpus, publishing one
@@ -96,14 +103,44 @@ final class LmDemo {
                 SaeMetrics last = DemoRun.follow(stack, saeKey,
                         () -> produced.get() == null ? 0 : produced.get().getTokens(),
                         production.thenApply(ProducerMetrics::getTokens), clock);
-                printSummary(production.join(), last, dir, clock);
+                ProducerMetrics done = production.join();
+                Path snapshots = dir.resolve("snapshots").resolve(job.experiment()).resolve(job.saes().get(0).saeId());
+                printSummary(done, last, dir, clock, splicedEvaluation(lm, tokenizer, snapshots, shards));
                 DemoRun.serveUntilInterrupted(options.serve, stack);
             }
         }
         return 0;
     }
 
-    private static void printSummary(ProducerMetrics p, SaeMetrics last, Path dir, Progress clock) {
+    /** Tokens of the corpus's last shard the summary's spliced evaluation runs on. */
+    private static final long EVAL_TOKENS = 4096;
+
+    /**
+     * CE loss recovered of the newest snapshot, spliced into the model on the first tokens of the corpus's last shard
+     * (which the demo trained on once: a training-set figure), as {@code saestream eval} reports it.
+     */
+    private static String splicedEvaluation(LanguageModel lm, HfTokenizer tokenizer, Path snapshots,
+                                            List<CorpusShard> shards) throws Exception {
+        Optional<Path> newest;
+        try (Stream<Path> dirs = Files.isDirectory(snapshots) ? Files.list(snapshots) : Stream.empty()) {
+            newest = dirs.filter(d -> Files.exists(d.resolve("cfg.json"))).max(Path::compareTo);
+        }
+        if (newest.isEmpty() || shards.isEmpty()) {
+            return "no snapshot to evaluate";
+        }
+        CorpusShard shard = shards.get(shards.size() - 1);
+        try (NDManager manager = NDManager.newBaseManager();
+             InferenceSae sae = InferenceSae.load(newest.get(), manager)) {
+            EvalReport r = SplicedEvaluation.run(lm, tokenizer, List.of(shard), sae,
+                    new SplicedEvaluation.Settings(EVAL_TOKENS, 128, 8));
+            return String.format(Locale.ROOT, "%.3f (loss %.3f clean, %.3f spliced, %.3f zero-ablated; KL %.3f; "
+                    + "%,d tokens of %s, trained on once)", r.ceLossRecovered(), r.lossClean(), r.lossSpliced(),
+                    r.lossZeroAblated(), r.klSpliced(), r.tokens(), shard.shardId());
+        }
+    }
+
+    private static void printSummary(ProducerMetrics p, SaeMetrics last, Path dir, Progress clock,
+                                     String ceLossRecovered) {
         System.out.println();
         System.out.println("=== saestream demo (lm) summary ===");
         System.out.printf(Locale.ROOT, "documents            %d in %d shards%n", p.getDocuments(), p.getShardsDone());
@@ -113,6 +150,7 @@ final class LmDemo {
                 last.getTokensSeen() == p.getTokens() ? "yes (tokens trained = produced)" : "NO");
         System.out.printf(Locale.ROOT, "fvu / L0 / dead      %.4f / %.2f / %.3f%n", last.getFvu(), last.getL0(),
                 last.getDeadFraction());
+        System.out.printf(Locale.ROOT, "CE loss recovered    %s%n", ceLossRecovered);
         System.out.printf(Locale.ROOT, "snapshots            %s%n", dir.resolve("snapshots"));
         System.out.printf(Locale.ROOT, "wall time            %.1fs%n", clock.elapsedSeconds());
     }
