@@ -91,32 +91,38 @@ public final class SplicedEvaluation {
         Shape shape = x.getShape();
         long rows = shape.size() / shape.get(shape.dimension() - 1);
         SaeArchitecture.Forward f = sae.forward(x.reshape(rows, sae.config().dIn()));
-        NDArray latents = f.denseLatents();                                   // [N, n]
+        acc.sae(x.reshape(rows, sae.config().dIn()), f.reconstruction(), f.denseLatents());
         NDArray reconstruction = f.reconstruction().reshape(shape);           // [B, T, d]
-        acc.sae(x.reshape(rows, sae.config().dIn()), f.reconstruction(), latents);
-
-        ForwardResult spliced = lm.forward(m, batch, request, Map.of(hook, like(reconstruction)));
-        ForwardResult zero = lm.forward(m, batch, request, Map.of(hook, a -> a.zerosLike()));
+        // the clean distribution once; each other forward's logits [B, T, V] are freed as soon as they are used
+        NDArray logP = clean.logits().orElseThrow().logSoftmax(-1);
+        NDArray p = logP.exp();
+        clean.close();
+        double lossClean = clean.loss().orElseThrow();
+        Outcome spliced = outcome(lm.forward(m, batch, request, Map.of(hook, like(reconstruction))), logP, p);
+        Outcome zero = outcome(lm.forward(m, batch, request, Map.of(hook, a -> a.zerosLike())), logP, p);
         NDArray meanActivation = m.create(mean);
-        ForwardResult meanAblated = lm.forward(m, batch, request,
-                Map.of(hook, a -> meanActivation.toType(a.getDataType(), false).broadcast(a.getShape())));
+        Outcome meanAblated = outcome(lm.forward(m, batch, request,
+                Map.of(hook, a -> meanActivation.toType(a.getDataType(), false).broadcast(a.getShape()))), logP, p);
         long predictions = (long) batch.batchSize() * (batch.length() - 1);   // full windows: no padding
-        acc.losses(predictions, clean.loss().orElseThrow(), spliced.loss().orElseThrow(), zero.loss().orElseThrow(),
-                meanAblated.loss().orElseThrow());
-        NDArray cleanLogits = clean.logits().orElseThrow();
-        acc.kl(rows, klSum(cleanLogits, spliced.logits().orElseThrow()), klSum(cleanLogits, zero.logits().orElseThrow()));
+        acc.losses(predictions, lossClean, spliced.loss(), zero.loss(), meanAblated.loss());
+        acc.kl(rows, spliced.klSum(), zero.klSum());
+    }
+
+    /** The loss of a forward and the sum over positions of KL(p_clean || p_forward). */
+    private record Outcome(double loss, double klSum) {
+    }
+
+    private static Outcome outcome(ForwardResult result, NDArray cleanLogP, NDArray cleanP) {
+        try (result; NDArray logQ = result.logits().orElseThrow().logSoftmax(-1);
+             NDArray difference = cleanLogP.sub(logQ)) {
+            double kl = difference.muli(cleanP).sum().toType(DataType.FLOAT64, false).getDouble();
+            return new Outcome(result.loss().orElseThrow(), kl);
+        }
     }
 
     /** A replacement by a fixed array, cast to the activation's (compute) dtype. */
     private static UnaryOperator<NDArray> like(NDArray replacement) {
         return a -> replacement.toType(a.getDataType(), false);
-    }
-
-    /** Sum over positions of KL(p_clean || p_other) of the next-token distributions, logits [B, T, V]. */
-    private static double klSum(NDArray cleanLogits, NDArray otherLogits) {
-        NDArray logP = cleanLogits.logSoftmax(-1);
-        NDArray logQ = otherLogits.logSoftmax(-1);
-        return logP.exp().mul(logP.sub(logQ)).sum().toType(DataType.FLOAT64, false).getDouble();
     }
 
     /** The activation at the hook averaged over every evaluation token (hook-only forwards). */
