@@ -17,6 +17,7 @@ import org.saestream.records.FeatureTopK;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeComparison;
+import org.saestream.records.SaeEval;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.records.SpectrumMetrics;
@@ -97,6 +98,9 @@ class DashboardBrowserTest {
                     send(producer, Topics.SPECTRUM, "run", RecordCodec.SPECTRUM_METRICS.encode(spectrum(step)));
                 }
                 send(producer, Topics.SAE_FEATURES, EXPERIMENT + ":a", RecordCodec.FEATURE_EXAMPLES.encode(examples()));
+                for (int snapshot = 1; snapshot <= 2; snapshot++) {
+                    send(producer, Topics.SAE_EVALS, EXPERIMENT + ":a", RecordCodec.SAE_EVAL.encode(eval(snapshot)));
+                }
                 producer.flush();
             }
 
@@ -114,6 +118,7 @@ class DashboardBrowserTest {
                 SinkApiPolling.await(base + "/api/experiments/" + EXPERIMENT + "/comparisons", n -> n.size() == 1);
                 SinkApiPolling.await(base + "/api/producers/run:p0/metrics", n -> n.size() == 2);
                 SinkApiPolling.await(base + "/api/spectrum/run", n -> n.size() == 3);
+                SinkApiPolling.await(base + "/api/evals/" + EXPERIMENT + ":a", n -> n.size() == 2);
                 browser.navigate(base + "/?experiment=" + EXPERIMENT + "&sae=" + EXPERIMENT + ":a&feature=3");
                 browser.await("document.body.dataset.rendered || document.body.dataset.error || ''",
                         v -> !v.asText().isEmpty(), Duration.ofSeconds(30));
@@ -139,6 +144,9 @@ class DashboardBrowserTest {
                 assertEquals(2, browser.eval("+document.querySelector('svg[data-chart=producer-throughput]').dataset.points").asInt());
                 assertEquals("2000", browser.eval("document.querySelector('tr[data-producer=\"run:p0\"] td[data-tokens]').dataset.tokens").asText());
                 assertEquals(3 * 3, browser.eval("+document.querySelector('svg[data-chart=\"singular-values-run\"]').dataset.points").asInt());
+                // every snapshot's spliced evaluation, against tokens trained
+                assertEquals(2, browser.eval("+document.querySelector('svg[data-chart=\"ce-loss-recovered\"]').dataset.points").asInt());
+                assertEquals(2, browser.eval("+document.querySelector('svg[data-chart=\"kl-with-sae\"]').dataset.points").asInt());
 
                 // the feature browser (feature=3 from the URL): decoded contexts, activations per token, nearest in b
                 browser.await("+(document.getElementById('feature-examples') || {dataset: {}}).dataset.count",
@@ -245,6 +253,16 @@ class DashboardBrowserTest {
                 .setShardsFailed(0).setShardsChanged(0).setInvalidUtf8Documents(0).setEmptyDocumentsSkipped(0)
                 .setMalformedJsonSkipped(0).setShortRemaindersDropped(0)
                 .setTimeMs(Instant.ofEpochMilli(1_700_000_000_000L + 1000L * i)).build();
+    }
+
+    private static SaeEval eval(int snapshot) {
+        return SaeEval.newBuilder().setExperiment(EXPERIMENT).setSaeId("a").setHookName("blocks.0.hook_resid_post")
+                .setSnapshot("tokens-" + snapshot).setTokensSeen(snapshot * 1000L).setEvalDataset("held-out.txt")
+                .setEvalTokens(2048).setCeLossWithoutSae(3.0).setCeLossWithSae(3.5 - 0.1 * snapshot)
+                .setCeLossWithAblation(8.0).setCeLossWithMeanAblation(7.0).setCeLossScore(0.9 + 0.02 * snapshot)
+                .setKlDivWithSae(0.2 / snapshot).setKlDivWithAblation(4.0).setKlDivScore(0.95).setFvu(0.1).setL0(30)
+                .setDeadFraction(0).setDenseFraction(0).setTimeMs(Instant.ofEpochMilli(1_700_000_000_000L + snapshot))
+                .build();
     }
 
     private static SpectrumMetrics spectrum(int step) {

@@ -4,12 +4,21 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.saestream.corpus.Corpus;
 import org.saestream.embedded.EmbeddedKafka;
+import org.saestream.eval.LiveEvaluation;
+import org.saestream.eval.SplicedEvaluation;
+import org.saestream.lm.HfTokenizer;
+import org.saestream.lm.LanguageModel;
+import org.saestream.sink.MetricsSink;
+import org.saestream.sink.SinkConfig;
 import org.saestream.tensor.Safetensors;
 import org.saestream.tensor.Tensor;
+import org.saestream.topics.KafkaClientConfig;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -67,6 +76,27 @@ class SplicedEvalTest {
             assertTrue(recovered > 0.5 && recovered < 1, "a trained SAE recovers most of the loss: " + report);
             assertTrue(report.path("fvu").asDouble() < 0.5, report.toString());
             System.out.println("eval of a trained SAE: " + report);
+
+            // live: the stage evaluates the sink's snapshots on the same text, and the sink serves the figures
+            try (LanguageModel lm = LanguageModel.load(model); HfTokenizer tokenizer = HfTokenizer.load(model);
+                 LiveEvaluation live = new LiveEvaluation(dir.resolve("snapshots"), "ev-exp", lm, tokenizer,
+                         Corpus.list(corpus), new SplicedEvaluation.Settings(1024, 64, 8),
+                         KafkaClientConfig.plain(kafka.bootstrapServers()))) {
+                assertTrue(live.evaluatePending() >= 1, "the snapshots are evaluated");
+                assertEquals(0, live.evaluatePending(), "each once");
+            }
+            SinkConfig config = SinkConfig.of(kafka.bootstrapServers(), dir.resolve("sink-evals"),
+                    dir.resolve("snapshots-again"), 0);
+            try (MetricsSink sink = new MetricsSink(config)) {
+                sink.start();
+                sink.awaitRunning(Duration.ofSeconds(60));
+                JsonNode evals = SinkApiPolling.await("http://127.0.0.1:" + sink.httpPort() + "/api/evals/ev-exp:relu-256",
+                        n -> n.size() >= 1);
+                JsonNode last = evals.get(evals.size() - 1);
+                assertEquals(trained.getFileName().toString(), last.path("snapshot").asText());
+                assertEquals(recovered, last.path("ce_loss_score").asDouble(), 1e-9, "the same figure as eval gives");
+                assertEquals("eccl.txt", last.path("eval_dataset").asText());
+            }
         }
     }
 

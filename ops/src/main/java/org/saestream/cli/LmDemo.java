@@ -1,11 +1,9 @@
 package org.saestream.cli;
 
-import ai.djl.ndarray.NDManager;
 import org.saestream.corpus.Corpus;
 import org.saestream.corpus.CorpusOptions;
-import org.saestream.corpus.CorpusShard;
 import org.saestream.embedded.EmbeddedStack;
-import org.saestream.eval.EvalReport;
+import org.saestream.eval.LiveEvaluation;
 import org.saestream.eval.SplicedEvaluation;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.lm.HfTokenizer;
@@ -14,12 +12,13 @@ import org.saestream.lm.LanguageModel;
 import org.saestream.produce.lm.CorpusProducer;
 import org.saestream.produce.lm.CorpusProducerConfig;
 import org.saestream.records.ProducerMetrics;
+import org.saestream.records.SaeEval;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
 import org.saestream.sae.ActivationSource;
-import org.saestream.sae.InferenceSae;
 import org.saestream.sae.SaeConfig;
 import org.saestream.tensor.DType;
+import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.TopicCatalog;
 
 import java.nio.file.Files;
@@ -27,10 +26,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 
 /**
  * `saestream demo` (the default): a Hugging Face model (the shipped one unless --model) over a corpus, publishing one
@@ -98,45 +95,39 @@ final class LmDemo {
                         DType.F32, CorpusOptions.defaults(), null, null);
                 AtomicReference<ProducerMetrics> produced = new AtomicReference<>();
                 var shards = Corpus.list(corpus);
+                LiveEvaluation live = new LiveEvaluation(dir.resolve("snapshots"), job.experiment(), lm, tokenizer,
+                        List.of(shards.get(shards.size() - 1)), EVAL_SETTINGS, KafkaClientConfig.plain(stack.bootstrap()));
+                Thread evaluator = new Thread(() -> live.run(Duration.ofSeconds(2)), "live-evaluation");
+                evaluator.setDaemon(true);
+                evaluator.start();
                 CompletableFuture<ProducerMetrics> production = CompletableFuture.supplyAsync(
                         () -> new CorpusProducer(produce, lm, tokenizer).run(shards, produced::set));
                 SaeMetrics last = DemoRun.follow(stack, saeKey,
                         () -> produced.get() == null ? 0 : produced.get().getTokens(),
                         production.thenApply(ProducerMetrics::getTokens), clock);
                 ProducerMetrics done = production.join();
-                Path snapshots = dir.resolve("snapshots").resolve(job.experiment()).resolve(job.saes().get(0).saeId());
-                printSummary(done, last, dir, clock, splicedEvaluation(lm, tokenizer, snapshots, shards));
+                evaluator.interrupt();
+                evaluator.join();
+                live.evaluatePending(); // the final snapshot, if the sink published it after the last poll
+                live.close();
+                printSummary(done, last, dir, clock, live.latest().map(LmDemo::describe).orElse("no snapshot evaluated"));
                 DemoRun.serveUntilInterrupted(options.serve, stack);
             }
         }
         return 0;
     }
 
-    /** Tokens of the corpus's last shard the summary's spliced evaluation runs on. */
-    private static final long EVAL_TOKENS = 4096;
-
     /**
-     * CE loss recovered of the newest snapshot, spliced into the model on the first tokens of the corpus's last shard
-     * (which the demo trained on once: a training-set figure), as {@code saestream eval} reports it.
+     * What the live evaluation splices each snapshot on: the first 4,096 tokens of the corpus's last shard, which the
+     * demo also trains on (once): training-set figures.
      */
-    private static String splicedEvaluation(LanguageModel lm, HfTokenizer tokenizer, Path snapshots,
-                                            List<CorpusShard> shards) throws Exception {
-        Optional<Path> newest;
-        try (Stream<Path> dirs = Files.isDirectory(snapshots) ? Files.list(snapshots) : Stream.empty()) {
-            newest = dirs.filter(d -> Files.exists(d.resolve("cfg.json"))).max(Path::compareTo);
-        }
-        if (newest.isEmpty() || shards.isEmpty()) {
-            return "no snapshot to evaluate";
-        }
-        CorpusShard shard = shards.get(shards.size() - 1);
-        try (NDManager manager = NDManager.newBaseManager();
-             InferenceSae sae = InferenceSae.load(newest.get(), manager)) {
-            EvalReport r = SplicedEvaluation.run(lm, tokenizer, List.of(shard), sae,
-                    new SplicedEvaluation.Settings(EVAL_TOKENS, 128, 8));
-            return String.format(Locale.ROOT, "%.3f (loss %.3f clean, %.3f spliced, %.3f zero-ablated; KL %.3f; "
-                    + "%,d tokens of %s, trained on once)", r.ceLossRecovered(), r.lossClean(), r.lossSpliced(),
-                    r.lossZeroAblated(), r.klSpliced(), r.tokens(), shard.shardId());
-        }
+    private static final SplicedEvaluation.Settings EVAL_SETTINGS = new SplicedEvaluation.Settings(4096, 128, 8);
+
+    private static String describe(SaeEval e) {
+        return String.format(Locale.ROOT, "%.3f (loss %.3f clean, %.3f spliced, %.3f zero-ablated; KL %.3f; %,d tokens "
+                + "of %s, trained on once; every snapshot's on the dashboard)", e.getCeLossScore(),
+                e.getCeLossWithoutSae(), e.getCeLossWithSae(), e.getCeLossWithAblation(), e.getKlDivWithSae(),
+                e.getEvalTokens(), e.getEvalDataset());
     }
 
     private static void printSummary(ProducerMetrics p, SaeMetrics last, Path dir, Progress clock,

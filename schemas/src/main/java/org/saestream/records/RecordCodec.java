@@ -33,6 +33,8 @@ public final class RecordCodec<T extends SpecificRecordBase> implements ValueCod
             new RecordCodec<>(DeadLetter.getClassSchema(), DeadLetter.getEncoder(), DeadLetter.getDecoder());
     public static final RecordCodec<GradientStep> GRADIENT_STEP =
             new RecordCodec<>(GradientStep.getClassSchema(), GradientStep.getEncoder(), GradientStep.getDecoder());
+    public static final RecordCodec<SaeEval> SAE_EVAL =
+            new RecordCodec<>(SaeEval.getClassSchema(), SaeEval.getEncoder(), SaeEval.getDecoder());
     public static final RecordCodec<SpectrumMetrics> SPECTRUM_METRICS =
             new RecordCodec<>(SpectrumMetrics.getClassSchema(), SpectrumMetrics.getEncoder(), SpectrumMetrics.getDecoder());
     public static final RecordCodec<ProducerMetrics> PRODUCER_METRICS =

@@ -14,6 +14,8 @@ public final class Topics {
     public static final String SPECTRUM = "spectrum";
     /** FeatureExamples (top-activating contexts per feature and window), keyed by experiment:sae. */
     public static final String SAE_FEATURES = "sae-features";
+    /** SaeEval (an SAE snapshot spliced into the model on held-out text), keyed by experiment:sae. */
+    public static final String SAE_EVALS = "sae-evals";
     public static final String DLQ_SUFFIX = ".dlq";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
 

@@ -8,6 +8,7 @@ import org.saestream.records.GradientStep;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeComparison;
+import org.saestream.records.SaeEval;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.records.ShardLedgerEntry;
@@ -56,6 +57,8 @@ public final class TopicCatalog {
             RecordCodec.FEATURE_EXAMPLES, sized(MAX_RECORD_BYTES));
     public static final TopicSpec<SpectrumMetrics> SPECTRUM = new TopicSpec<>(Topics.SPECTRUM,
             RecordCodec.SPECTRUM_METRICS, Map.of());
+    public static final TopicSpec<SaeEval> SAE_EVALS = new TopicSpec<>(Topics.SAE_EVALS, RecordCodec.SAE_EVAL,
+            Map.of());
 
     /** What an SAE training job (train, replay, the demos) writes besides its dead letters. */
     public static final List<TopicSpec<?>> TRAINING_OUTPUTS = List.of(SAE_METRICS, SAE_SNAPSHOTS, SAE_COMPARISONS,

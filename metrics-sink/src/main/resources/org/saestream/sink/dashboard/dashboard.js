@@ -18,6 +18,7 @@ const state = {
   comparisons: new Map(),   // experiment -> comparison history
   producers: new Map(),     // run:producer -> metrics history
   spectrum: new Map(),      // run -> spectrum history
+  evals: new Map(),         // experiment:sae -> spliced evaluations (snapshot order)
   feature: null,            // feature index on show
 };
 
@@ -322,6 +323,23 @@ function renderProducers() {
   }
 }
 
+/** CE loss recovered and KL of every SAE's snapshots spliced into the model, against tokens trained. */
+function renderEvals() {
+  const box = document.getElementById('eval-charts');
+  const keys = [...state.evals.keys()].sort();
+  if (keys.length === 0) {
+    box.replaceChildren(el('div', {class: 'empty'}, 'no spliced evaluation yet (the default demo, or saestream eval --snapshots)'));
+    return;
+  }
+  const series = field => keys.map((k, i) => ({name: k, color: COLORS[i % COLORS.length],
+    points: state.evals.get(k).map(e => [e.tokens_seen, e[field]])}));
+  box.replaceChildren(
+    lineChart({id: 'ce-loss-recovered', title: 'CE loss recovered (SAE spliced in; 1 = clean, 0 = zero-ablated)',
+      series: series('ce_loss_score'), xLabel: 'tokens trained', width: 480}),
+    lineChart({id: 'kl-with-sae', title: 'KL(clean ‖ spliced), nats per token', series: series('kl_div_with_sae'),
+      xLabel: 'tokens trained', width: 480}));
+}
+
 function renderSpectrum() {
   const box = document.getElementById('spectrum-charts');
   const runs = [...state.spectrum.keys()].sort();
@@ -435,6 +453,9 @@ async function loadAll() {
   const spectra = await api('/api/spectrum');
   await Promise.all(Object.keys(spectra).map(async run =>
     state.spectrum.set(run, await api('/api/spectrum/' + encodeURIComponent(run)))));
+  const evals = await api('/api/evals');
+  await Promise.all(Object.keys(evals).map(async k =>
+    state.evals.set(k, await api('/api/evals/' + encodeURIComponent(k)))));
 }
 
 async function renderAll() {
@@ -444,6 +465,7 @@ async function renderAll() {
   renderEnsemble();
   renderProducers();
   renderSpectrum();
+  renderEvals();
   await Promise.all([renderHeatmap(), renderFeature()]);
   document.body.dataset.rendered = String(Number(document.body.dataset.rendered || 0) + 1);
 }
@@ -463,7 +485,8 @@ function schedule(what) {
 }
 function redraw(w) {
   ({training: () => { renderSelectors(); renderTraining(); renderDensity(); }, heatmap: renderHeatmap,
-    ensemble: renderEnsemble, producers: renderProducers, spectrum: renderSpectrum, feature: renderFeature})[w]();
+    ensemble: renderEnsemble, producers: renderProducers, spectrum: renderSpectrum, evals: renderEvals,
+    feature: renderFeature})[w]();
 }
 
 /** Appends a streamed record unless the history already has it (it may have been loaded after it arrived). */
@@ -511,6 +534,11 @@ function connect() {
     const {key, value} = JSON.parse(ev.data);
     appendNewer(state.spectrum, key, value);
     schedule('spectrum');
+  });
+  source.addEventListener('eval', ev => {
+    const {key, value} = JSON.parse(ev.data);
+    appendNewer(state.evals, key, value);
+    schedule('evals');
   });
   source.addEventListener('features', ev => {
     const {key} = JSON.parse(ev.data);
