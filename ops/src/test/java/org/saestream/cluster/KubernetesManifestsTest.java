@@ -105,7 +105,7 @@ class KubernetesManifestsTest {
                     + "know: " + unknown);
         }
         assertEquals(Map.of("ConfigMap", 1, "Deployment", 1, "FlinkDeployment", 1, "Kafka", 1, "KafkaNodePool", 1,
-                "KafkaTopic", 12, "KafkaUser", 1, "PersistentVolumeClaim", 2, "Service", 1, "StatefulSet", 1), kinds);
+                "KafkaTopic", 13, "KafkaUser", 1, "PersistentVolumeClaim", 2, "Service", 1, "StatefulSet", 1), kinds);
     }
 
     @Test
@@ -136,7 +136,7 @@ class KubernetesManifestsTest {
         }
         List<TopicSpec<?>> expected = List.of(TopicCatalog.SHARD_LEDGER, TopicCatalog.PRODUCER_METRICS,
                 TopicCatalog.SAE_METRICS, TopicCatalog.SAE_SNAPSHOTS, TopicCatalog.SAE_COMPARISONS,
-                TopicCatalog.SAE_FEATURES, TopicCatalog.SPECTRUM, TopicCatalog.activations("demo"),
+                TopicCatalog.SAE_FEATURES, TopicCatalog.SPECTRUM, TopicCatalog.SAE_EVALS, TopicCatalog.activations("demo"),
                 TopicCatalog.gradients("demo"), TopicCatalog.corpusShards("demo"),
                 TopicCatalog.deadLetters("activations.demo"), TopicCatalog.deadLetters("gradients.demo"));
         assertEquals(expected.size(), topics.size());
