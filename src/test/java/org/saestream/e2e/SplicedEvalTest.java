@@ -96,6 +96,21 @@ class SplicedEvalTest {
                 assertEquals(trained.getFileName().toString(), last.path("snapshot").asText());
                 assertEquals(recovered, last.path("ce_loss_score").asDouble(), 1e-9, "the same figure as eval gives");
                 assertEquals("eccl.txt", last.path("eval_dataset").asText());
+
+                // the same stage from the command line, running until stopped: a new stage evaluates them all again
+                Process follow = ChildJvm.start(dir.resolve("eval-follow.log"), "eval", "--snapshots",
+                        dir.resolve("snapshots").toString(), "--experiment", "ev-exp", "--bootstrap",
+                        kafka.bootstrapServers(), "--model", model.toString(), "--corpus", corpus.toString(), "--tokens",
+                        "1024", "--context", "64", "--poll", "300ms");
+                try {
+                    int before = evals.size();
+                    JsonNode again = SinkApiPolling.await("http://127.0.0.1:" + sink.httpPort()
+                            + "/api/evals/ev-exp:relu-256", n -> n.size() >= 2 * before);
+                    assertEquals(recovered, again.get(again.size() - 1).path("ce_loss_score").asDouble(), 1e-9);
+                    assertTrue(follow.isAlive(), "eval --snapshots keeps following");
+                } finally {
+                    follow.destroyForcibly();
+                }
             }
         }
     }
