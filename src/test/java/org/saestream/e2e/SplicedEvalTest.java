@@ -77,7 +77,10 @@ class SplicedEvalTest {
             assertTrue(report.path("fvu").asDouble() < 0.5, report.toString());
             System.out.println("eval of a trained SAE: " + report);
 
-            // live: the stage evaluates the sink's snapshots on the same text, and the sink serves the figures
+            // live: the stage evaluates the sink's snapshots on the same text, and the sink serves the figures; a
+            // snapshot it cannot read is reported once and left
+            Path broken = Files.createDirectories(dir.resolve("snapshots/ev-exp/broken/tokens-000000000001"));
+            Files.writeString(broken.resolve("cfg.json"), "{\"architecture\": \"standard\"}");
             try (LanguageModel lm = LanguageModel.load(model); HfTokenizer tokenizer = HfTokenizer.load(model);
                  LiveEvaluation live = new LiveEvaluation(dir.resolve("snapshots"), "ev-exp", lm, tokenizer,
                          Corpus.list(corpus), new SplicedEvaluation.Settings(1024, 64, 8),

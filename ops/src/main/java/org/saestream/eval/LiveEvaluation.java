@@ -35,8 +35,9 @@ import java.util.stream.Stream;
  * The live evaluation stage: every snapshot the sink publishes under {@code <root>/<experiment>/<sae>/tokens-N} is
  * spliced into the model on the same held-out text ({@link SplicedEvaluation}), and its figures go to
  * {@code sae-evals} keyed by experiment:sae, where the sink keeps them for the API and the dashboard. Forward passes
- * only, so it may share the JVM (and the model) with a producer. Each snapshot is evaluated once per stage; a
- * snapshot directory is complete when it is listed (the sink publishes it by an atomic rename).
+ * only, so it may share the JVM (and the model) with a producer. Each snapshot is evaluated once per stage (one that
+ * cannot be is logged and left); a snapshot directory is complete when it is listed (the sink publishes it by an
+ * atomic rename).
  */
 public final class LiveEvaluation implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LiveEvaluation.class);
@@ -70,7 +71,15 @@ public final class LiveEvaluation implements AutoCloseable {
     public int evaluatePending() throws Exception {
         int published = 0;
         for (Path snapshot : pending()) {
-            SaeEval eval = evaluate(snapshot);
+            SaeEval eval;
+            try {
+                eval = evaluate(snapshot);
+            } catch (RuntimeException e) {
+                // a snapshot that cannot be evaluated (unreadable, another model's width) is reported once, not retried
+                LOG.warn("cannot evaluate {}: {}", snapshot, e.getMessage());
+                done.add(snapshot);
+                continue;
+            }
             String key = experiment + ":" + eval.getSaeId();
             producer.send(new ProducerRecord<>(Topics.SAE_EVALS, key.getBytes(StandardCharsets.UTF_8),
                     RecordCodec.SAE_EVAL.encode(eval))).get(30, TimeUnit.SECONDS);
