@@ -6,6 +6,7 @@ import org.apache.parquet.conf.PlainParquetConfiguration;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.convert.GroupRecordConverter;
 import org.apache.parquet.hadoop.ParquetFileReader;
+import org.apache.parquet.hadoop.metadata.BlockMetaData;
 import org.apache.parquet.io.ColumnIOFactory;
 import org.apache.parquet.io.LocalInputFile;
 import org.apache.parquet.io.RecordReader;
@@ -16,6 +17,7 @@ import org.apache.parquet.schema.Type;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -103,6 +105,27 @@ final class ParquetTextColumn implements AutoCloseable {
         // a plain BYTE_ARRAY is how pyarrow's "binary" and some writers' strings look: read it as UTF-8 too
         return p.getPrimitiveTypeName() == PrimitiveType.PrimitiveTypeName.BINARY
                 && (logical == null || logical instanceof LogicalTypeAnnotation.StringLogicalTypeAnnotation);
+    }
+
+    /**
+     * Skips, without reading them, the row groups that end at or before row {@code index}; only before the first
+     * {@link #next()}. Returns the index of the row {@link #next()} gives next.
+     */
+    long skipRowGroupsBefore(long index) throws IOException {
+        if (rowGroup >= 0) {
+            throw new IllegalStateException("row groups can be skipped only before the first row is read");
+        }
+        List<BlockMetaData> groups = reader.getRowGroups();
+        int skipped = 0;
+        while (skipped < groups.size() && nextIndex + groups.get(skipped).getRowCount() <= index) {
+            if (!reader.skipNextRowGroup()) {
+                throw new Failure("corrupt Parquet file: row group " + skipped + " cannot be skipped", nextIndex, null);
+            }
+            nextIndex += groups.get(skipped).getRowCount();
+            skipped++;
+        }
+        rowGroup = skipped - 1;
+        return nextIndex;
     }
 
     /** The next cell, or empty after the last row. */

@@ -158,6 +158,28 @@ public final class ShardReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Positions before {@code index} are not wanted (a resume): where the format allows it without reading them
+     * (Parquet: whole row groups), they are skipped unread and uncounted; elsewhere they are read as usual, and the
+     * caller skips what it does not want. Only before the first {@link #next()}.
+     *
+     * @throws ShardReadException as {@link #next()} would, if the file cannot be opened
+     */
+    public void skipBefore(long index) throws ShardReadException {
+        if (state != State.NEW) {
+            throw new IllegalStateException("skipBefore must come before the first next() of " + shard.path());
+        }
+        if (shard.format().layout() != ShardFormat.Layout.PARQUET || index <= 0) {
+            return;
+        }
+        openStreams();
+        try {
+            nextIndex = parquet.skipRowGroupsBefore(index);
+        } catch (IOException e) {
+            throw fail(e);
+        }
+    }
+
     /** Hands every remaining document to {@code handler}, in order. */
     public <E extends Exception> void forEach(DocumentHandler<E> handler) throws ShardReadException, E {
         for (Optional<Document> d; (d = next()).isPresent(); ) {

@@ -67,6 +67,29 @@ class ParquetShardTest {
     }
 
     @Test
+    void aResumeSkipsTheRowGroupsBeforeItUnread() throws IOException {
+        List<byte[]> texts = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            texts.add(("row " + i).getBytes(StandardCharsets.UTF_8));
+        }
+        CorpusShard shard = shard(write("resume.parquet", texts, CompressionCodecName.SNAPPY, 3));   // 3, 3, 3, 1
+        try (ShardReader reader = ShardReader.open(shard, CorpusOptions.defaults())) {
+            reader.skipBefore(7);                        // rows 0-5 lie in whole groups before it; row 6 shares 7's
+            List<Document> docs = new ArrayList<>();
+            reader.forEach(docs::add);
+            assertEquals(List.of(6L, 7L, 8L, 9L), docs.stream().map(Document::index).toList());
+            assertEquals("row 6", docs.get(0).text());
+            assertEquals(4, reader.counts().documents(), "the skipped groups were neither read nor counted");
+            assertEquals(Optional.of(shard.sha256()), reader.sha256(), "the ledger's hash is still the whole file's");
+        }
+        CorpusShard jsonl = CorpusFiles.write(dir, "a.jsonl", "{\"text\": \"a\"}\n{\"text\": \"b\"}\n");
+        try (ShardReader reader = ShardReader.open(jsonl, CorpusOptions.defaults())) {
+            reader.skipBefore(1);                        // a line-by-line format reads everything as before
+            assertEquals(0, reader.next().orElseThrow().index());
+        }
+    }
+
+    @Test
     void anotherTextColumnAndOversizeRowsReportTheirRowGroupAndRow() throws IOException {
         MessageType schema = MessageTypeParser.parseMessageType(
                 "message document { optional binary content (STRING); }");

@@ -247,6 +247,7 @@ public final class CorpusProducer {
                 LOG.info("resuming shard {} at document {}, window {}", shard.shardId(), nextDocument, nextSequence);
             }
             try (ShardReader reader = ShardReader.open(shard, config.corpus())) {
+                reader.skipBefore(nextDocument); // Parquet: row groups wholly before the resume point stay unread
                 ReadCounts counted = ReadCounts.ZERO;
                 for (var d = reader.next(); d.isPresent(); d = reader.next()) {
                     Document doc = d.get();
