@@ -95,22 +95,29 @@ final class LmDemo {
                         DType.F32, CorpusOptions.defaults(), null, null);
                 AtomicReference<ProducerMetrics> produced = new AtomicReference<>();
                 var shards = Corpus.list(corpus);
-                LiveEvaluation live = new LiveEvaluation(dir.resolve("snapshots"), job.experiment(), lm, tokenizer,
-                        List.of(shards.get(shards.size() - 1)), EVAL_SETTINGS, KafkaClientConfig.plain(stack.bootstrap()));
-                Thread evaluator = new Thread(() -> live.run(Duration.ofSeconds(2)), "live-evaluation");
-                evaluator.setDaemon(true);
-                evaluator.start();
-                CompletableFuture<ProducerMetrics> production = CompletableFuture.supplyAsync(
-                        () -> new CorpusProducer(produce, lm, tokenizer).run(shards, produced::set));
-                SaeMetrics last = DemoRun.follow(stack, saeKey,
-                        () -> produced.get() == null ? 0 : produced.get().getTokens(),
-                        production.thenApply(ProducerMetrics::getTokens), clock);
-                ProducerMetrics done = production.join();
-                evaluator.interrupt();
-                evaluator.join();
-                live.evaluatePending(); // the final snapshot, if the sink published it after the last poll
-                live.close();
-                printSummary(done, last, dir, clock, live.latest().map(LmDemo::describe).orElse("no snapshot evaluated"));
+                ProducerMetrics done;
+                SaeMetrics last;
+                String evaluated;
+                try (LiveEvaluation live = new LiveEvaluation(dir.resolve("snapshots"), job.experiment(), lm, tokenizer,
+                        List.of(shards.get(shards.size() - 1)), EVAL_SETTINGS, KafkaClientConfig.plain(stack.bootstrap()))) {
+                    Thread evaluator = new Thread(() -> live.run(Duration.ofSeconds(2)), "live-evaluation");
+                    evaluator.setDaemon(true);
+                    evaluator.start();
+                    try {
+                        CompletableFuture<ProducerMetrics> production = CompletableFuture.supplyAsync(
+                                () -> new CorpusProducer(produce, lm, tokenizer).run(shards, produced::set));
+                        last = DemoRun.follow(stack, saeKey,
+                                () -> produced.get() == null ? 0 : produced.get().getTokens(),
+                                production.thenApply(ProducerMetrics::getTokens), clock);
+                        done = production.join();
+                    } finally {
+                        evaluator.interrupt();
+                        evaluator.join();
+                    }
+                    live.evaluatePending(); // the final snapshot, if the sink published it after the last poll
+                    evaluated = live.latest().map(LmDemo::describe).orElse("no snapshot evaluated");
+                }
+                printSummary(done, last, dir, clock, evaluated);
                 DemoRun.serveUntilInterrupted(options.serve, stack);
             }
         }

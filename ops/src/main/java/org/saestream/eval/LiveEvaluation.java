@@ -10,7 +10,6 @@ import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeEval;
 import org.saestream.records.Topics;
 import org.saestream.sae.InferenceSae;
-import org.saestream.sae.SaeLensFormat;
 import org.saestream.topics.KafkaClientConfig;
 import org.saestream.topics.ProducerSettings;
 import org.slf4j.Logger;
@@ -132,11 +131,12 @@ public final class LiveEvaluation implements AutoCloseable {
     }
 
     private SaeEval evaluate(Path snapshot) throws Exception {
-        long tokensSeen = SaeLensFormat.read(snapshot).tokensSeen();
         EvalReport r;
         String saeId;
+        long tokensSeen;
         try (NDManager manager = NDManager.newBaseManager(); InferenceSae sae = InferenceSae.load(snapshot, manager)) {
             saeId = sae.config().saeId();
+            tokensSeen = sae.tokensSeen();
             r = SplicedEvaluation.run(lm, tokenizer, heldOut, sae, settings);
         }
         return SaeEval.newBuilder().setExperiment(experiment).setSaeId(saeId).setHookName(r.hook())

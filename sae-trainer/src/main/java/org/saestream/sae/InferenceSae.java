@@ -12,26 +12,34 @@ import java.nio.file.Path;
  */
 public final class InferenceSae implements AutoCloseable {
     private final SaeConfig config;
+    private final long tokensSeen;
     private final SaeParameters params;
     private final double scale;
 
-    private InferenceSae(SaeConfig config, SaeParameters params, double scale) {
+    private InferenceSae(SaeConfig config, long tokensSeen, SaeParameters params, double scale) {
         this.config = config;
+        this.tokensSeen = tokensSeen;
         this.params = params;
         this.scale = scale;
     }
 
-    /** Reads the directory; the parameters live in {@code manager} until {@link #close()}. */
+    /** Reads the directory (once); the parameters live in {@code manager} until {@link #close()}. */
     public static InferenceSae load(Path dir, NDManager manager) {
-        SaeConfig config = SaeLensFormat.read(dir).config();
-        PretrainedWeights weights = PretrainedWeights.load(config, dir);
+        LoadedSae loaded = SaeLensFormat.read(dir);
+        SaeConfig config = loaded.config();
+        PretrainedWeights weights = PretrainedWeights.of(config, loaded, dir);
         SaeParameters params = SaeParameters.fromFloats(manager, config.dIn(), config.dSae(), config.architecture(),
                 weights.values());
-        return new InferenceSae(config, params, weights.scale());
+        return new InferenceSae(config, loaded.tokensSeen(), params, weights.scale());
     }
 
     public SaeConfig config() {
         return config;
+    }
+
+    /** Tokens the SAE had trained on when the directory was written (0 when it does not say). */
+    public long tokensSeen() {
+        return tokensSeen;
     }
 
     /**

@@ -51,7 +51,8 @@ final class KSparseTraining {
         /**
          * Sparse where the latents kept per token are at most 1/32 of the dictionary. Measured at B 4096,
          * d_in 512, n 4096, k 32 (n/k = 128): the sparse products took 134 ms against 310 ms for the
-         * dense backward matmuls; the gathers are memory-bound, which puts the break-even near n/k = 50.
+         * dense backward matmuls. The gathers are memory-bound; a bandwidth estimate (not measured) puts the
+         * break-even near n/k = 50, and 32 leaves room below it.
          */
         static Decoding forShape(int keptPerToken, long dSae) {
             return (long) keptPerToken * 32 <= dSae ? SPARSE : DENSE;
@@ -80,7 +81,7 @@ final class KSparseTraining {
         if (aux.isPresent()) {
             dWdec.addi(aux.get().dWdec());
             dPre.addi(aux.get().dPre().coo().toDense());
-            dBenc = dPre.sum(new int[]{0});
+            dBenc.addi(aux.get().dPre().columnSums());
         }
         NDArray dWenc = enc.centred().transpose().matMul(dPre);               // [dIn, B] x [B, dSae] = [dIn, dSae]
         return result(new SaeArchitecture.Forward(latents, r.xHat()), r, aux,

@@ -19,7 +19,11 @@ import java.util.Map;
 record PretrainedWeights(Map<String, float[]> values, double scale) {
 
     static PretrainedWeights load(SaeConfig config, Path dir) {
-        LoadedSae sae = SaeLensFormat.read(dir);
+        return of(config, SaeLensFormat.read(dir), dir);
+    }
+
+    /** The same for an SAE already read from {@code dir} (named in messages). */
+    static PretrainedWeights of(SaeConfig config, LoadedSae sae, Path dir) {
         int dIn = config.dIn();
         int dSae = config.dSae();
         if (sae.config().dIn() != dIn || sae.config().dSae() != dSae) {
