@@ -1,6 +1,7 @@
 package org.saestream.bench;
 
 import org.saestream.sae.BatchTopK;
+import org.saestream.sae.MatryoshkaBatchTopK;
 import org.saestream.sae.ReluL1;
 import org.saestream.sae.SaeArchitecture;
 import org.saestream.sae.SaeConfig;
@@ -64,7 +65,8 @@ public record SaeBenchCase(SaeConfig sae, long tokens) {
     public String label() {
         SaeArchitecture a = sae.architecture();
         String name = a instanceof ReluL1 ? "relu" : a instanceof TopK t ? "topk k=" + t.k()
-                : a instanceof BatchTopK t ? "batchtopk k=" + t.k() : a.saeLensName();
+                : a instanceof BatchTopK t ? "batchtopk k=" + t.k()
+                : a instanceof MatryoshkaBatchTopK t ? "matryoshka k=" + t.k() + " widths=" + t.widths() : a.saeLensName();
         return String.format(Locale.ROOT, "%s B=%d d_in=%d d_sae=%d", name, sae.batchSize(), sae.dIn(), sae.dSae());
     }
 }

@@ -5,6 +5,8 @@ import org.saestream.sae.SaeConfig;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Options that define the SAE and its batching, shared by every command that trains. */
 public final class SaeOptions {
@@ -19,14 +21,20 @@ public final class SaeOptions {
     Integer dSae;
 
     /** The architectures the command line offers, by the name it takes. */
-    enum Architecture { relu, topk, batchtopk, jumprelu }
+    enum Architecture { relu, topk, batchtopk, matryoshka_batchtopk, jumprelu }
 
     @Option(names = "--architecture",
             description = "SAE architecture: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}, ReLU + L1)")
     Architecture architecture = Architecture.relu;
 
-    @Option(names = "--k", description = "Latents kept per token for topk, on average for batchtopk (required for those)")
+    @Option(names = "--k", description = "Latents kept per token for topk, on average for batchtopk and "
+            + "matryoshka_batchtopk (required for those)")
     Integer k;
+
+    @Option(names = "--matryoshka-widths", split = ",", paramLabel = "W1,W2,...",
+            description = "matryoshka_batchtopk: the nested prefixes' sizes, strictly increasing (SAELens's "
+                    + "matryoshka_widths; d_sae is added as the last one when missing). Default: d_sae/16, d_sae/4, d_sae")
+    List<Integer> matryoshkaWidths;
 
     @Option(names = "--l1", description = "L1 coefficient, relu only (default: the trainer's)")
     Double l1;
@@ -87,18 +95,26 @@ public final class SaeOptions {
         if (this.l1 != null && architecture != Architecture.relu) {
             throw new IllegalArgumentException("--l1 applies to --architecture relu only, not " + architecture);
         }
-        boolean usesK = architecture == Architecture.topk || architecture == Architecture.batchtopk;
+        boolean usesK = architecture == Architecture.topk || architecture == Architecture.batchtopk
+                || architecture == Architecture.matryoshka_batchtopk;
         if (k == null && usesK) {
             throw new IllegalArgumentException("--architecture " + architecture + " needs --k");
         }
         if (k != null && !usesK) {
-            throw new IllegalArgumentException("--k applies to --architecture topk or batchtopk only, not " + architecture);
+            throw new IllegalArgumentException("--k applies to --architecture topk, batchtopk or matryoshka_batchtopk"
+                    + " only, not " + architecture);
+        }
+        if (matryoshkaWidths != null && architecture != Architecture.matryoshka_batchtopk) {
+            throw new IllegalArgumentException("--matryoshka-widths applies to --architecture matryoshka_batchtopk only,"
+                    + " not " + architecture);
         }
         SaeConfig base = switch (architecture) {
             case relu -> l1 != null ? SaeConfig.reluL1(id, width, dictionary).withL1Coefficient(l1)
                     : SaeConfig.reluL1(id, width, dictionary);
             case topk -> SaeConfig.topK(id, width, dictionary, k);
             case batchtopk -> SaeConfig.batchTopK(id, width, dictionary, k);
+            case matryoshka_batchtopk -> SaeConfig.matryoshkaBatchTopK(id, width, dictionary, k,
+                    matryoshkaWidths(dictionary));
             case jumprelu -> SaeConfig.jumpReLU(id, width, dictionary);
         };
         SaeConfig sae = new SaeConfig(base.saeId(), base.dIn(), base.dSae(), base.architecture(),
@@ -108,6 +124,19 @@ public final class SaeOptions {
                 seed, hookName != null ? hookName : base.hookName(), base.modelName(), base.deadWindowTokens());
         long window = snapshotEveryTokens != null ? snapshotEveryTokens : defaults.snapshotEveryTokens();
         return sae.withOptions(sae.options().withDrift(window, sae.options().driftLookback()));
+    }
+
+    /** --matryoshka-widths with d_sae appended when missing (as SAELens does), or d_sae/16, d_sae/4, d_sae. */
+    private List<Integer> matryoshkaWidths(int dictionary) {
+        if (matryoshkaWidths == null) {
+            return java.util.stream.IntStream.of(dictionary / 16, dictionary / 4, dictionary).filter(w -> w > 0)
+                    .distinct().boxed().toList();
+        }
+        List<Integer> widths = new ArrayList<>(matryoshkaWidths);
+        if (!widths.isEmpty() && widths.get(widths.size() - 1) < dictionary) {
+            widths.add(dictionary);
+        }
+        return widths;
     }
 
     SaeJobConfig jobConfig(String experiment, String topic, Defaults defaults) {

@@ -84,8 +84,13 @@ public record BatchTopK(int k, int auxK, double auxKCoefficient, double threshol
 
     @Override
     public Optional<NDArray> inferenceThreshold(SaeParameters p) {
+        return Optional.of(repeatedThreshold(p));
+    }
+
+    /** theta repeated on every latent [dSae], as SAELens saves it for a JumpReLU SAE. */
+    static NDArray repeatedThreshold(SaeParameters p) {
         NDArray theta = p.get(TOPK_THRESHOLD);                                // []
-        return Optional.of(theta.broadcast(p.bEnc().getShape()).duplicate()); // [dSae]
+        return theta.broadcast(p.bEnc().getShape()).duplicate();              // [dSae]
     }
 
     @Override
@@ -100,10 +105,7 @@ public record BatchTopK(int k, int auxK, double auxKCoefficient, double threshol
 
     @Override
     public NDArray latents(SaeParameters p, NDArray x) {
-        NDArray pre = Encoder.preactivations(p, x).pre();                     // [B, dSae]
-        NDArray theta = p.get(TOPK_THRESHOLD).toType(pre.getDataType(), false);
-        NDArray gate = Encoder.positive(pre.sub(theta));                      // [B, dSae] pre > theta (>= 0)
-        return pre.mul(gate);                                                 // [B, dSae]
+        return thresholdLatents(p, x);
     }
 
     @Override
@@ -111,22 +113,40 @@ public record BatchTopK(int k, int auxK, double auxKCoefficient, double threshol
         return trainingPass(p, x, context, KSparseTraining.Decoding.forShape(k, p.dSae()));
     }
 
-    TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context, KSparseTraining.Decoding decoding) {
-        Encoder.Pre enc = Encoder.preactivations(p, x);
-        NDArray pre = enc.pre();
+    /** The k x B largest relu'd pre-activations of the batch [B, dSae]. */
+    Encoder.Selection select(NDArray pre) {
         long rows = pre.getShape().get(0);
-        Encoder.Selection kept = Encoder.topKOverall(Activation.relu(pre), Math.toIntExact(k * rows));
+        return Encoder.topKOverall(Activation.relu(pre), Math.toIntExact(k * rows));
+    }
 
-        // theta <- (1 - lr) theta + lr * (smallest kept activation), if anything positive was kept
+    /**
+     * theta's new value after a step that kept {@code kept}: {@code (1 - lr) theta + lr * (smallest kept activation)},
+     * computed in double, or theta unchanged if nothing positive was kept. Shape [], theta's dtype.
+     */
+    static NDArray thresholdUpdate(SaeParameters p, Encoder.Selection kept, double learningRate) {
         NDArray values = kept.values();                                       // [k * B] relu'd, some may be 0
         double smallest = values.add(values.lte(0).toType(values.getDataType(), false).muli(Float.MAX_VALUE))
                 .min().toType(DataType.FLOAT64, false).getDouble();
         NDArray theta = p.get(TOPK_THRESHOLD);
         double oldTheta = theta.toType(DataType.FLOAT64, false).getDouble();
         double newTheta = smallest >= Float.MAX_VALUE ? oldTheta
-                : (1 - thresholdLearningRate) * oldTheta + thresholdLearningRate * smallest;
-        NDArray update = x.getManager().create(newTheta).toType(theta.getDataType(), false);   // []
-        Map<String, NDArray> bufferUpdates = Map.of(TOPK_THRESHOLD, update);
+                : (1 - learningRate) * oldTheta + learningRate * smallest;
+        return values.getManager().create(newTheta).toType(theta.getDataType(), false);
+    }
+
+    /** The global-threshold encoding at inference: relu(pre) where pre > theta. */
+    static NDArray thresholdLatents(SaeParameters p, NDArray x) {
+        NDArray pre = Encoder.preactivations(p, x).pre();                     // [B, dSae]
+        NDArray theta = p.get(TOPK_THRESHOLD).toType(pre.getDataType(), false);
+        NDArray gate = Encoder.positive(pre.sub(theta));                      // [B, dSae] pre > theta (>= 0)
+        return pre.mul(gate);                                                 // [B, dSae]
+    }
+
+    TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context, KSparseTraining.Decoding decoding) {
+        Encoder.Pre enc = Encoder.preactivations(p, x);
+        NDArray pre = enc.pre();
+        Encoder.Selection kept = select(pre);
+        Map<String, NDArray> bufferUpdates = Map.of(TOPK_THRESHOLD, thresholdUpdate(p, kept, thresholdLearningRate));
         if (decoding == KSparseTraining.Decoding.SPARSE) {
             return KSparseTraining.sparsePass(p, x, enc, kept.pairs(), auxK, auxKCoefficient, context, bufferUpdates);
         }

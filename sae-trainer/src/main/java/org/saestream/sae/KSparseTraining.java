@@ -3,9 +3,11 @@ package org.saestream.sae;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import org.saestream.files.SaeLensLayout;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -84,7 +86,7 @@ final class KSparseTraining {
             dBenc.addi(aux.get().dPre().columnSums());
         }
         NDArray dWenc = enc.centred().transpose().matMul(dPre);               // [dIn, B] x [B, dSae] = [dIn, dSae]
-        return result(new SaeArchitecture.Forward(latents, r.xHat()), r, aux,
+        return result(new SaeArchitecture.Forward(latents, r.xHat()), r.mse(), r.mse(), aux,
                 gradients(dWenc, dBenc, dWdec, dBdec), active.sum(new int[]{0}), bufferUpdates);
     }
 
@@ -119,7 +121,57 @@ final class KSparseTraining {
         // (dPre^T x_c)^T, copied to a contiguous [dIn, dSae] (a 1-D reshape of a transpose copies) for Adam's passes
         NDArray dWenc = dPre.transposeTimes(enc.centred()).transpose()       // [dIn, dSae]
                 .reshape(dIn * p.dSae()).reshape(dIn, p.dSae());
-        return result(new SaeArchitecture.Forward(latents.coo(), r.xHat()), r, aux,
+        return result(new SaeArchitecture.Forward(latents.coo(), r.xHat()), r.mse(), r.mse(), aux,
+                gradients(dWenc, dBenc, dWdec, dBdec), kept.withValues(fires).columnSums(), bufferUpdates);
+    }
+
+    /**
+     * The Matryoshka pass ({@link MatryoshkaBatchTopK}): the kept pairs decoded by nested prefixes of the dictionary,
+     * loss = sum over prefixes of their mse + the AuxK term on the full SAE's residual. The widths cut the latents
+     * into M groups; a pair of group g is put on row g·B + b of a stacked [M·B, dSae] matrix, so that one COO product
+     * gives the M groups' partial reconstructions and their running sums the prefixes' x_hat_m. A latent of group g
+     * is in every prefix m ≥ g: its gradient comes through D_g = sum_{m ≥ g} d mse_m / d x_hat_m, which the same
+     * stacked pairs gather (dW_dec and the sampled product). With one width this is {@link #sparsePass}.
+     *
+     * @param widths the prefix sizes, strictly increasing, the last d_sae
+     */
+    static SaeArchitecture.TrainingPass nestedPass(SaeParameters p, NDArray x, Encoder.Pre enc, SparsePairs kept,
+                                                   List<Integer> widths, int kAux, double auxCoefficient,
+                                                   SaeArchitecture.TrainingContext context,
+                                                   Map<String, NDArray> bufferUpdates) {
+        long batch = x.getShape().get(0);
+        long dIn = p.dIn();
+        int levels = widths.size();
+        NDArray fires = Encoder.positive(kept.values());                      // [N] 1 where active
+        NDArray f = kept.values().mul(fires);                                 // [N]
+        NDArray group = kept.columns().zerosLike();                           // [N] int64: prefix ends at or below
+        for (int end : widths.subList(0, levels - 1)) {
+            group.addi(kept.columns().gte(end).toType(DataType.INT64, false));
+        }
+        SparsePairs stacked = new SparsePairs(kept.rows().add(group.muli(batch)), kept.columns(), f,
+                new Shape(levels * batch, p.dSae()));
+        NDArray xHats = stacked.times(p.wDec()).reshape(levels, batch, dIn)  // [M, B, dIn] partial reconstructions
+                .cumSum(0).addi(p.bDec());                                    // [M, B, dIn] x_hat_m
+        NDArray dXhats = xHats.sub(x).muli(2.0 / batch);                      // [M, B, dIn] d mse_m / d x_hat_m
+        NDArray total = dXhats.sum(new int[]{0});                             // [B, dIn] D_1
+        NDArray dGroups = total.expandDims(0).sub(dXhats.cumSum(0)).addi(dXhats).reshape(levels * batch, dIn);
+        NDArray dWdec = stacked.transposeTimes(dGroups);                      // [dSae, dIn]
+        SparsePairs dPre = kept.withValues(stacked.sampledProduct(dGroups, p.wDec()).muli(fires));   // [N]
+        NDArray dBenc = dPre.columnSums();                                    // [dSae]
+        NDArray dBdec = total.sum(new int[]{0}).subi(p.wEnc().matMul(dBenc)); // [dIn], before AuxK
+        // sum_m mean_b ||x_hat_m - x||^2 = (B / 4) ||dXhats||^2
+        NDArray nestedMse = dXhats.square().sum().muli(batch / 4.0);
+
+        Reconstruction r = Reconstruction.of(x, xHats.get(levels - 1));
+        Optional<AuxK> aux = AuxK.of(p, x, enc.pre(), r, kAux, auxCoefficient, context);
+        if (aux.isPresent()) {
+            dWdec.addi(aux.get().dWdec());
+            dBenc.addi(aux.get().dPre().columnSums());
+            dPre = dPre.concat(aux.get().dPre());
+        }
+        NDArray dWenc = dPre.transposeTimes(enc.centred()).transpose()       // [dIn, dSae], contiguous as in sparsePass
+                .reshape(dIn * p.dSae()).reshape(dIn, p.dSae());
+        return result(new SaeArchitecture.Forward(kept.withValues(f).coo(), r.xHat()), r.mse(), nestedMse, aux,
                 gradients(dWenc, dBenc, dWdec, dBdec), kept.withValues(fires).columnSums(), bufferUpdates);
     }
 
@@ -184,13 +236,18 @@ final class KSparseTraining {
         }
     }
 
-    private static SaeArchitecture.TrainingPass result(SaeArchitecture.Forward forward, Reconstruction r,
-                                                       Optional<AuxK> aux, Map<String, NDArray> gradients,
-                                                       NDArray firesPerLatent, Map<String, NDArray> bufferUpdates) {
-        NDArray loss = r.mse().duplicate();                                   // []
+    /**
+     * @param mse                the full SAE's mse, as reported
+     * @param reconstructionLoss the loss's reconstruction term: the mse, or the prefixes' mses summed
+     */
+    private static SaeArchitecture.TrainingPass result(SaeArchitecture.Forward forward, NDArray mse,
+                                                       NDArray reconstructionLoss, Optional<AuxK> aux,
+                                                       Map<String, NDArray> gradients, NDArray firesPerLatent,
+                                                       Map<String, NDArray> bufferUpdates) {
+        NDArray loss = reconstructionLoss.duplicate();                        // []
         aux.ifPresent(a -> loss.addi(a.weighted()));
-        NDArray auxLoss = aux.map(AuxK::lAux).orElseGet(() -> r.mse().zerosLike());
-        return new SaeArchitecture.TrainingPass(forward, r.mse(), auxLoss, loss, gradients, firesPerLatent,
+        NDArray auxLoss = aux.map(AuxK::lAux).orElseGet(mse::zerosLike);
+        return new SaeArchitecture.TrainingPass(forward, mse, auxLoss, loss, gradients, firesPerLatent,
                 bufferUpdates);
     }
 

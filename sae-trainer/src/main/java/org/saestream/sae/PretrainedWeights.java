@@ -85,8 +85,8 @@ record PretrainedWeights(Map<String, float[]> values, double scale) {
                 logTheta[i] = (float) Math.log(Math.max(sae.threshold()[i], Float.MIN_NORMAL));
             }
             values.put(JumpReLU.LOG_THRESHOLD, logTheta);
-        } else if (architecture instanceof BatchTopK) {
-            double mean = 0; // SAELens saves BatchTopK as JumpReLU with its one threshold on every latent
+        } else if (architecture.buffers().contains(BatchTopK.TOPK_THRESHOLD)) {
+            double mean = 0; // SAELens saves (Matryoshka) BatchTopK as JumpReLU with its one threshold on every latent
             for (float t : sae.threshold()) {
                 mean += t;
             }

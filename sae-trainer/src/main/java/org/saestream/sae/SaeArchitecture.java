@@ -21,6 +21,8 @@ import java.util.Optional;
  *   <li>{@link TopK}: the k largest pre-activations per token, AuxK loss for dead latents (SAELens "topk")</li>
  *   <li>{@link BatchTopK}: the k x B largest across the batch, a global threshold at inference
  *       (SAELens "batchtopk")</li>
+ *   <li>{@link MatryoshkaBatchTopK}: BatchTopK whose nested dictionary prefixes each reconstruct on their own
+ *       (SAELens "matryoshka_batchtopk")</li>
  *   <li>{@link JumpReLU}: per-latent thresholds trained with straight-through estimators, L0 penalty
  *       (SAELens "jumprelu")</li>
  * </ul>
@@ -29,15 +31,16 @@ import java.util.Optional;
  * pass returns are temporaries created from the inputs: call inside an NDScope or a sub-manager that
  * the caller closes. The maths is dtype-agnostic: float32 in training, float64 in the gradient checks.
  */
-public sealed interface SaeArchitecture extends Serializable permits ReluL1, TopK, BatchTopK, JumpReLU {
+public sealed interface SaeArchitecture extends Serializable permits ReluL1, TopK, BatchTopK,
+        MatryoshkaBatchTopK, JumpReLU {
 
     /** The SAELens name of the architecture as trained ("standard", "topk", "batchtopk", "jumprelu"). */
     String saeLensName();
 
     /**
      * The SAELens architecture a snapshot loads as ({@code SAE.load_from_disk} knows inference
-     * architectures only). The same as {@link #saeLensName()} except for BatchTopK, which SAELens
-     * saves as a JumpReLU SAE whose thresholds all equal the global threshold.
+     * architectures only). The same as {@link #saeLensName()} except for BatchTopK and Matryoshka
+     * BatchTopK, which SAELens saves as a JumpReLU SAE whose thresholds all equal the global threshold.
      */
     default String inferenceSaeLensName() {
         return saeLensName();

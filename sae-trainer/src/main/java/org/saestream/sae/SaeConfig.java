@@ -1,6 +1,7 @@
 package org.saestream.sae;
 
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * Everything that defines one SAE and how it is trained. Immutable; validated once here.
@@ -9,7 +10,7 @@ import java.io.Serializable;
  * @param dIn              activation width
  * @param dSae             dictionary size (number of latents)
  * @param architecture     the architecture with its own hyperparameters: {@link ReluL1}, {@link TopK},
- *                         {@link BatchTopK} or {@link JumpReLU}
+ *                         {@link BatchTopK}, {@link MatryoshkaBatchTopK} or {@link JumpReLU}
  * @param learningRate     Adam step size
  * @param beta1            Adam first-moment decay, in [0, 1)
  * @param beta2            Adam second-moment decay, in [0, 1)
@@ -136,6 +137,14 @@ public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture archite
         return withDefaults(saeId, dIn, dSae, BatchTopK.withDefaults(k, dIn));
     }
 
+    /**
+     * A Matryoshka BatchTopK SAE keeping k latents per token on average, with the given prefix widths (the last
+     * one dSae), AuxK and threshold as {@link BatchTopK#withDefaults}.
+     */
+    public static SaeConfig matryoshkaBatchTopK(String saeId, int dIn, int dSae, int k, List<Integer> widths) {
+        return withDefaults(saeId, dIn, dSae, MatryoshkaBatchTopK.withDefaults(k, dIn, widths));
+    }
+
     /** A JumpReLU SAE with the given L0 coefficient, SAELens' bandwidth and initial threshold. */
     public static SaeConfig jumpReLU(String saeId, int dIn, int dSae, double l0Coefficient) {
         return withDefaults(saeId, dIn, dSae, JumpReLU.withDefaults(l0Coefficient));
@@ -166,7 +175,7 @@ public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture archite
         return withArchitecture(new ReluL1(value, relu.l1WarmUpSteps()));
     }
 
-    /** A TopK or BatchTopK config with another k (AuxK settings kept). */
+    /** A TopK, BatchTopK or Matryoshka BatchTopK config with another k (AuxK settings kept). */
     public SaeConfig withK(int value) {
         if (architecture instanceof TopK t) {
             return withArchitecture(new TopK(value, t.auxK(), t.auxKCoefficient()));
@@ -174,7 +183,10 @@ public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture archite
         if (architecture instanceof BatchTopK b) {
             return withArchitecture(new BatchTopK(value, b.auxK(), b.auxKCoefficient(), b.thresholdLearningRate()));
         }
-        throw new IllegalArgumentException("k applies to TopK and BatchTopK SAEs only; this one is "
+        if (architecture instanceof MatryoshkaBatchTopK m) {
+            return withArchitecture(m.withK(value));
+        }
+        throw new IllegalArgumentException("k applies to TopK, BatchTopK and Matryoshka BatchTopK SAEs only; this one is "
                 + architecture.saeLensName());
     }
 

@@ -15,8 +15,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -24,13 +26,13 @@ import java.util.function.UnaryOperator;
 /**
  * SAE snapshots as SAELens lays them out on disk, so SAELens ({@code SAE.load_from_disk}) and the
  * tools around it read them: cfg.json, sae_weights.safetensors (W_enc [d_in, d_sae], W_dec
- * [d_sae, d_in], b_enc [d_sae], b_dec [d_in], and for JumpReLU and BatchTopK "threshold" [d_sae], all
+ * [d_sae, d_in], b_enc [d_sae], b_dec [d_in], and for JumpReLU and (Matryoshka) BatchTopK "threshold" [d_sae], all
  * F32) and sparsity.safetensors ("sparsity" [d_sae] = log10 feature density).
  *
  * <p>cfg.json "architecture" is the SAELens inference architecture: "standard", "topk", "jumprelu",
- * and "jumprelu" for BatchTopK too, which SAELens saves as a JumpReLU SAE whose thresholds all equal
- * the global one. The architecture's hyperparameters follow under SAELens' names (l1_coefficient,
- * l1_warm_up_steps; k, aux_loss_coefficient; topk_threshold_lr; l0_coefficient, jumprelu_bandwidth,
+ * and "jumprelu" for BatchTopK and Matryoshka BatchTopK too, which SAELens saves as a JumpReLU SAE whose
+ * thresholds all equal the global one. The architecture's hyperparameters follow under SAELens' names (l1_coefficient,
+ * l1_warm_up_steps; k, aux_loss_coefficient; topk_threshold_lr; matryoshka_widths; l0_coefficient, jumprelu_bandwidth,
  * jumprelu_init_threshold, l0_warm_up_steps), then saestream's keys (training_architecture, k_aux, sae_id, tokens_seen,
  * steps, the optimizer settings, the {@link TrainingOptions}), which {@link #read} uses to rebuild the
  * {@link SaeConfig}.
@@ -487,12 +489,17 @@ public final class SaeLensFormat {
                     cfg.path("k_aux").asInt(TopK.defaultAuxK(dIn)),
                     cfg.path("aux_loss_coefficient").asDouble(TopK.DEFAULT_AUX_K_COEFFICIENT),
                     cfg.path("topk_threshold_lr").asDouble(BatchTopK.DEFAULT_THRESHOLD_LEARNING_RATE));
+            case "matryoshka_batchtopk" -> new MatryoshkaBatchTopK(requiredInt(cfg, "k", file),
+                    cfg.path("k_aux").asInt(TopK.defaultAuxK(dIn)),
+                    cfg.path("aux_loss_coefficient").asDouble(TopK.DEFAULT_AUX_K_COEFFICIENT),
+                    cfg.path("topk_threshold_lr").asDouble(BatchTopK.DEFAULT_THRESHOLD_LEARNING_RATE),
+                    requiredInts(cfg, "matryoshka_widths", file));
             case "jumprelu" -> new JumpReLU(cfg.path("l0_coefficient").asDouble(SaeConfig.DEFAULT_L0_COEFFICIENT),
                     cfg.path("jumprelu_bandwidth").asDouble(JumpReLU.DEFAULT_BANDWIDTH),
                     cfg.path("jumprelu_init_threshold").asDouble(JumpReLU.DEFAULT_INITIAL_THRESHOLD),
                     cfg.path("l0_warm_up_steps").asLong(0));
             default -> throw new IllegalArgumentException(file + ": unsupported architecture '" + name
-                    + "', expected standard, topk, batchtopk or jumprelu");
+                    + "', expected standard, topk, batchtopk, matryoshka_batchtopk or jumprelu");
         };
     }
 
@@ -502,6 +509,23 @@ public final class SaeLensFormat {
             throw new IllegalArgumentException(file + ": \"" + key + "\" must be an integer, got " + n);
         }
         return n.intValue();
+    }
+
+    private static List<Integer> requiredInts(JsonNode cfg, String key, Path file) {
+        JsonNode n = cfg.get(key);
+        List<Integer> out = new ArrayList<>();
+        if (n != null && n.isArray()) {
+            for (JsonNode e : n) {
+                if (!e.canConvertToInt()) {
+                    break;
+                }
+                out.add(e.intValue());
+            }
+        }
+        if (n == null || !n.isArray() || out.size() != n.size()) {
+            throw new IllegalArgumentException(file + ": \"" + key + "\" must be a list of integers, got " + n);
+        }
+        return out;
     }
 
     private static String textOr(JsonNode cfg, String key, String fallback) {

@@ -10,6 +10,7 @@ import org.saestream.tensor.Safetensors;
 import org.saestream.tensor.Tensor;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -51,6 +52,8 @@ class FullStateRestoreTest {
                         .withResampling(new TrainingOptions.Resampling(3 * B))),
                 base.withArchitecture(new TopK(4, 8, TopK.DEFAULT_AUX_K_COEFFICIENT)).withOptions(options),
                 base.withArchitecture(new BatchTopK(2, 8, TopK.DEFAULT_AUX_K_COEFFICIENT, 0.01)).withOptions(options),
+                base.withArchitecture(new MatryoshkaBatchTopK(2, 8, TopK.DEFAULT_AUX_K_COEFFICIENT, 0.01,
+                        List.of(4, N / 2, N))).withOptions(options),
                 base.withArchitecture(new JumpReLU(0.05, 0.05, 0.05)).withOptions(options));
     }
 

@@ -6,6 +6,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -42,6 +43,15 @@ class SaeConfigTest {
         assertEquals("batchtopk", batchTopK.architecture().saeLensName());
         assertEquals("jumprelu", batchTopK.architecture().inferenceSaeLensName(), "SAELens loads it as JumpReLU");
         assertEquals(9, ((BatchTopK) batchTopK.withK(9).architecture()).k());
+
+        SaeConfig matryoshka = SaeConfig.matryoshkaBatchTopK("m", 64, 512, 5, List.of(32, 128, 512));
+        assertEquals(new MatryoshkaBatchTopK(5, 32, 1.0 / 32, 0.01, List.of(32, 128, 512)), matryoshka.architecture());
+        assertEquals("matryoshka_batchtopk", matryoshka.architecture().saeLensName());
+        assertEquals("jumprelu", matryoshka.architecture().inferenceSaeLensName(), "SAELens saves it as JumpReLU");
+        assertEquals(9, ((MatryoshkaBatchTopK) matryoshka.withK(9).architecture()).k());
+        assertEquals(List.of(32, 128, 512), ((MatryoshkaBatchTopK) matryoshka.withK(9).architecture()).widths());
+        assertEquals(List.of(128, 640, 2688, 10880),
+                MatryoshkaBatchTopK.widthsOfGroupSizes(List.of(128, 512, 2048, 8192)), "dictionary_learning's groups");
 
         SaeConfig jump = SaeConfig.jumpReLU("j", 64, 512);
         assertEquals(new JumpReLU(SaeConfig.DEFAULT_L0_COEFFICIENT, 0.001, 0.001), jump.architecture());
@@ -80,6 +90,13 @@ class SaeConfigTest {
         assertField("auxK", () -> SaeConfig.reluL1("x", 4, 8).withArchitecture(new TopK(2, 9, 0.1)));
         assertField("auxKCoefficient", () -> new BatchTopK(2, 1, -1, 0.01));
         assertField("thresholdLearningRate", () -> new BatchTopK(2, 1, 0.1, 0));
+        assertField("thresholdLearningRate", () -> new MatryoshkaBatchTopK(2, 1, 0.1, 0, List.of(8)));
+        assertField("widths must end at d_sae 8", () -> SaeConfig.matryoshkaBatchTopK("x", 4, 8, 2, List.of(2, 4)));
+        assertField("widths must be positive and strictly increasing",
+                () -> SaeConfig.matryoshkaBatchTopK("x", 4, 8, 2, List.of(4, 4, 8)));
+        assertField("widths must be positive and strictly increasing",
+                () -> SaeConfig.matryoshkaBatchTopK("x", 4, 8, 2, List.of(0, 8)));
+        assertField("widths must list", () -> SaeConfig.matryoshkaBatchTopK("x", 4, 8, 2, List.of()));
         assertField("l1Coefficient", () -> SaeConfig.topK("x", 4, 8, 2).withL1Coefficient(1));
         assertField("l0Coefficient", () -> new JumpReLU(-1, 0.001, 0.001));
         assertField("bandwidth", () -> new JumpReLU(1, 0, 0.001));
@@ -135,6 +152,7 @@ class SaeConfigTest {
     void isJavaSerializableForFlinkOperators() throws Exception {
         for (SaeConfig c : new SaeConfig[]{SaeConfig.reluL1("x", 4, 8).withSource("blocks.0.hook_resid_pre", "m"),
                 SaeConfig.topK("t", 4, 8, 2), SaeConfig.batchTopK("b", 4, 8, 2), SaeConfig.jumpReLU("j", 4, 8),
+                SaeConfig.matryoshkaBatchTopK("m", 4, 8, 2, List.of(2, 8)),
                 SaeConfig.reluL1("o", 4, 8).withOptions(TrainingOptions.defaults()
                         .withDecoderBiasInit(TrainingOptions.DecoderBiasInit.GEOMETRIC_MEDIAN)
                         .withFreezing(new TrainingOptions.Freezing(0.99, 3, true))

@@ -45,6 +45,7 @@ class SaeLensExportTest {
         return Stream.of(base.withArchitecture(new ReluL1(0.05)),
                 base.withArchitecture(new TopK(3, 4, 0.05)),
                 base.withArchitecture(new BatchTopK(3, 4, 0.05, 0.05)),
+                base.withArchitecture(new MatryoshkaBatchTopK(3, 4, 0.05, 0.05, List.of(8, 32))),
                 base.withArchitecture(new JumpReLU(0.02, 0.05, 0.05)));
     }
 

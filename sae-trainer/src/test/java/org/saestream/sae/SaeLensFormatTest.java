@@ -171,6 +171,7 @@ class SaeLensFormatTest {
         return Stream.of(CONFIG.withArchitecture(new ReluL1(0.2, 100)),
                 CONFIG.withArchitecture(new TopK(3, 4, 0.05)),
                 CONFIG.withArchitecture(new BatchTopK(3, 4, 0.05, 0.02)),
+                CONFIG.withArchitecture(new MatryoshkaBatchTopK(3, 4, 0.05, 0.02, List.of(4, 12, 32))),
                 CONFIG.withArchitecture(new JumpReLU(0.04, 0.02, 0.03, 10)));
     }
 
@@ -210,13 +211,23 @@ class SaeLensFormatTest {
                 for (float t : loaded.threshold()) {
                     assertEquals(theta, t, "SAELens' JumpReLU form: the global threshold on every latent");
                 }
+            } else if (architecture instanceof MatryoshkaBatchTopK m) {
+                assertEquals(m.k(), cfg.get("k").asInt());
+                assertEquals("[4,12,32]", cfg.get("matryoshka_widths").toString());
+                assertEquals("matryoshka_batchtopk", cfg.get("metadata").get("saestream_training_architecture")
+                        .asText());
+                float theta = trainer.tensor(BatchTopK.TOPK_THRESHOLD)[0];
+                assertTrue(theta > 0);
+                for (float t : loaded.threshold()) {
+                    assertEquals(theta, t, "SAELens' JumpReLU form: the global threshold on every latent");
+                }
             } else if (architecture instanceof JumpReLU j) {
                 assertEquals(j.l0Coefficient(), cfg.get("l0_coefficient").asDouble());
                 assertEquals(j.bandwidth(), cfg.get("jumprelu_bandwidth").asDouble());
                 assertEquals(j.initialThreshold(), cfg.get("jumprelu_init_threshold").asDouble());
                 assertEquals(10, cfg.get("l0_warm_up_steps").asLong());
             }
-            boolean hasThreshold = architecture instanceof JumpReLU || architecture instanceof BatchTopK;
+            boolean hasThreshold = architecture.inferenceSaeLensName().equals("jumprelu");
             assertEquals(hasThreshold, weights.tensors().containsKey("threshold"));
             if (hasThreshold) {
                 assertArrayEquals(new long[]{32}, weights.tensors().get("threshold").shape());

@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.saestream.files.SaeLensLayout;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -62,6 +63,47 @@ class TopKGradientTest {
     @EnumSource(KSparseTraining.Decoding.class)
     void batchTopKMatchesAutogradWithDeadLatentsInFloat32(KSparseTraining.Decoding decoding) {
         checkBatchTopK(DataType.FLOAT32, 1e-5, new BatchTopK(4, 5, 1.0 / 32, 0.01), 11, decoding);
+    }
+
+    @Test
+    void matryoshkaMatchesAutogradWithDeadLatentsInFloat64() {
+        checkMatryoshka(DataType.FLOAT64, 1e-10, new MatryoshkaBatchTopK(4, 5, 1.0 / 32, 0.01, List.of(3, 9, 16, D_SAE)),
+                11);
+    }
+
+    @Test
+    void matryoshkaMatchesAutogradWithDeadLatentsInFloat32() {
+        checkMatryoshka(DataType.FLOAT32, 1e-5, new MatryoshkaBatchTopK(4, 5, 1.0 / 32, 0.01, List.of(6, D_SAE)), 11);
+    }
+
+    @Test
+    void matryoshkaWithoutDeadLatents() {
+        checkMatryoshka(DataType.FLOAT64, 1e-10, new MatryoshkaBatchTopK(4, 5, 1.0 / 32, 0.01, List.of(1, 2, D_SAE)), 0);
+    }
+
+    /** One prefix, the whole dictionary: the same pass as BatchTopK's, bit for bit up to the order of additions. */
+    @Test
+    void matryoshkaWithOneWidthIsBatchTopK() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Random random = new Random(9);
+            Map<String, NDArray> values = AutogradCheck.randomStandard(manager, random, D_IN, D_SAE, DataType.FLOAT64);
+            values.put(BatchTopK.TOPK_THRESHOLD, manager.create(0.25));
+            NDArray x = AutogradCheck.randomArray(manager, random, new Shape(BATCH, D_IN), DataType.FLOAT64, 1.0);
+            var context = new SaeArchitecture.TrainingContext(3, deadLatents(random, 7));
+            BatchTopK plain = new BatchTopK(4, 5, 1.0 / 32, 0.01);
+            MatryoshkaBatchTopK nested = new MatryoshkaBatchTopK(4, 5, 1.0 / 32, 0.01, List.of(D_SAE));
+            var a = plain.trainingPass(SaeParameters.wrap(D_IN, D_SAE, plain, values), x, context,
+                    KSparseTraining.Decoding.SPARSE);
+            var b = nested.trainingPass(SaeParameters.wrap(D_IN, D_SAE, nested, values), x, context);
+            assertEquals(AutogradCheck.scalar(a.loss()), AutogradCheck.scalar(b.loss()), 1e-12);
+            assertEquals(AutogradCheck.scalar(a.sparsityPenalty()), AutogradCheck.scalar(b.sparsityPenalty()), 1e-12);
+            for (String name : a.gradients().keySet()) {
+                assertArrayEquals(a.gradients().get(name).toDoubleArray(), b.gradients().get(name).toDoubleArray(),
+                        1e-12, name);
+            }
+            assertArrayEquals(a.bufferUpdates().get(BatchTopK.TOPK_THRESHOLD).toDoubleArray(),
+                    b.bufferUpdates().get(BatchTopK.TOPK_THRESHOLD).toDoubleArray(), 0.0);
+        }
     }
 
     @Test
@@ -138,6 +180,46 @@ class TopKGradientTest {
             assertEquals(0.99 * 0.25 + 0.01 * minKept, updated, 1e-6);
             assertEquals(0.25, AutogradCheck.scalar(theta), "the buffer itself is not changed by the pass");
         }
+    }
+
+    private static void checkMatryoshka(DataType dtype, double tolerance, MatryoshkaBatchTopK matryoshka, int deadCount) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Random random = new Random(10);
+            Map<String, NDArray> values = AutogradCheck.randomStandard(manager, random, D_IN, D_SAE, dtype);
+            values.put(BatchTopK.TOPK_THRESHOLD, manager.create(0.25).toType(dtype, false));
+            NDArray x = AutogradCheck.randomArray(manager, random, new Shape(BATCH, D_IN), dtype, 1.0);
+            boolean[] dead = deadLatents(random, deadCount);
+            var context = new SaeArchitecture.TrainingContext(3, dead);
+            var pass = AutogradCheck.check(matryoshka, context, values, x, tolerance, (p, in) -> {
+                NDArray loss = plainLoss(p, in, matryoshka.k(), true, matryoshka.auxK(), matryoshka.auxKCoefficient(),
+                        dead);
+                NDArray f = plainBatchTopKLatents(p, in, matryoshka.k());
+                for (int width : matryoshka.widths().subList(0, matryoshka.widths().size() - 1)) {
+                    float[] prefix = new float[D_SAE];
+                    java.util.Arrays.fill(prefix, 0, width, 1f);
+                    NDArray xHat = f.mul(manager.create(prefix).toType(dtype, false))
+                            .matMul(p.get(SaeLensLayout.W_DEC)).add(p.get(SaeLensLayout.B_DEC));
+                    loss = loss.add(in.sub(xHat).square().sum(new int[]{1}).mean());
+                }
+                return loss;
+            });
+            // the reported mse is the full SAE's, the loss adds each inner prefix's on top
+            double fullMse = AutogradCheck.scalar(pass.forward().reconstruction().sub(x).square().sum()) / BATCH;
+            assertEquals(fullMse, AutogradCheck.scalar(pass.mse()), 1e-5 * fullMse);
+            assertTrue(AutogradCheck.scalar(pass.loss()) > AutogradCheck.scalar(pass.mse()),
+                    "the inner prefixes' mses add to the loss");
+            assertEquals(matryoshka.k() * BATCH, AutogradCheck.activeFraction(pass) * BATCH * D_SAE, 1e-6);
+        }
+    }
+
+    /** BatchTopK's f: relu(pre) where it is among the k x B largest of the batch. */
+    private static NDArray plainBatchTopKLatents(Map<String, NDArray> p, NDArray x, int k) {
+        NDArray pre = x.sub(p.get(SaeLensLayout.B_DEC)).matMul(p.get(SaeLensLayout.W_ENC)).add(p.get(SaeLensLayout.B_ENC));
+        NDArray relu = Activation.relu(pre);
+        NDArray sorted = relu.stopGradient().reshape(-1).sort();
+        double kth = sorted.get(sorted.size() - (long) k * x.getShape().get(0)).toType(DataType.FLOAT64, false)
+                .getDouble();
+        return relu.mul(relu.stopGradient().gte(kth).toType(x.getDataType(), false));
     }
 
     private static boolean[] deadLatents(Random random, int count) {

@@ -8,6 +8,7 @@ import org.saestream.sae.ActivationSource;
 import org.saestream.sae.BatchTopK;
 import org.saestream.sae.JumpReLU;
 import org.saestream.sae.LoadedSae;
+import org.saestream.sae.MatryoshkaBatchTopK;
 import org.saestream.sae.ReluL1;
 import org.saestream.sae.SaeArchitecture;
 import org.saestream.sae.SaeConfig;
@@ -145,27 +146,7 @@ public final class ExperimentFile {
         if (size < 1) {
             throw f.error(dSae != null ? "d_sae" : "expansion_factor", "must be positive");
         }
-        String kind = f.text("architecture", "relu").toLowerCase(Locale.ROOT);
-        SaeArchitecture architecture = switch (kind) {
-            case "relu", "standard" -> new ReluL1(f.doubleValue("l1", SaeConfig.DEFAULT_L1_COEFFICIENT),
-                    f.longValue("l1_warmup_steps", 0, 0));
-            case "topk" -> {
-                TopK d = TopK.withDefaults(f.requiredInt("k"), dIn);
-                yield new TopK(d.k(), f.intValue("aux_k", d.auxK(), 0), f.doubleValue("aux_k_coefficient", d.auxKCoefficient()));
-            }
-            case "batchtopk" -> {
-                BatchTopK d = BatchTopK.withDefaults(f.requiredInt("k"), dIn);
-                yield new BatchTopK(d.k(), f.intValue("aux_k", d.auxK(), 0),
-                        f.doubleValue("aux_k_coefficient", d.auxKCoefficient()), d.thresholdLearningRate());
-            }
-            case "jumprelu" -> {
-                JumpReLU d = JumpReLU.withDefaults(f.doubleValue("l0", SaeConfig.DEFAULT_L0_COEFFICIENT));
-                yield new JumpReLU(d.l0Coefficient(), f.doubleValue("bandwidth", d.bandwidth()),
-                        f.doubleValue("initial_threshold", d.initialThreshold()), f.longValue("l0_warmup_steps",
-                        d.l0WarmUpSteps(), 0));
-            }
-            default -> throw f.error("architecture", "'" + kind + "' is not one of relu, topk, batchtopk, jumprelu");
-        };
+        SaeArchitecture architecture = architecture(f, dIn, size);
         try {
             SaeConfig base = SaeConfig.withDefaults(id, dIn, size, architecture);
             return new SaeConfig(id, dIn, size, architecture,
@@ -180,8 +161,74 @@ public final class ExperimentFile {
         } catch (InvalidExperimentException e) {
             throw e;
         } catch (IllegalArgumentException e) {
-            throw new InvalidExperimentException(f.source + ": " + f.prefix.replaceAll("\\.$", "") + ": " + e.getMessage());
+            throw f.rejected(e);
         }
+    }
+
+    /** The SAE's architecture with its hyperparameters (a value the architecture rejects names the SAE). */
+    private static SaeArchitecture architecture(Fields f, int dIn, int size) {
+        String kind = f.text("architecture", "relu").toLowerCase(Locale.ROOT);
+        try {
+            return switch (kind) {
+                case "relu", "standard" -> new ReluL1(f.doubleValue("l1", SaeConfig.DEFAULT_L1_COEFFICIENT),
+                        f.longValue("l1_warmup_steps", 0, 0));
+                case "topk" -> {
+                    TopK d = TopK.withDefaults(f.requiredInt("k"), dIn);
+                    yield new TopK(d.k(), f.intValue("aux_k", d.auxK(), 0), f.doubleValue("aux_k_coefficient", d.auxKCoefficient()));
+                }
+                case "batchtopk" -> {
+                    BatchTopK d = BatchTopK.withDefaults(f.requiredInt("k"), dIn);
+                    yield new BatchTopK(d.k(), f.intValue("aux_k", d.auxK(), 0),
+                            f.doubleValue("aux_k_coefficient", d.auxKCoefficient()), d.thresholdLearningRate());
+                }
+                case "matryoshka_batchtopk", "matryoshka" -> {
+                    BatchTopK d = BatchTopK.withDefaults(f.requiredInt("k"), dIn);
+                    yield new MatryoshkaBatchTopK(d.k(), f.intValue("aux_k", d.auxK(), 0),
+                            f.doubleValue("aux_k_coefficient", d.auxKCoefficient()), d.thresholdLearningRate(),
+                            matryoshkaWidths(f, size));
+                }
+                case "jumprelu" -> {
+                    JumpReLU d = JumpReLU.withDefaults(f.doubleValue("l0", SaeConfig.DEFAULT_L0_COEFFICIENT));
+                    yield new JumpReLU(d.l0Coefficient(), f.doubleValue("bandwidth", d.bandwidth()),
+                            f.doubleValue("initial_threshold", d.initialThreshold()), f.longValue("l0_warmup_steps",
+                            d.l0WarmUpSteps(), 0));
+                }
+                default -> throw f.error("architecture", "'" + kind
+                        + "' is not one of relu, topk, batchtopk, matryoshka_batchtopk, jumprelu");
+            };
+        } catch (InvalidExperimentException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw f.rejected(e);
+        }
+    }
+
+    /**
+     * The prefixes of a Matryoshka SAE: "matryoshka_widths" (SAELens: the prefixes' sizes, ending at d_sae, which
+     * is added when missing as SAELens does) or "group_sizes" (dictionary_learning: the groups' sizes, summing to
+     * d_sae). Exactly one of them.
+     */
+    private static List<Integer> matryoshkaWidths(Fields f, int dSae) {
+        List<Integer> widths = f.intList("matryoshka_widths");
+        List<Integer> groups = f.intList("group_sizes");
+        if ((widths == null) == (groups == null)) {
+            throw f.error("matryoshka_widths", "give exactly one of matryoshka_widths (prefix sizes, SAELens) and"
+                    + " group_sizes (group sizes summing to d_sae, dictionary_learning)");
+        }
+        if (groups != null) {
+            List<Integer> ends = MatryoshkaBatchTopK.widthsOfGroupSizes(groups);
+            if (ends.get(ends.size() - 1) != dSae) {
+                throw f.error("group_sizes", "must sum to d_sae " + dSae + ", got " + groups + " (sum "
+                        + ends.get(ends.size() - 1) + "); for prefix sizes use matryoshka_widths");
+            }
+            return ends;
+        }
+        if (widths.get(widths.size() - 1) < dSae) {
+            List<Integer> whole = new ArrayList<>(widths);
+            whole.add(dSae);
+            return whole;
+        }
+        return widths;
     }
 
     /** The "training" block: init, normalisation, drift windows, freezing, resampling. */
@@ -285,8 +332,9 @@ public final class ExperimentFile {
     private static final Set<String> FIELD_NAMES = Set.of("adam_beta1", "adam_beta2", "architecture", "aux_k",
             "aux_k_coefficient", "b_dec_init", "bandwidth", "batch_size", "comparison_threshold", "context_after",
             "context_before", "context_size", "d_in", "d_sae", "dataset_path", "dead_window_tokens", "drift_lookback", "drift_window_tokens",
-            "every_blocks", "expansion_factor", "feature_examples", "freeze", "hook", "id", "init_from", "initial_threshold", "k", "l0",
-            "l0_warmup_steps", "l1", "l1_warmup_steps", "lr", "matching_max_features", "mixing_buffer_tokens", "model",
+            "every_blocks", "expansion_factor", "feature_examples", "freeze", "group_sizes", "hook", "id", "init_from", "initial_threshold", "k", "l0",
+            "l0_warmup_steps", "l1", "l1_warmup_steps", "lr", "matching_max_features", "matryoshka_widths",
+            "mixing_buffer_tokens", "model",
             "normalize_activations", "parallelism", "prepend_bos", "reference", "resample_every_tokens", "saes", "seed",
             "stop_when_all_frozen", "threshold", "training", "windows");
 
@@ -349,6 +397,11 @@ public final class ExperimentFile {
                 }
             }
             return row[b.length()];
+        }
+
+        /** A value this object's fields build was rejected: the message, prefixed by the file and this object's path. */
+        InvalidExperimentException rejected(IllegalArgumentException e) {
+            return new InvalidExperimentException(source + ": " + prefix.replaceAll("\\.$", "") + ": " + e.getMessage());
         }
 
         <T> T fail(String field, String message) {
@@ -451,6 +504,25 @@ public final class ExperimentFile {
                 throw error(field, "must be a finite number, got " + v);
             }
             return v.doubleValue();
+        }
+
+        /** A non-empty list of whole numbers, or null when the field is absent. */
+        List<Integer> intList(String field) {
+            JsonNode v = optional(field);
+            if (v == null) {
+                return null;
+            }
+            List<Integer> out = new ArrayList<>();
+            for (JsonNode e : v.isArray() ? v : List.<JsonNode>of()) {
+                if (!e.isIntegralNumber() || !e.canConvertToInt()) {
+                    throw error(field, "must be a list of whole numbers, got " + v);
+                }
+                out.add(e.intValue());
+            }
+            if (out.isEmpty()) {
+                throw error(field, "must be a non-empty list of whole numbers, got " + v);
+            }
+            return out;
         }
 
         boolean bool(String field, boolean fallback) {

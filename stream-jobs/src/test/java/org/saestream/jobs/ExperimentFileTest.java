@@ -3,12 +3,14 @@ package org.saestream.jobs;
 import org.junit.jupiter.api.Test;
 import org.saestream.sae.ActivationSource;
 import org.saestream.sae.BatchTopK;
+import org.saestream.sae.MatryoshkaBatchTopK;
 import org.saestream.sae.ReluL1;
 import org.saestream.sae.SaeConfig;
 import org.saestream.sae.TopK;
 import org.saestream.sae.TrainingOptions;
 
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -82,6 +84,38 @@ class ExperimentFileTest {
 
         SaeJobConfig job = plan.jobConfig("exp-1", "activations.pile");
         assertEquals(3, job.groups().size(), "two hooks and two batch sizes give three groups");
+    }
+
+    @Test
+    void matryoshkaTakesSaeLensWidthsOrDictionaryLearningGroupSizes() {
+        ExperimentFile.Plan plan = ExperimentFile.parse("""
+                d_in: 64
+                saes:
+                  - {id: widths, architecture: matryoshka_batchtopk, d_sae: 8192, k: 32,
+                     matryoshka_widths: [128, 512, 2048]}
+                  - {id: groups, architecture: matryoshka, d_sae: 10880, k: 32, group_sizes: [128, 512, 2048, 8192]}
+                """, "exp.yaml", null);
+        var widths = assertInstanceOf(MatryoshkaBatchTopK.class, plan.saes().get(0).architecture());
+        assertEquals(List.of(128, 512, 2048, 8192), widths.widths(), "d_sae is added as the last prefix, as in SAELens");
+        assertEquals(32, widths.k());
+        var groups = assertInstanceOf(MatryoshkaBatchTopK.class, plan.saes().get(1).architecture());
+        assertEquals(List.of(128, 640, 2688, 10880), groups.widths(), "group sizes are summed into prefix widths");
+        assertMessage("saes[0].group_sizes: must sum to d_sae 8192, got [128, 512, 2048, 8192] (sum 10880)", """
+                d_in: 64
+                saes: [{id: a, architecture: matryoshka_batchtopk, d_sae: 8192, k: 8,
+                        group_sizes: [128, 512, 2048, 8192]}]""");
+        assertMessage("saes[0].matryoshka_widths: give exactly one of matryoshka_widths", """
+                d_in: 64
+                saes: [{id: a, architecture: matryoshka_batchtopk, d_sae: 256, k: 8}]""");
+        assertMessage("saes[0].matryoshka_widths: must be a list of whole numbers", """
+                d_in: 64
+                saes: [{id: a, architecture: matryoshka_batchtopk, d_sae: 256, k: 8, matryoshka_widths: [16, x]}]""");
+        assertMessage("saes[0]: widths must be positive and strictly increasing, got [64, 16, 256]", """
+                d_in: 64
+                saes: [{id: a, architecture: matryoshka_batchtopk, d_sae: 256, k: 8, matryoshka_widths: [64, 16]}]""");
+        assertMessage("saes[0]: widths must end at d_sae 256", """
+                d_in: 64
+                saes: [{id: a, architecture: matryoshka_batchtopk, d_sae: 256, k: 8, matryoshka_widths: [64, 512]}]""");
     }
 
     @Test
