@@ -15,7 +15,8 @@ import java.util.Random;
  * [nFeatures, dIn], drawn with {@link java.util.Random}, whose Gaussian algorithm is fixed by its
  * specification). Token t activates feature i independently with probability p_i (geometric decay,
  * see {@link SyntheticConfig}) and magnitude uniform in (0, 1]; its activation is
- * {@code x_t = sum_i m_ti * D_i + noise}.
+ * {@code x_t = sum_i m_ti * D_i + noise}. With a {@link SyntheticConfig.Hierarchy}, a child feature fires
+ * only with its parent: a parent that fires draws which of its children, if any, fires with it.
  *
  * <p>Every token draws from its own SplitMix64 stream seeded from (seed, t), so token t is the same
  * whichever block it is sampled in and blocks can be produced in any order or in parallel.
@@ -79,8 +80,9 @@ public final class SyntheticFeatures {
         int[] active = new int[config.nFeatures()];
         float[] magnitude = new float[config.nFeatures()];
         long[] rng = new long[1];
+        int[] child = new int[config.hierarchy().parents()];
         for (int r = 0; r < rows; r++) {
-            int count = drawToken(firstTokenIndex + r, rng, active, magnitude);
+            int count = drawToken(firstTokenIndex + r, rng, active, magnitude, child);
             int base = r * d;
             java.util.Arrays.fill(out, base, base + d, 0f);
             for (int k = 0; k < count; k++) {
@@ -107,8 +109,9 @@ public final class SyntheticFeatures {
         int[] active = new int[n];
         float[] magnitude = new float[n];
         long[] rng = new long[1];
+        int[] child = new int[config.hierarchy().parents()];
         for (int r = 0; r < rows; r++) {
-            int count = drawToken(firstTokenIndex + r, rng, active, magnitude);
+            int count = drawToken(firstTokenIndex + r, rng, active, magnitude, child);
             int base = r * n;
             java.util.Arrays.fill(out, base, base + n, 0f);
             for (int k = 0; k < count; k++) {
@@ -139,24 +142,48 @@ public final class SyntheticFeatures {
         metadata.put("noise_std", Double.toString(config.noiseStd()));
         metadata.put("seed", Long.toString(config.seed()));
         metadata.put("magnitude", "uniform(0,1]");
+        SyntheticConfig.Hierarchy h = config.hierarchy();
+        metadata.put("hierarchy_parents", Integer.toString(h.parents()));
+        metadata.put("hierarchy_children_per_parent", Integer.toString(h.childrenPerParent()));
+        metadata.put("hierarchy_child_probability", Double.toString(h.childProbability()));
         Safetensors.write(file, groundTruthTensors(), metadata);
     }
 
     /**
      * Draws token t's active features into active[0, count) (ascending) and their magnitudes; leaves
-     * the token's stream state in rng[0] for the noise draws. Returns count.
+     * the token's stream state in rng[0] for the noise draws. Returns count. {@code child} [parents] is scratch:
+     * the child each parent brought (-1: none). Without a hierarchy the draws are exactly those of a flat config.
      */
-    private int drawToken(long t, long[] rng, int[] active, float[] magnitude) {
+    private int drawToken(long t, long[] rng, int[] active, float[] magnitude, int[] child) {
+        SyntheticConfig.Hierarchy h = config.hierarchy();
         long state = mix64(streamSeed ^ (t * GOLDEN_GAMMA));
         int count = 0;
         long[] th = thresholds;
         for (int i = 0; i < th.length; i++) {
-            state += GOLDEN_GAMMA;
-            if ((mix64(state) >>> 11) < th[i]) {
+            boolean fires;
+            if (h.isChild(i)) {
+                fires = child[h.parentOf(i)] == i;                          // no draw: the parent decided
+            } else {
+                state += GOLDEN_GAMMA;
+                fires = (mix64(state) >>> 11) < th[i];
+            }
+            if (fires) {
                 state += GOLDEN_GAMMA;
                 // uniform in (0, 1]: 1 - U[0, 1)
                 magnitude[count] = (float) (1.0 - (mix64(state) >>> 11) * UNIT_53);
                 active[count++] = i;
+            }
+            if (i < h.parents()) {
+                child[i] = -1;
+                if (fires) {
+                    state += GOLDEN_GAMMA;
+                    double u = (mix64(state) >>> 11) * UNIT_53;             // [0, 1)
+                    if (u < h.childProbability()) {
+                        int j = Math.min(h.childrenPerParent() - 1,
+                                (int) (u / h.childProbability() * h.childrenPerParent()));
+                        child[i] = h.parents() + i * h.childrenPerParent() + j;
+                    }
+                }
             }
         }
         rng[0] = state;

@@ -123,6 +123,56 @@ class SyntheticFeaturesTest {
     }
 
     @Test
+    void childrenFireOnlyWithTheirParentAtTheirMarginalRate() {
+        var hierarchy = new SyntheticConfig.Hierarchy(8, 4, 0.75);
+        SyntheticFeatures h = new SyntheticFeatures(SyntheticConfig.defaults().withHierarchy(hierarchy));
+        int n = h.config().nFeatures();
+        int rows = 100_000;
+        float[] codes = new float[rows * n];
+        h.sampleCodes(0, rows, codes);
+        double[] p = h.firingProbabilities();
+        assertEquals(5.0, h.expectedL0(), 1e-9, "meanActive counts the children a parent brings");
+        long[] perFeature = new long[n];
+        long active = 0;
+        long parentFired = 0;
+        long childWithParent = 0;
+        for (int r = 0; r < rows; r++) {
+            for (int parent = 0; parent < 8; parent++) {
+                int children = 0;
+                for (int j = 0; j < 4; j++) {
+                    children += codes[r * n + 8 + parent * 4 + j] > 0 ? 1 : 0;
+                }
+                boolean fired = codes[r * n + parent] > 0;
+                assertTrue(children == 0 || fired, "token " + r + ": a child of parent " + parent + " without it");
+                assertTrue(children <= 1, "token " + r + ": parent " + parent + " brought " + children + " children");
+                parentFired += fired ? 1 : 0;
+                childWithParent += children;
+            }
+            for (int i = 0; i < n; i++) {
+                if (codes[r * n + i] > 0) {
+                    perFeature[i]++;
+                    active++;
+                }
+            }
+        }
+        assertEquals(0.75, (double) childWithParent / parentFired, 0.01, "a firing parent brings a child 3 times in 4");
+        assertEquals(5.0, (double) active / rows, 0.05, "empirical mean L0");
+        for (int i = 0; i < n; i++) {
+            double se = Math.sqrt(p[i] * (1 - p[i]) / rows);
+            assertEquals(p[i], (double) perFeature[i] / rows, 5 * se, "feature " + i);
+        }
+        assertEquals(p[0] * 0.75 / 4, p[8], 1e-15, "parent 0's first child");
+        assertEquals(15.0, p[0] / p[n - 1], 1e-9, "the decay runs over the features that fire on their own");
+
+        float[] x = h.sample(0, 10);
+        assertArrayEquals(x, h.sample(0, 10), "deterministic");
+        assertThrows(IllegalArgumentException.class, () -> SyntheticConfig.defaults()
+                .withHierarchy(new SyntheticConfig.Hierarchy(64, 4, 0.5)), "64 + 256 features needed");
+        var e = assertThrows(IllegalArgumentException.class, () -> new SyntheticConfig.Hierarchy(4, 0, 0.5));
+        assertTrue(e.getMessage().contains("both parents and children"), e.getMessage());
+    }
+
+    @Test
     void groundTruthFileRoundTrips(@TempDir Path dir) {
         Path file = dir.resolve("truth.safetensors");
         features.writeGroundTruth(file);
