@@ -39,21 +39,12 @@ class MatryoshkaAbsorptionTest {
     private static final SyntheticConfig DATA = new SyntheticConfig(D_IN, PARENTS * (1 + CHILDREN) + 48, 5.0, 15.0,
             0.0, 11L, new SyntheticConfig.Hierarchy(PARENTS, CHILDREN, 0.8));
 
-    /** What one trained SAE does with the hierarchy. */
-    record Absorption(double parentRecall, double recallAlone, double recallWithChild, double parentCosine,
-                      double childPurity, double mmcs, double fvu) {
-        /** The share of the parent latent's firing lost where a child is active: 0 when the parent is kept whole. */
-        double absorbed() {
-            return 1 - recallWithChild / recallAlone;
-        }
-    }
-
     @Test
     void matryoshkaKeepsParentsWholeWherePlainBatchTopKAbsorbsThem() {
         int k = Integer.getInteger("saestream.absorption.k", 3);
         List<Integer> widths = widths();
-        Absorption plain = train(SaeConfig.batchTopK("absorption-batchtopk", D_IN, D_SAE, k));
-        Absorption nested = train(SaeConfig.matryoshkaBatchTopK("absorption-matryoshka", D_IN, D_SAE, k, widths));
+        FeatureAbsorption plain = train(SaeConfig.batchTopK("absorption-batchtopk", D_IN, D_SAE, k));
+        FeatureAbsorption nested = train(SaeConfig.matryoshkaBatchTopK("absorption-matryoshka", D_IN, D_SAE, k, widths));
         System.out.printf(Locale.ROOT, "absorption: absorbed %.3f (batchtopk) vs %.3f (matryoshka %s); parent recall"
                         + " %.3f vs %.3f; child purity %.3f vs %.3f%n", plain.absorbed(), nested.absorbed(), widths,
                 plain.parentRecall(), nested.parentRecall(), plain.childPurity(), nested.childPurity());
@@ -70,7 +61,7 @@ class MatryoshkaAbsorptionTest {
         return java.util.Arrays.stream(spec.split(",")).map(String::trim).map(Integer::valueOf).toList();
     }
 
-    private static Absorption train(SaeConfig defaults) {
+    private static FeatureAbsorption train(SaeConfig defaults) {
         long tokens = Long.getLong("saestream.absorption.tokens", 1_000_000L);
         boolean verbose = Boolean.getBoolean("saestream.absorption.verbose");
         SaeConfig config = defaults.withBatchSize(512).withDeadWindowTokens(25_000);
@@ -84,83 +75,22 @@ class MatryoshkaAbsorptionTest {
                 truth.sample(t, rows, x);
                 last = trainer.step(x, rows);
                 if (verbose && trainer.steps() % 200 == 0) {
-                    System.out.println(config.architecture().saeLensName() + " " + trainer.tokensSeen() + ": "
-                            + measure(trainer, truth, tokens, last.fvu()));
+                    System.out.println(config.architecture().saeLensName() + " " + trainer.tokensSeen() + ": fvu "
+                            + last.fvu() + " " + measure(trainer, truth, tokens));
                 }
             }
-            Absorption a = measure(trainer, truth, tokens, last.fvu());
-            System.out.printf(Locale.ROOT, "absorption [%s]: %s, %d tokens in %.1f s%n",
-                    config.architecture().saeLensName(), a, tokens, (System.nanoTime() - start) / 1e9);
+            FeatureAbsorption a = measure(trainer, truth, tokens);
+            System.out.printf(Locale.ROOT, "absorption [%s]: %s, fvu %.4f, %d tokens in %.1f s%n",
+                    config.architecture().saeLensName(), a, last.fvu(), tokens, (System.nanoTime() - start) / 1e9);
             return a;
         }
     }
 
-    private static Absorption measure(SaeTrainer trainer, SyntheticFeatures truth, long firstUnseen, double fvu) {
-        int n = DATA.nFeatures();
-        float[] dictionary = truth.dictionary();
-        float[] decoder = trainer.decoder();
-        float[][] cosine = new float[n][];
-        for (int i = 0; i < n; i++) {
-            cosine[i] = cosines(dictionary, i, decoder);
-        }
+    private static FeatureAbsorption measure(SaeTrainer trainer, SyntheticFeatures truth, long firstUnseen) {
         int rows = 20_000;
-        float[] held = truth.sample(firstUnseen, rows);
-        float[] codes = new float[rows * n];
+        float[] codes = new float[rows * DATA.nFeatures()];
         truth.sampleCodes(firstUnseen, rows, codes);
-        float[] latents = trainer.encode(held, rows);
-        double parentCosine = 0;
-        long[] active = new long[2];                                         // [alone, with a child]
-        long[] caught = new long[2];
-        for (int parent = 0; parent < PARENTS; parent++) {
-            int latent = argmax(cosine[parent]);
-            parentCosine += cosine[parent][latent] / PARENTS;
-            for (int r = 0; r < rows; r++) {
-                if (codes[r * n + parent] > 0) {
-                    int withChild = 0;
-                    for (int j = 0; j < CHILDREN; j++) {
-                        withChild |= codes[r * n + PARENTS + parent * CHILDREN + j] > 0 ? 1 : 0;
-                    }
-                    active[withChild]++;
-                    caught[withChild] += latents[r * D_SAE + latent] > 0 ? 1 : 0;
-                }
-            }
-        }
-        double recall = (double) (caught[0] + caught[1]) / (active[0] + active[1]);
-        double purity = 0;
-        double mmcs = 0;
-        for (int i = 0; i < n; i++) {
-            float best = cosine[i][argmax(cosine[i])];
-            mmcs += best / n;
-            if (i >= PARENTS && i < PARENTS * (1 + CHILDREN)) {
-                purity += best / (PARENTS * CHILDREN);
-            }
-        }
-        return new Absorption(recall, (double) caught[0] / active[0], (double) caught[1] / active[1], parentCosine,
-                purity, mmcs, fvu);
-    }
-
-    /** Cosine of true feature i with every decoder row [D_SAE]. */
-    private static float[] cosines(float[] dictionary, int i, float[] decoder) {
-        float[] out = new float[D_SAE];
-        for (int l = 0; l < D_SAE; l++) {
-            double dot = 0;
-            double norm = 0;
-            for (int j = 0; j < D_IN; j++) {
-                dot += (double) dictionary[i * D_IN + j] * decoder[l * D_IN + j];
-                norm += (double) decoder[l * D_IN + j] * decoder[l * D_IN + j];
-            }
-            out[l] = (float) (dot / Math.sqrt(Math.max(norm, 1e-30)));
-        }
-        return out;
-    }
-
-    private static int argmax(float[] values) {
-        int best = 0;
-        for (int i = 1; i < values.length; i++) {
-            if (values[i] > values[best]) {
-                best = i;
-            }
-        }
-        return best;
+        float[] latents = trainer.encode(truth.sample(firstUnseen, rows), rows);
+        return FeatureAbsorption.measure(truth.dictionary(), PARENTS, CHILDREN, trainer.decoder(), codes, latents, D_IN);
     }
 }
