@@ -146,6 +146,14 @@ class DashboardBrowserTest {
                 assertEquals(3 * 3, browser.eval("+document.querySelector('svg[data-chart=\"singular-values-run\"]').dataset.points").asInt());
                 // every snapshot's spliced evaluation, against tokens trained
                 assertEquals(2, browser.eval("+document.querySelector('svg[data-chart=\"ce-loss-recovered\"]').dataset.points").asInt());
+                // the Matryoshka SAE's prefixes, one line each; none for the plain one
+                String prefixes = "document.querySelector('svg[data-chart=\"matryoshka-" + EXPERIMENT + ":b\"]')";
+                assertEquals(2 * STEPS, browser.eval("+" + prefixes + ".dataset.points").asInt());
+                assertEquals(2, browser.eval("+" + prefixes + ".dataset.seriesCount").asInt());
+                assertEquals(0.5 / STEPS, browser.eval("+" + prefixes
+                        + ".querySelector('path[data-series=\"first " + D_SAE + " latents\"]').dataset.last").asDouble(), 1e-12);
+                assertTrue(browser.eval("document.querySelector('svg[data-chart=\"matryoshka-" + EXPERIMENT + ":a\"]')")
+                        .isNull(), "no prefix chart for a plain SAE");
                 assertEquals(2, browser.eval("+document.querySelector('svg[data-chart=\"kl-with-sae\"]').dataset.points").asInt());
 
                 // the feature browser (feature=3 from the URL): decoded contexts, activations per token, nearest in b
@@ -199,15 +207,24 @@ class DashboardBrowserTest {
         return bins;
     }
 
+    /** SAE b is a Matryoshka one, with two prefixes. */
     private static SaeMetrics metrics(String sae, int step) {
+        SaeMetrics.Builder m = plainMetrics(sae, step);
+        if (sae.equals("b")) {
+            m.setArchitecture("matryoshka_batchtopk").setMatryoshkaWidths(List.of(4, D_SAE))
+                    .setMatryoshkaPrefixFvu(List.of(0.9 / step, 0.5 / step));
+        }
+        return m.build();
+    }
+
+    private static SaeMetrics.Builder plainMetrics(String sae, int step) {
         return SaeMetrics.newBuilder().setExperiment(EXPERIMENT).setSaeId(sae).setArchitecture("relu")
                 .setHookName("blocks.0.hook_resid_post").setDIn(D_IN).setDSae(D_SAE).setStep(step)
                 .setTokensSeen(step * 4096L).setTokensBuffered(0).setTokenChecksum(step).setRecordsRejected(0)
                 .setMse(1.0 / step).setFvu(0.5 / step).setL0(10.0 - step).setL1(1.0).setLoss(1.0)
                 .setDeadFraction(0.01 * step).setDenseFraction(0.001).setDeadWindowTokens(1_000_000)
                 .setLearningRate(1e-3).setTimeMs(Instant.ofEpochMilli(1_700_000_000_000L + step))
-                .setLog10DensityHistogram(histogram()).setWindowIndex(3).setFeaturesReachedHighThenFell(4)
-                .build();
+                .setLog10DensityHistogram(histogram()).setWindowIndex(3).setFeaturesReachedHighThenFell(4);
     }
 
     /** A snapshot with the files the dashboard reads: weights (W_dec), sparsity and drift. */

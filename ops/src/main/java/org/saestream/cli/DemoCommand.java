@@ -1,6 +1,8 @@
 package org.saestream.cli;
 
+import org.saestream.produce.synthetic.SyntheticConfig;
 import org.saestream.tensor.DType;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -75,6 +77,30 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--true-features", description = "Ground-truth features (default: ${DEFAULT-VALUE})")
     int trueFeatures = 256;
 
+    @Option(names = "--hierarchy", paramLabel = "PARENTS:CHILDREN[:P]", converter = HierarchyConverter.class,
+            description = "With --source synthetic: the first PARENTS true features are parents, each with CHILDREN"
+                    + " children that fire only with it (one of them with probability P, default 0.8, when the parent"
+                    + " fires); the summary then says how much of each parent the SAE absorbed into its children")
+    SyntheticConfig.Hierarchy hierarchy = SyntheticConfig.Hierarchy.none();
+
+    /** "16:4" or "16:4:0.8". */
+    static final class HierarchyConverter implements CommandLine.ITypeConverter<SyntheticConfig.Hierarchy> {
+        @Override
+        public SyntheticConfig.Hierarchy convert(String value) {
+            String[] parts = value.split(":");
+            if (parts.length < 2 || parts.length > 3) {
+                throw new CommandLine.TypeConversionException("expected PARENTS:CHILDREN[:P], e.g. 16:4:0.8, got '"
+                        + value + "'");
+            }
+            try {
+                return new SyntheticConfig.Hierarchy(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()),
+                        parts.length == 3 ? Double.parseDouble(parts[2].trim()) : 0.8);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "': " + e.getMessage());
+            }
+        }
+    }
+
     @Option(names = "--block-tokens", description = "Tokens per ActivationBlock record (default: ${DEFAULT-VALUE})")
     int blockTokens = 1024;
 
@@ -92,6 +118,9 @@ public final class DemoCommand implements Callable<Integer> {
         Path dir = (workdir != null ? workdir
                 : Path.of("work", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))))
                 .toAbsolutePath();
+        if (hierarchy.parents() > 0 && (trainLive || !source.equals("synthetic"))) {
+            throw new IllegalArgumentException("--hierarchy applies to --source synthetic only");
+        }
         if (trainLive) {
             return TrainLiveDemo.run(this, dir);
         }

@@ -1,5 +1,8 @@
 package org.saestream.cli;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import org.saestream.embedded.EmbeddedStack;
 import org.saestream.files.SaeLensLayout;
 import org.saestream.jobs.SaeJobConfig;
@@ -11,6 +14,8 @@ import org.saestream.produce.synthetic.SyntheticProducerConfig;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.Topics;
 import org.saestream.sae.DictionaryComparison;
+import org.saestream.sae.FeatureAbsorption;
+import org.saestream.sae.InferenceSae;
 import org.saestream.sink.SnapshotEntry;
 import org.saestream.tensor.Safetensors;
 import org.saestream.topics.TopicCatalog;
@@ -39,7 +44,7 @@ final class SyntheticDemo {
         int width = options.sae.dIn(WIDTH);
         SyntheticConfig d = SyntheticConfig.defaults();
         SyntheticFeatures features = new SyntheticFeatures(new SyntheticConfig(width, options.trueFeatures,
-                d.meanActive(), d.probabilityDecay(), d.noiseStd(), 42));
+                d.meanActive(), d.probabilityDecay(), d.noiseStd(), 42, options.hierarchy));
         Path truth = dir.resolve("ground-truth.safetensors");
         features.writeGroundTruth(truth);
         // the ground truth doubles as the reference dictionary: MMCS against it is published live
@@ -65,9 +70,37 @@ final class SyntheticDemo {
                     production.thenApply(ProduceSummary::tokens), clock);
             SnapshotEntry snapshot = stack.snapshotAt(saeKey, last.getTokensSeen()).orElseThrow();
             printSummary(production.join(), last, Path.of(snapshot.path()), truth, width, clock);
+            if (options.hierarchy.parents() > 0) {
+                printAbsorption(features, Path.of(snapshot.path()), options.tokens);
+            }
             DemoRun.serveUntilInterrupted(options.serve, stack);
         }
         return 0;
+    }
+
+    /** Held-out tokens the absorption is measured on (drawn after the last one trained on). */
+    private static final int ABSORPTION_TOKENS = 20_000;
+
+    private static void printAbsorption(SyntheticFeatures features, Path snapshot, long firstUnseen) {
+        SyntheticConfig.Hierarchy h = features.config().hierarchy();
+        int n = features.config().nFeatures();
+        int width = features.config().dIn();
+        float[] codes = new float[ABSORPTION_TOKENS * n];
+        features.sampleCodes(firstUnseen, ABSORPTION_TOKENS, codes);
+        float[] held = features.sample(firstUnseen, ABSORPTION_TOKENS);
+        FeatureAbsorption a;
+        try (NDManager manager = NDManager.newBaseManager(); InferenceSae sae = InferenceSae.load(snapshot, manager)) {
+            NDArray latents = sae.forward(manager.create(held, new Shape(ABSORPTION_TOKENS, width))).denseLatents();
+            float[] decoder = Safetensors.read(snapshot.resolve(SaeLensLayout.WEIGHTS_FILE))
+                    .require(SaeLensLayout.W_DEC, snapshot).toFloats();
+            a = FeatureAbsorption.measure(features.dictionary(), h.parents(), h.childrenPerParent(), decoder, codes,
+                    latents.toFloatArray(), width);
+        }
+        System.out.printf(Locale.ROOT, "parents absorbed     %.3f (their latents' recall %.3f alone, %.3f with a child;"
+                        + " %d parents x %d children, %,d held-out tokens)%n", a.absorbed(), a.recallAlone(),
+                a.recallWithChild(), h.parents(), h.childrenPerParent(), ABSORPTION_TOKENS);
+        System.out.printf(Locale.ROOT, "child purity         %.4f (parent cosine %.4f)%n", a.childPurity(),
+                a.parentCosine());
     }
 
     private static void printSummary(ProduceSummary produced, SaeMetrics last, Path snapshot, Path truth, int width,

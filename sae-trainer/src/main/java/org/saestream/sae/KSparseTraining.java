@@ -159,8 +159,8 @@ final class KSparseTraining {
         SparsePairs dPre = kept.withValues(stacked.sampledProduct(dGroups, p.wDec()).muli(fires));   // [N]
         NDArray dBenc = dPre.columnSums();                                    // [dSae]
         NDArray dBdec = total.sum(new int[]{0}).subi(p.wEnc().matMul(dBenc)); // [dIn], before AuxK
-        // sum_m mean_b ||x_hat_m - x||^2 = (B / 4) ||dXhats||^2
-        NDArray nestedMse = dXhats.square().sum().muli(batch / 4.0);
+        // mean_b ||x_hat_m - x||^2 = (B / 4) ||dXhat_m||^2
+        NDArray prefixMse = dXhats.square().sum(new int[]{1, 2}).muli(batch / 4.0);   // [M]
 
         Reconstruction r = Reconstruction.of(x, xHats.get(levels - 1));
         Optional<AuxK> aux = AuxK.of(p, x, enc.pre(), r, kAux, auxCoefficient, context);
@@ -171,8 +171,11 @@ final class KSparseTraining {
         }
         NDArray dWenc = dPre.transposeTimes(enc.centred()).transpose()       // [dIn, dSae], contiguous as in sparsePass
                 .reshape(dIn * p.dSae()).reshape(dIn, p.dSae());
-        return result(new SaeArchitecture.Forward(kept.withValues(f).coo(), r.xHat()), r.mse(), nestedMse, aux,
-                gradients(dWenc, dBenc, dWdec, dBdec), kept.withValues(fires).columnSums(), bufferUpdates);
+        SaeArchitecture.TrainingPass pass = result(new SaeArchitecture.Forward(kept.withValues(f).coo(), r.xHat()),
+                r.mse(), prefixMse.sum(), aux, gradients(dWenc, dBenc, dWdec, dBdec),
+                kept.withValues(fires).columnSums(), bufferUpdates);
+        return new SaeArchitecture.TrainingPass(pass.forward(), pass.mse(), pass.sparsityPenalty(), pass.loss(),
+                pass.gradients(), pass.firesPerLatent(), pass.bufferUpdates(), prefixMse);
     }
 
     /**

@@ -1,6 +1,7 @@
 package org.saestream.sae;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 
 import java.io.Serializable;
@@ -164,12 +165,22 @@ public sealed interface SaeArchitecture extends Serializable permits ReluL1, Top
      *                        in the latents' dtype
      * @param bufferUpdates   new values of the architecture's buffers, applied by the trainer only if the step
      *                        is taken (empty for architectures without buffers)
+     * @param prefixMse       [M] the mse of each nested prefix's reconstruction, smallest first, the last the full
+     *                        SAE's ({@link MatryoshkaBatchTopK}); [0] for architectures without prefixes
      */
     record TrainingPass(Forward forward, NDArray mse, NDArray sparsityPenalty, NDArray loss,
-                        Map<String, NDArray> gradients, NDArray firesPerLatent, Map<String, NDArray> bufferUpdates) {
+                        Map<String, NDArray> gradients, NDArray firesPerLatent, Map<String, NDArray> bufferUpdates,
+                        NDArray prefixMse) {
         public TrainingPass {
             gradients = Collections.unmodifiableMap(new LinkedHashMap<>(gradients));
             bufferUpdates = Collections.unmodifiableMap(new LinkedHashMap<>(bufferUpdates));
+        }
+
+        /** A pass without nested prefixes. */
+        public TrainingPass(Forward forward, NDArray mse, NDArray sparsityPenalty, NDArray loss,
+                            Map<String, NDArray> gradients, NDArray firesPerLatent, Map<String, NDArray> bufferUpdates) {
+            this(forward, mse, sparsityPenalty, loss, gradients, firesPerLatent, bufferUpdates,
+                    mse.getManager().zeros(new Shape(0), mse.getDataType()));
         }
     }
 }

@@ -277,7 +277,13 @@ public final class SaeTrainer implements AutoCloseable {
             resampleIfDue(tokensBefore, x, pass.forward().reconstruction());
             boolean windowClosed = closeWindowIfDue(tokensBefore);
             double fvu = scalars[4] > 0 ? scalars[3] / scalars[4] : Double.NaN;
-            return new StepResult(steps, rows, scalars[0], fvu, scalars[5] / rows, scalars[1], loss, windowClosed);
+            double[] prefixFvu = pass.prefixMse().size() == 0 ? new double[0]
+                    : pass.prefixMse().toType(DataType.FLOAT64, false).toDoubleArray();
+            for (int m = 0; m < prefixFvu.length; m++) {
+                prefixFvu[m] = scalars[4] > 0 ? prefixFvu[m] * rows / scalars[4] : Double.NaN;
+            }
+            return new StepResult(steps, rows, scalars[0], fvu, scalars[5] / rows, scalars[1], loss, windowClosed,
+                    prefixFvu);
         }
     }
 

@@ -15,12 +15,29 @@ package org.saestream.sae;
  * @param loss   the loss that was minimised (ReLU + L1: mse + l1Coefficient * l1; see each architecture)
  * @param windowClosed whether this step crossed a multiple of the drift window, so that
  *               {@link SaeTrainer#drift()} now describes a new boundary
+ * @param prefixFvu the FVU of each nested prefix's reconstruction, smallest first, the last equal to fvu
+ *               ({@link MatryoshkaBatchTopK}); empty for architectures without prefixes
  */
 public record StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss,
-                         boolean windowClosed) {
+                         boolean windowClosed, double[] prefixFvu) {
+
+    public StepResult {
+        prefixFvu = prefixFvu.clone();
+    }
+
+    /** A step without nested prefixes. */
+    public StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss,
+                      boolean windowClosed) {
+        this(step, tokens, mse, fvu, l0, l1, loss, windowClosed, new double[0]);
+    }
 
     /** A step that closed no drift window. */
     public StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss) {
         this(step, tokens, mse, fvu, l0, l1, loss, false);
+    }
+
+    @Override
+    public double[] prefixFvu() {
+        return prefixFvu.clone();
     }
 }

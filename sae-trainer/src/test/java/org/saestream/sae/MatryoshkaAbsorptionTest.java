@@ -8,6 +8,7 @@ import org.saestream.produce.synthetic.SyntheticFeatures;
 import java.util.List;
 import java.util.Locale;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -78,6 +79,15 @@ class MatryoshkaAbsorptionTest {
                     System.out.println(config.architecture().saeLensName() + " " + trainer.tokensSeen() + ": fvu "
                             + last.fvu() + " " + measure(trainer, truth, tokens));
                 }
+            }
+            double[] prefixFvu = last.prefixFvu();
+            if (config.architecture() instanceof MatryoshkaBatchTopK m) {
+                assertEquals(m.widths().size(), prefixFvu.length, "one FVU per prefix");
+                assertEquals(last.fvu(), prefixFvu[prefixFvu.length - 1], 1e-5 * last.fvu(), "the last is the SAE's");
+                assertTrue(prefixFvu[0] > last.fvu(), "a prefix reconstructs worse than the whole: "
+                        + java.util.Arrays.toString(prefixFvu));
+            } else {
+                assertEquals(0, prefixFvu.length, "no prefixes");
             }
             FeatureAbsorption a = measure(trainer, truth, tokens);
             System.out.printf(Locale.ROOT, "absorption [%s]: %s, fvu %.4f, %d tokens in %.1f s%n",

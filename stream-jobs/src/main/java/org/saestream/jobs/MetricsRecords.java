@@ -4,6 +4,7 @@ import org.saestream.flink.OutboundRecord;
 import org.saestream.records.SaeMetrics;
 import org.saestream.sae.DictionaryComparison;
 import org.saestream.sae.DriftReport;
+import org.saestream.sae.MatryoshkaBatchTopK;
 import org.saestream.sae.SaeConfig;
 import org.saestream.sae.SaeTrainer;
 import org.saestream.sae.StepResult;
@@ -11,6 +12,7 @@ import org.saestream.topics.TopicCatalog;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** Builds the SaeMetrics record of one SAE from its trainer, last step and the group's counters. */
@@ -56,8 +58,12 @@ final class MetricsRecords {
         if (vsReference != null) {
             m.setReferenceMmcs(vsReference.mmcs()).setReferenceFractionAbove(vsReference.fractionAbove());
         }
+        if (sae.architecture() instanceof MatryoshkaBatchTopK matryoshka) {
+            m.setMatryoshkaWidths(matryoshka.widths());
+        }
         if (last != null) {
             m.setMse(last.mse()).setFvu(last.fvu()).setL0(last.l0()).setL1(last.l1()).setLoss(last.loss());
+            m.setMatryoshkaPrefixFvu(Arrays.stream(last.prefixFvu()).boxed().toList());
         } else {
             m.setMse(Double.NaN).setFvu(Double.NaN).setL0(Double.NaN).setL1(Double.NaN).setLoss(Double.NaN);
         }

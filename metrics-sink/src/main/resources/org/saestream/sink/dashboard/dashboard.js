@@ -201,9 +201,22 @@ function renderTraining() {
     if (series.length === 0 && field === 'reference_mmcs') continue;
     charts.push(lineChart({id: field, title, series, legend: false, logY: field === 'mse' && series.some(s => s.points.some(p => p[1] > 0))}));
   }
+  charts.push(...saes.map(matryoshkaChart).filter(c => c));
   box.replaceChildren(...charts);
   document.getElementById('training-legend').replaceChildren(...saes.map(id =>
     el('span', {}, el('i', {style: 'background:' + colorOf(id)}), id)));
+}
+
+/** A Matryoshka SAE's FVU of each nested prefix over tokens: the small prefixes must reconstruct on their own. */
+function matryoshkaChart(id) {
+  const history = state.metrics.get(id) || [];
+  const latest = history.at(-1);
+  const widths = latest && latest.matryoshka_widths;
+  if (!widths || widths.length === 0) return null;
+  const series = widths.map((w, i) => ({name: 'first ' + w + ' latents', color: COLORS[i % COLORS.length],
+    points: history.filter(m => m.matryoshka_prefix_fvu && Number.isFinite(m.matryoshka_prefix_fvu[i]))
+      .map(m => [m.tokens_seen, m.matryoshka_prefix_fvu[i]])}));
+  return lineChart({id: 'matryoshka-' + id, title: id + ': FVU of each Matryoshka prefix', series});
 }
 
 function renderDensity() {
