@@ -95,8 +95,8 @@ class SplicedEvalTest {
                 sink.awaitRunning(Duration.ofSeconds(60));
                 JsonNode evals = SinkApiPolling.await("http://127.0.0.1:" + sink.httpPort() + "/api/evals/ev-exp:relu-256",
                         n -> n.size() >= 1);
-                JsonNode last = evals.get(evals.size() - 1);
-                assertEquals(trained.getFileName().toString(), last.path("snapshot").asText());
+                JsonNode last = evals.get(0);
+                assertEquals(trained.getFileName().toString(), last.path("snapshot").asText(), "the newest first");
                 assertEquals(recovered, last.path("ce_loss_score").asDouble(), 1e-9, "the same figure as eval gives");
                 assertEquals("eccl.txt", last.path("eval_dataset").asText());
 
@@ -109,7 +109,7 @@ class SplicedEvalTest {
                     int before = evals.size();
                     JsonNode again = SinkApiPolling.await("http://127.0.0.1:" + sink.httpPort()
                             + "/api/evals/ev-exp:relu-256", n -> n.size() >= 2 * before);
-                    assertEquals(recovered, again.get(again.size() - 1).path("ce_loss_score").asDouble(), 1e-9);
+                    assertEquals(recovered, again.get(before).path("ce_loss_score").asDouble(), 1e-9);
                     assertTrue(follow.isAlive(), "eval --snapshots keeps following");
                 } finally {
                     follow.destroyForcibly();

@@ -56,7 +56,7 @@ public final class SaeOptions {
 
     @Option(names = "--snapshot-every", description = "Tokens per drift window: a snapshot (with self-similarity "
             + "against the previous one) is taken at each window boundary and at the end (default: 1000000; "
-            + "32768 for demo --train-live)")
+            + "65536 for demo --source lm, 32768 for demo --train-live)")
     Long snapshotEveryTokens;
     static final long DEFAULT_SNAPSHOT_EVERY = 1_000_000;
 

@@ -22,8 +22,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +38,9 @@ import java.util.stream.Stream;
  * {@code sae-evals} keyed by experiment:sae, where the sink keeps them for the API and the dashboard. Forward passes
  * only, so it may share the JVM (and the model) with a producer. Each snapshot is evaluated once per stage (one that
  * cannot be is logged and left); a snapshot directory is complete when it is listed (the sink publishes it by an
- * atomic rename).
+ * atomic rename). Newest first: a stage that falls behind the stream (an evaluation costs more than a drift window
+ * of training on a small machine) shows the latest figure and fills in the older ones as it catches up. What every
+ * evaluation at one hook shares (clean and ablated losses) is computed once ({@link SplicedEvaluation.Baseline}).
  */
 public final class LiveEvaluation implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LiveEvaluation.class);
@@ -49,6 +53,8 @@ public final class LiveEvaluation implements AutoCloseable {
     private final SplicedEvaluation.Settings settings;
     private final KafkaProducer<byte[], byte[]> producer;
     private final Set<Path> done = new HashSet<>();
+    /** Per hook, what every SAE's evaluation there shares (computed at the first snapshot of that hook). */
+    private final Map<String, SplicedEvaluation.Baseline> baselines = new HashMap<>();
     private volatile SaeEval latest;
 
     /**
@@ -66,10 +72,23 @@ public final class LiveEvaluation implements AutoCloseable {
         this.producer = new KafkaProducer<>(ProducerSettings.reliable(kafka));
     }
 
-    /** Evaluates every snapshot not evaluated yet, oldest first per SAE, and publishes each; returns how many. */
+    /** Evaluates every snapshot not evaluated yet, newest first per SAE, and publishes each; returns how many. */
     public int evaluatePending() throws Exception {
-        int published = 0;
+        return evaluate(pending());
+    }
+
+    /** Evaluates the newest snapshot of each SAE if it is not evaluated yet, and leaves the older ones; returns how many. */
+    public int evaluateNewest() throws Exception {
+        Map<Path, Path> newest = new java.util.LinkedHashMap<>();
         for (Path snapshot : pending()) {
+            newest.putIfAbsent(snapshot.getParent(), snapshot);
+        }
+        return evaluate(List.copyOf(newest.values()));
+    }
+
+    private int evaluate(List<Path> snapshots) throws Exception {
+        int published = 0;
+        for (Path snapshot : snapshots) {
             SaeEval eval;
             try {
                 eval = evaluate(snapshot);
@@ -90,14 +109,34 @@ public final class LiveEvaluation implements AutoCloseable {
         return published;
     }
 
+    /** What a poll evaluates. */
+    public enum Backlog {
+        /** Every snapshot not evaluated yet, newest first. */
+        ALL,
+        /**
+         * The newest of each SAE only: at most one evaluation per SAE and poll, so a stage that shares a small machine
+         * with training takes a bounded share of it; the snapshots it skips stay unevaluated.
+         */
+        NEWEST
+    }
+
+    /** {@link #run(Duration, Backlog)} evaluating every snapshot. */
+    public void run(Duration poll) {
+        run(poll, Backlog.ALL);
+    }
+
     /**
      * Evaluates new snapshots every {@code poll} until the thread is interrupted (a failed evaluation is logged and
      * tried again at the next poll).
      */
-    public void run(Duration poll) {
+    public void run(Duration poll, Backlog backlog) {
         while (!Thread.currentThread().isInterrupted()) {
             try {
-                evaluatePending();
+                if (backlog == Backlog.ALL) {
+                    evaluatePending();
+                } else {
+                    evaluateNewest();
+                }
                 Thread.sleep(poll.toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -123,7 +162,7 @@ public final class LiveEvaluation implements AutoCloseable {
                 try (Stream<Path> snapshots = Files.list(sae)) {
                     snapshots.filter(s -> s.getFileName().toString().startsWith("tokens-"))
                             .filter(s -> Files.exists(s.resolve("cfg.json")) && !done.contains(s))
-                            .sorted().forEach(out::add);
+                            .sorted(java.util.Comparator.reverseOrder()).forEach(out::add);
                 }
             }
         }
@@ -137,7 +176,13 @@ public final class LiveEvaluation implements AutoCloseable {
         try (NDManager manager = NDManager.newBaseManager(); InferenceSae sae = InferenceSae.load(snapshot, manager)) {
             saeId = sae.config().saeId();
             tokensSeen = sae.tokensSeen();
-            r = SplicedEvaluation.run(lm, tokenizer, heldOut, sae, settings);
+            String hook = sae.config().hookName();
+            SplicedEvaluation.Baseline baseline = baselines.get(hook);
+            if (baseline == null) {
+                baseline = SplicedEvaluation.baseline(lm, tokenizer, heldOut, hook, settings);
+                baselines.put(hook, baseline);
+            }
+            r = SplicedEvaluation.run(lm, baseline, sae);
         }
         return SaeEval.newBuilder().setExperiment(experiment).setSaeId(saeId).setHookName(r.hook())
                 .setSnapshot(snapshot.getFileName().toString()).setTokensSeen(tokensSeen)

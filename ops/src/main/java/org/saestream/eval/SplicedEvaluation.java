@@ -55,36 +55,92 @@ public final class SplicedEvaluation {
     private SplicedEvaluation() {
     }
 
-    /** Evaluates the SAE at its hook on the first full windows of the shards. */
-    public static EvalReport run(LanguageModel lm, HfTokenizer tokenizer, List<CorpusShard> shards, InferenceSae sae,
-                                 Settings settings) throws ShardReadException {
-        String hook = sae.config().hookName();
+    /**
+     * What every SAE evaluated at one hook on the same text shares, computed once: the windows, the mean activation,
+     * and per batch the clean, zero-ablated and mean-ablated losses and the zero-ablated KL. An evaluation then costs
+     * two forwards per batch (clean, for the activations and the distribution, and spliced) instead of five.
+     *
+     * @param perBatch per batch of windows: {clean loss, zero-ablated loss, mean-ablated loss, sum of KL zero}
+     */
+    public record Baseline(String hook, int width, Settings settings, List<long[]> windows, float[] mean,
+                           List<double[]> perBatch) {
+        /** Batch b of the windows. */
+        TokenBatch batch(int b) {
+            int start = b * settings.batch();
+            return TokenBatch.of(windows.subList(start, Math.min(windows.size(), start + settings.batch()))
+                    .toArray(long[][]::new));
+        }
+
+        int batches() {
+            return (windows.size() + settings.batch() - 1) / settings.batch();
+        }
+    }
+
+    /** The baseline at {@code hook} on the first full windows of the shards. */
+    public static Baseline baseline(LanguageModel lm, HfTokenizer tokenizer, List<CorpusShard> shards, String hook,
+                                    Settings settings) throws ShardReadException {
         lm.requireHooks(List.of(hook));
         int width = hook.endsWith("mlp.hook_post") ? lm.dims().mlpWidth() : lm.dims().width();
-        if (width != sae.config().dIn()) {
-            throw new IllegalArgumentException("the SAE reads " + sae.config().dIn() + "-wide activations at " + hook
-                    + ", the model's are " + width + " wide");
-        }
         List<long[]> windows = windows(tokenizer, shards, settings);
         if (windows.isEmpty()) {
             throw new IllegalArgumentException("the corpus has no full window of " + settings.context() + " tokens");
         }
-        Accumulator acc = new Accumulator(sae.config().dIn(), sae.config().dSae());
+        List<double[]> perBatch = new ArrayList<>();
         try (NDManager root = NDManager.newBaseManager()) {
             float[] mean = meanActivation(lm, root, windows, hook, settings);
-            for (int start = 0; start < windows.size(); start += settings.batch()) {
-                TokenBatch batch = TokenBatch.of(windows.subList(start, Math.min(windows.size(),
-                        start + settings.batch())).toArray(long[][]::new));
+            Baseline partial = new Baseline(hook, width, settings, windows, mean, List.of());
+            for (int b = 0; b < partial.batches(); b++) {
                 try (NDManager m = root.newSubManager()) {
-                    evaluateBatch(lm, m, batch, hook, sae, mean, acc);
+                    perBatch.add(baselineBatch(lm, m, partial.batch(b), hook, mean));
+                }
+            }
+            return new Baseline(hook, width, settings, List.copyOf(windows), mean, List.copyOf(perBatch));
+        }
+    }
+
+    /** Evaluates the SAE at its hook on the first full windows of the shards. */
+    public static EvalReport run(LanguageModel lm, HfTokenizer tokenizer, List<CorpusShard> shards, InferenceSae sae,
+                                 Settings settings) throws ShardReadException {
+        return run(lm, baseline(lm, tokenizer, shards, sae.config().hookName(), settings), sae);
+    }
+
+    /** Evaluates the SAE against a baseline at its hook. */
+    public static EvalReport run(LanguageModel lm, Baseline baseline, InferenceSae sae) {
+        String hook = sae.config().hookName();
+        if (!hook.equals(baseline.hook())) {
+            throw new IllegalArgumentException("the SAE reads " + hook + ", the baseline is at " + baseline.hook());
+        }
+        if (baseline.width() != sae.config().dIn()) {
+            throw new IllegalArgumentException("the SAE reads " + sae.config().dIn() + "-wide activations at " + hook
+                    + ", the model's are " + baseline.width() + " wide");
+        }
+        Accumulator acc = new Accumulator(sae.config().dIn(), sae.config().dSae());
+        try (NDManager root = NDManager.newBaseManager()) {
+            for (int b = 0; b < baseline.batches(); b++) {
+                try (NDManager m = root.newSubManager()) {
+                    evaluateBatch(lm, m, baseline.batch(b), hook, sae, baseline.perBatch().get(b), acc);
                 }
             }
         }
-        return acc.report(hook, windows.size());
+        return acc.report(hook, baseline.windows().size());
+    }
+
+    /** {clean loss, zero-ablated loss, mean-ablated loss, sum of KL zero} of one batch. */
+    private static double[] baselineBatch(LanguageModel lm, NDManager m, TokenBatch batch, String hook, float[] mean) {
+        ForwardRequest request = ForwardRequest.of(hook).withLogits().withLoss();
+        ForwardResult clean = lm.forward(m, batch, request);
+        NDArray logP = clean.logits().orElseThrow().logSoftmax(-1);
+        NDArray p = logP.exp();
+        clean.close();
+        Outcome zero = outcome(lm.forward(m, batch, request, Map.of(hook, a -> a.zerosLike())), logP, p);
+        NDArray meanActivation = m.create(mean);
+        Outcome meanAblated = outcome(lm.forward(m, batch, request,
+                Map.of(hook, a -> meanActivation.toType(a.getDataType(), false).broadcast(a.getShape()))), logP, p);
+        return new double[]{clean.loss().orElseThrow(), zero.loss(), meanAblated.loss(), zero.klSum()};
     }
 
     private static void evaluateBatch(LanguageModel lm, NDManager m, TokenBatch batch, String hook, InferenceSae sae,
-                                      float[] mean, Accumulator acc) {
+                                      double[] base, Accumulator acc) {
         ForwardRequest request = ForwardRequest.of(hook).withLogits().withLoss();
         ForwardResult clean = lm.forward(m, batch, request);
         NDArray x = clean.activation(hook);                                   // [B, T, d] float32
@@ -93,19 +149,14 @@ public final class SplicedEvaluation {
         SaeArchitecture.Forward f = sae.forward(x.reshape(rows, sae.config().dIn()));
         acc.sae(x.reshape(rows, sae.config().dIn()), f.reconstruction(), f.denseLatents());
         NDArray reconstruction = f.reconstruction().reshape(shape);           // [B, T, d]
-        // the clean distribution once; each other forward's logits [B, T, V] are freed as soon as they are used
+        // the clean distribution once; the spliced forward's logits [B, T, V] are freed as soon as they are used
         NDArray logP = clean.logits().orElseThrow().logSoftmax(-1);
         NDArray p = logP.exp();
         clean.close();
-        double lossClean = clean.loss().orElseThrow();
         Outcome spliced = outcome(lm.forward(m, batch, request, Map.of(hook, like(reconstruction))), logP, p);
-        Outcome zero = outcome(lm.forward(m, batch, request, Map.of(hook, a -> a.zerosLike())), logP, p);
-        NDArray meanActivation = m.create(mean);
-        Outcome meanAblated = outcome(lm.forward(m, batch, request,
-                Map.of(hook, a -> meanActivation.toType(a.getDataType(), false).broadcast(a.getShape()))), logP, p);
         long predictions = (long) batch.batchSize() * (batch.length() - 1);   // full windows: no padding
-        acc.losses(predictions, lossClean, spliced.loss(), zero.loss(), meanAblated.loss());
-        acc.kl(rows, spliced.klSum(), zero.klSum());
+        acc.losses(predictions, base[0], spliced.loss(), base[1], base[2]);
+        acc.kl(rows, spliced.klSum(), base[3]);
     }
 
     /** The loss of a forward and the sum over positions of KL(p_clean || p_forward). */

@@ -345,7 +345,7 @@ function renderEvals() {
     return;
   }
   const series = field => keys.map((k, i) => ({name: k, color: COLORS[i % COLORS.length],
-    points: state.evals.get(k).map(e => [e.tokens_seen, e[field]])}));
+    points: state.evals.get(k).map(e => [e.tokens_seen, e[field]]).sort((a, b) => a[0] - b[0])}));
   box.replaceChildren(
     lineChart({id: 'ce-loss-recovered', title: 'CE loss recovered (SAE spliced in; 1 = clean, 0 = zero-ablated)',
       series: series('ce_loss_score'), xLabel: 'tokens trained', width: 480}),
