@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.Shape;
 import org.saestream.files.SaeLensLayout;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Optional;
 
@@ -283,7 +284,7 @@ public final class SaeTrainer implements AutoCloseable {
                 prefixFvu[m] = scalars[4] > 0 ? prefixFvu[m] * rows / scalars[4] : Double.NaN;
             }
             return new StepResult(steps, rows, scalars[0], fvu, scalars[5] / rows, scalars[1], loss, windowClosed,
-                    prefixFvu);
+                    Arrays.stream(prefixFvu).boxed().toList());
         }
     }
 

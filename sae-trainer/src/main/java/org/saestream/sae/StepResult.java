@@ -1,5 +1,7 @@
 package org.saestream.sae;
 
+import java.util.List;
+
 /**
  * What one training step measured, on the batch it trained on (before the update).
  *
@@ -19,25 +21,20 @@ package org.saestream.sae;
  *               ({@link MatryoshkaBatchTopK}); empty for architectures without prefixes
  */
 public record StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss,
-                         boolean windowClosed, double[] prefixFvu) {
+                         boolean windowClosed, List<Double> prefixFvu) {
 
     public StepResult {
-        prefixFvu = prefixFvu.clone();
+        prefixFvu = List.copyOf(prefixFvu);
     }
 
     /** A step without nested prefixes. */
     public StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss,
                       boolean windowClosed) {
-        this(step, tokens, mse, fvu, l0, l1, loss, windowClosed, new double[0]);
+        this(step, tokens, mse, fvu, l0, l1, loss, windowClosed, List.of());
     }
 
     /** A step that closed no drift window. */
     public StepResult(long step, int tokens, double mse, double fvu, double l0, double l1, double loss) {
         this(step, tokens, mse, fvu, l0, l1, loss, false);
-    }
-
-    @Override
-    public double[] prefixFvu() {
-        return prefixFvu.clone();
     }
 }

@@ -80,14 +80,13 @@ class MatryoshkaAbsorptionTest {
                             + last.fvu() + " " + measure(trainer, truth, tokens));
                 }
             }
-            double[] prefixFvu = last.prefixFvu();
+            List<Double> prefixFvu = last.prefixFvu();
             if (config.architecture() instanceof MatryoshkaBatchTopK m) {
-                assertEquals(m.widths().size(), prefixFvu.length, "one FVU per prefix");
-                assertEquals(last.fvu(), prefixFvu[prefixFvu.length - 1], 1e-5 * last.fvu(), "the last is the SAE's");
-                assertTrue(prefixFvu[0] > last.fvu(), "a prefix reconstructs worse than the whole: "
-                        + java.util.Arrays.toString(prefixFvu));
+                assertEquals(m.widths().size(), prefixFvu.size(), "one FVU per prefix");
+                assertEquals(last.fvu(), prefixFvu.get(prefixFvu.size() - 1), 1e-5 * last.fvu(), "the last is the SAE's");
+                assertTrue(prefixFvu.get(0) > last.fvu(), "a prefix reconstructs worse than the whole: " + prefixFvu);
             } else {
-                assertEquals(0, prefixFvu.length, "no prefixes");
+                assertEquals(List.of(), prefixFvu, "no prefixes");
             }
             FeatureAbsorption a = measure(trainer, truth, tokens);
             System.out.printf(Locale.ROOT, "absorption [%s]: %s, fvu %.4f, %d tokens in %.1f s%n",

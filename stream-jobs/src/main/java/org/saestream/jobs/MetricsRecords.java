@@ -12,7 +12,6 @@ import org.saestream.topics.TopicCatalog;
 
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /** Builds the SaeMetrics record of one SAE from its trainer, last step and the group's counters. */
@@ -63,7 +62,7 @@ final class MetricsRecords {
         }
         if (last != null) {
             m.setMse(last.mse()).setFvu(last.fvu()).setL0(last.l0()).setL1(last.l1()).setLoss(last.loss());
-            m.setMatryoshkaPrefixFvu(Arrays.stream(last.prefixFvu()).boxed().toList());
+            m.setMatryoshkaPrefixFvu(last.prefixFvu());
         } else {
             m.setMse(Double.NaN).setFvu(Double.NaN).setL0(Double.NaN).setL1(Double.NaN).setLoss(Double.NaN);
         }
