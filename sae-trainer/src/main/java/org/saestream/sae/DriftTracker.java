@@ -3,6 +3,7 @@ package org.saestream.sae;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Drift windows: each time tokens seen cross a multiple of W, the trainer closes a window and this
@@ -24,6 +25,9 @@ final class DriftTracker {
     private final boolean[] reachedHigh;           // [dSae]
     private final boolean[] fell;                  // [dSae] reached high, then later below LOW
     private final FeatureFreezing freezing;
+    private final TrainingOptions.Lineage lineageThresholds;
+    private boolean[] liveAtBoundary;              // [dSae] live at the newest boundary
+    private Optional<FeatureLineage> lineage;      // from the boundary before the newest to the newest
     private boolean started;
     private DriftReport report;
 
@@ -36,13 +40,23 @@ final class DriftTracker {
      * @param fell          [dSae] per feature, whether it reached high and later fell
      * @param stableWindows [dSae] consecutive stable windows (freezing)
      * @param report        the latest report; its reachedHigh and frozen flags are the tracker's
+     * @param liveAtBoundary [dSae] per feature, whether it was live at the newest boundary
+     * @param lineage       the lineage that led to the newest boundary (empty before the first closes)
      */
-    record State(boolean started, List<float[]> boundaries, boolean[] fell, int[] stableWindows, DriftReport report) {
+    record State(boolean started, List<float[]> boundaries, boolean[] fell, int[] stableWindows, DriftReport report,
+                 boolean[] liveAtBoundary, Optional<FeatureLineage> lineage) {
     }
 
     DriftTracker(TrainingOptions options, int dSae, int dIn) {
         this(options, dSae, dIn, new State(false, List.of(), new boolean[dSae], new int[dSae],
-                DriftReport.initial(0, 0, new boolean[dSae], new boolean[dSae])));
+                DriftReport.initial(0, 0, new boolean[dSae], new boolean[dSae]), allLive(dSae), Optional.empty()));
+    }
+
+    /** Every feature live: at preparation none has had a dead window's worth of tokens to die in. */
+    static boolean[] allLive(int dSae) {
+        boolean[] live = new boolean[dSae];
+        Arrays.fill(live, true);
+        return live;
     }
 
     DriftTracker(TrainingOptions options, int dSae, int dIn, State state) {
@@ -67,7 +81,10 @@ final class DriftTracker {
         this.freezing = new FeatureFreezing(options.freezing(), state.stableWindows(), state.report().frozen());
         this.started = state.started();
         this.report = state.report();
-        if (reachedHigh.length != dSae || fell.length != dSae) {
+        this.lineageThresholds = options.lineage();
+        this.liveAtBoundary = state.liveAtBoundary().clone();
+        this.lineage = state.lineage();
+        if (reachedHigh.length != dSae || fell.length != dSae || liveAtBoundary.length != dSae) {
             throw new IllegalArgumentException("drift state: expected flags for " + dSae + " features");
         }
     }
@@ -76,6 +93,8 @@ final class DriftTracker {
     void start(float[] decoder, long tokensSeen, long windowIndex) {
         boundaries.clear();
         boundaries.addLast(decoder.clone());
+        liveAtBoundary = allLive(dSae);
+        lineage = Optional.empty();
         started = true;
         report = DriftReport.initial(windowIndex, tokensSeen, reachedHigh, freezing.frozen());
     }
@@ -114,6 +133,13 @@ final class DriftTracker {
             }
         }
         boolean[] newlyFrozen = freezing.update(previous, dead);
+        boolean[] liveNow = new boolean[dSae];
+        for (int i = 0; i < dSae; i++) {
+            liveNow[i] = !dead[i];
+        }
+        lineage = Optional.of(FeatureLineage.between(report.windowIndex() + 1, boundaries.peekLast(), liveAtBoundary,
+                decoder, liveNow, dIn, lineageThresholds, DictionaryMatching.MAX_MATCHING_FEATURES));
+        liveAtBoundary = liveNow;
 
         long[] histogram = new long[DriftReport.HISTOGRAM_BINS];
         double sumPrevious = 0;
@@ -162,6 +188,11 @@ final class DriftTracker {
         return report;
     }
 
+    /** What became of the features between the last two boundaries (empty before the first closes). */
+    Optional<FeatureLineage> lineage() {
+        return lineage;
+    }
+
     boolean[] frozen() {
         return freezing.frozen();
     }
@@ -175,6 +206,7 @@ final class DriftTracker {
     }
 
     State state() {
-        return new State(started, List.copyOf(boundaries), fell.clone(), freezing.stableWindows(), report);
+        return new State(started, List.copyOf(boundaries), fell.clone(), freezing.stableWindows(), report,
+                liveAtBoundary.clone(), lineage);
     }
 }

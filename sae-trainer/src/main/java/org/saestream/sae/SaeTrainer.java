@@ -375,6 +375,14 @@ public final class SaeTrainer implements AutoCloseable {
     }
 
     /**
+     * What became of the features between the last two drift boundaries ({@link FeatureLineage}); empty before the
+     * first window closes.
+     */
+    public Optional<FeatureLineage> lineage() {
+        return drift.lineage();
+    }
+
+    /**
      * True when {@link TrainingOptions.Freezing#stopWhenAllLiveFrozen()} is set and every live feature is
      * frozen (at least one): training has converged and {@link #step} refuses further batches.
      */

@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The complete training state as one safetensors blob: the parameters and buffers under their names
@@ -38,6 +39,11 @@ final class SaeTrainerState {
     static final String DRIFT_FELL = "drift.fell";
     static final String DRIFT_STABLE = "drift.stable_windows";
     static final String DRIFT_FROZEN = "drift.frozen";
+    static final String DRIFT_LIVE = "drift.live_at_boundary";
+    static final String LINEAGE_MATCH = "drift.lineage_match";
+    static final String LINEAGE_COSINE = "drift.lineage_cosine";
+    static final String LINEAGE_KIND = "drift.lineage_kind";
+    static final String LINEAGE_PARTNER = "drift.lineage_partner";
     /** Metadata of a state whose drift-window decoders were exported apart ({@link #encodeBoundaries}). */
     static final String BOUNDARIES_APART = "drift_boundaries_apart";
     static final String BOUNDARIES_FORMAT = "saestream.sae-drift-boundaries/1";
@@ -99,6 +105,13 @@ final class SaeTrainerState {
         tensors.put(DRIFT_FELL, Tensor.ofLongs(flags(drift.fell()), dSae));
         tensors.put(DRIFT_STABLE, Tensor.ofLongs(Arrays.stream(drift.stableWindows()).asLongStream().toArray(), dSae));
         tensors.put(DRIFT_FROZEN, Tensor.ofLongs(flags(report.frozen()), dSae));
+        tensors.put(DRIFT_LIVE, Tensor.ofLongs(flags(drift.liveAtBoundary()), dSae));
+        drift.lineage().ifPresent(l -> {
+            tensors.put(LINEAGE_MATCH, Tensor.ofLongs(widened(l.match()), dSae));
+            tensors.put(LINEAGE_COSINE, Tensor.ofFloats(l.cosine(), dSae));
+            tensors.put(LINEAGE_KIND, Tensor.ofLongs(widened(l.kind()), dSae));
+            tensors.put(LINEAGE_PARTNER, Tensor.ofLongs(widened(l.partner()), dSae));
+        });
 
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
@@ -123,6 +136,10 @@ final class SaeTrainerState {
         meta.put("drift_mean_lookback", Double.toString(report.meanLookback()));
         meta.put("drift_live_count", Integer.toString(report.liveCount()));
         meta.put(BOUNDARIES_APART, Boolean.toString(!withBoundaries));
+        drift.lineage().ifPresent(l -> {
+            meta.put("drift_lineage_window", Long.toString(l.windowIndex()));
+            meta.put("drift_lineage_died", Integer.toString(l.died()));
+        });
         return Safetensors.toBytes(tensors, meta);
     }
 
@@ -141,6 +158,14 @@ final class SaeTrainerState {
         for (int j = 0; j < drift.boundaries().size(); j++) {
             tensors.put(DRIFT_BOUNDARY + j, Tensor.ofFloats(drift.boundaries().get(j), dSae, dIn));
         }
+    }
+
+    private static long[] widened(int[] values) {
+        return Arrays.stream(values).asLongStream().toArray();
+    }
+
+    private static int[] narrowed(long[] values) {
+        return Arrays.stream(values).mapToInt(Math::toIntExact).toArray();
     }
 
     private static long[] flags(boolean[] values) {
@@ -241,7 +266,16 @@ final class SaeTrainerState {
                 real(meta, "drift_mean_previous"), real(meta, "drift_mean_lookback"), histogram,
                 Math.toIntExact(counter(meta, "drift_live_count")), DriftReport.count(reachedHigh),
                 DriftReport.count(fell), DriftReport.count(frozen), reachedHigh, frozen);
-        DriftTracker.State drift = new DriftTracker.State(bool(meta, "drift_started"), boundaries, fell, stable, report);
+        // states written before lineage existed: every feature live at the newest boundary, no lineage yet
+        boolean[] live = contents.tensors().containsKey(DRIFT_LIVE) ? bools(contents, DRIFT_LIVE, dSae)
+                : DriftTracker.allLive(dSae);
+        Optional<FeatureLineage> lineage = !contents.tensors().containsKey(LINEAGE_KIND) ? Optional.empty()
+                : Optional.of(new FeatureLineage(counter(meta, "drift_lineage_window"),
+                        narrowed(longs(contents, LINEAGE_MATCH, dSae)), floats(contents, LINEAGE_COSINE, new long[]{dSae}),
+                        narrowed(longs(contents, LINEAGE_KIND, dSae)), narrowed(longs(contents, LINEAGE_PARTNER, dSae)),
+                        Math.toIntExact(counter(meta, "drift_lineage_died"))));
+        DriftTracker.State drift = new DriftTracker.State(bool(meta, "drift_started"), boundaries, fell, stable, report,
+                live, lineage);
         return new Progress(bool(meta, "prepared"), scale, counter(meta, "resampled_total"), drift);
     }
 

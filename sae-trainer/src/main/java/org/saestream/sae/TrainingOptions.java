@@ -19,10 +19,11 @@ import java.io.Serializable;
  * @param resampling           re-initialises dead features periodically (ReLU + L1 only); null = never
  * @param initFrom             a pretrained SAE to start from (SAELens directory or saestream snapshot); null = fresh
  *                             weights. b_dec then comes from it, not from the first buffer
+ * @param lineage              the thresholds that classify features at each drift boundary ({@link FeatureLineage})
  */
 public record TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalizeActivations,
                               long driftWindowTokens, int driftLookback, Freezing freezing,
-                              Resampling resampling, String initFrom) implements Serializable {
+                              Resampling resampling, String initFrom, Lineage lineage) implements Serializable {
 
     /** 1M tokens: long enough for a feature to move measurably, short enough to watch it live. */
     public static final long DEFAULT_DRIFT_WINDOW_TOKENS = 1_000_000L;
@@ -80,7 +81,36 @@ public record TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalize
         }
     }
 
+    /**
+     * How features are followed from one drift boundary to the next ({@link FeatureLineage}).
+     *
+     * @param stable a matched feature whose cosine with its match is at least this is stable, below it drifted
+     * @param match  a one-to-one match counts only at this cosine or above (below it the feature is born, and the
+     *               previous one it replaced lost its match)
+     * @param split  two current features whose best previous match is the same feature, both at this cosine or
+     *               above, split from it (and two previous features whose best current match is the same one
+     *               merged into it)
+     */
+    public record Lineage(double stable, double match, double split) implements Serializable {
+        public Lineage {
+            for (double v : new double[]{stable, match, split}) {
+                if (!(v > -1 && v <= 1)) {
+                    throw new IllegalArgumentException("lineage thresholds must be in (-1, 1], got stable " + stable
+                            + ", match " + match + ", split " + split);
+                }
+            }
+        }
+
+        /** stable 0.9 (the self-similarity the project calls high), match 0.5, split 0.5. */
+        public static Lineage defaults() {
+            return new Lineage(DriftReport.HIGH, 0.5, 0.5);
+        }
+    }
+
     public TrainingOptions {
+        if (lineage == null) {
+            throw new IllegalArgumentException("lineage must not be null (use Lineage.defaults())");
+        }
         if (decoderBiasInit == null) {
             throw new IllegalArgumentException("decoderBiasInit must not be null (ZERO, MEAN or GEOMETRIC_MEDIAN)");
         }
@@ -101,6 +131,13 @@ public record TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalize
         this(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, freezing, resampling, null);
     }
 
+    /** The default lineage thresholds. */
+    public TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalizeActivations, long driftWindowTokens,
+                           int driftLookback, Freezing freezing, Resampling resampling, String initFrom) {
+        this(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, freezing, resampling, initFrom,
+                Lineage.defaults());
+    }
+
     /** b_dec at the mean, no normalisation, 1M-token drift windows with lookback 4, no freezing or resampling. */
     public static TrainingOptions defaults() {
         return new TrainingOptions(DecoderBiasInit.MEAN, false, DEFAULT_DRIFT_WINDOW_TOKENS, DEFAULT_DRIFT_LOOKBACK,
@@ -109,29 +146,29 @@ public record TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalize
 
     public TrainingOptions withDecoderBiasInit(DecoderBiasInit value) {
         return new TrainingOptions(value, normalizeActivations, driftWindowTokens, driftLookback, freezing, resampling,
-                initFrom);
+                initFrom, lineage);
     }
 
     public TrainingOptions withNormalizeActivations(boolean value) {
         return new TrainingOptions(decoderBiasInit, value, driftWindowTokens, driftLookback, freezing, resampling,
-                initFrom);
+                initFrom, lineage);
     }
 
     public TrainingOptions withDrift(long windowTokens, int lookback) {
         return new TrainingOptions(decoderBiasInit, normalizeActivations, windowTokens, lookback, freezing, resampling,
-                initFrom);
+                initFrom, lineage);
     }
 
     /** Another freezing rule; null turns freezing off. */
     public TrainingOptions withFreezing(Freezing value) {
         return new TrainingOptions(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, value,
-                resampling, initFrom);
+                resampling, initFrom, lineage);
     }
 
     /** Another resampling rule; null turns resampling off. */
     public TrainingOptions withResampling(Resampling value) {
         return new TrainingOptions(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, freezing,
-                value, initFrom);
+                value, initFrom, lineage);
     }
 
     /**
@@ -140,6 +177,12 @@ public record TrainingOptions(DecoderBiasInit decoderBiasInit, boolean normalize
      */
     public TrainingOptions withInitFrom(String directory) {
         return new TrainingOptions(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, freezing,
-                resampling, directory);
+                resampling, directory, lineage);
+    }
+
+    /** Other lineage thresholds. */
+    public TrainingOptions withLineage(Lineage value) {
+        return new TrainingOptions(decoderBiasInit, normalizeActivations, driftWindowTokens, driftLookback, freezing,
+                resampling, initFrom, value);
     }
 }
