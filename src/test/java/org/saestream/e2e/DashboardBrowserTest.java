@@ -172,6 +172,18 @@ class DashboardBrowserTest {
                 assertEquals(EXPERIMENT + ":b", nearest.path("sae").asText());
                 assertEquals(7, nearest.path("feature").asInt());
                 assertTrue(browser.eval("document.querySelector('[data-density]').dataset.density").asDouble() < 0);
+                // its lineage back to its birth, newest first, with the split partner as a link
+                JsonNode chain = browser.eval("(() => { const l = document.querySelector('ol.lineage');"
+                        + " return {steps: +l.dataset.steps, kinds: [...l.querySelectorAll('li')].map(i => i.dataset.kind).join(','),"
+                        + " partner: +l.querySelector('a').dataset.feature}; })()");
+                assertEquals(3, chain.path("steps").asInt());
+                assertEquals("split,stable,born", chain.path("kinds").asText());
+                assertEquals(5, chain.path("partner").asInt());
+                // the lineage counts of each window, stacked
+                String lineage = "document.querySelector('svg[data-chart=\"lineage-" + EXPERIMENT + ":a\"]')";
+                assertEquals(STEPS, browser.eval("+" + lineage + ".dataset.windows").asInt());
+                assertEquals(1, browser.eval("+" + lineage + ".querySelector('rect[data-window=\"3\"][data-kind=\"merged\"]')"
+                        + ".dataset.value").asInt());
 
                 // live: a new metrics record arrives over Server-Sent Events and is drawn without a reload
                 browser.eval("window.__sameDocument = 'yes'");
@@ -224,7 +236,8 @@ class DashboardBrowserTest {
                 .setMse(1.0 / step).setFvu(0.5 / step).setL0(10.0 - step).setL1(1.0).setLoss(1.0)
                 .setDeadFraction(0.01 * step).setDenseFraction(0.001).setDeadWindowTokens(1_000_000)
                 .setLearningRate(1e-3).setTimeMs(Instant.ofEpochMilli(1_700_000_000_000L + step))
-                .setLog10DensityHistogram(histogram()).setWindowIndex(3).setFeaturesReachedHighThenFell(4);
+                .setLog10DensityHistogram(histogram()).setWindowIndex(step).setFeaturesReachedHighThenFell(4)
+                .setLineageCounts(List.of(D_SAE - 3 - step % 2, 1, 1, 1, step % 2, 0, 0));
     }
 
     /** A snapshot with the files the dashboard reads: weights (W_dec), sparsity and drift. */
@@ -240,8 +253,32 @@ class DashboardBrowserTest {
         files.put("sae_weights.safetensors", Safetensors.toBytes(Map.of("W_dec", Tensor.ofFloats(decoder, D_SAE, D_IN)),
                 Map.of()));
         files.put("sparsity.safetensors", Safetensors.toBytes(Map.of("sparsity", Tensor.ofFloats(density, D_SAE)), Map.of()));
-        files.put("drift.safetensors", Safetensors.toBytes(Map.of("self_similarity_previous",
-                Tensor.ofFloats(similarity, D_SAE)), Map.of("window_index", Long.toString(window))));
+        // feature 3: born at window 1, stable at 2, split with feature 5 at 3
+        long[] match = new long[D_SAE];
+        long[] kind = new long[D_SAE];
+        long[] partner = new long[D_SAE];
+        float[] matchCos = new float[D_SAE];
+        for (int f = 0; f < D_SAE; f++) {
+            match[f] = f;
+            partner[f] = -1;
+            matchCos[f] = 0.99f;
+        }
+        if (window == 1) {
+            match[3] = -1;
+            matchCos[3] = Float.NaN;
+            kind[3] = 2;
+        } else if (window == 3) {
+            kind[3] = 3;
+            partner[3] = 5;
+            matchCos[3] = 0.8f;
+        }
+        Map<String, Tensor> drift = new LinkedHashMap<>();
+        drift.put("self_similarity_previous", Tensor.ofFloats(similarity, D_SAE));
+        drift.put("lineage_match", Tensor.ofLongs(match, D_SAE));
+        drift.put("lineage_cosine", Tensor.ofFloats(matchCos, D_SAE));
+        drift.put("lineage_kind", Tensor.ofLongs(kind, D_SAE));
+        drift.put("lineage_partner", Tensor.ofLongs(partner, D_SAE));
+        files.put("drift.safetensors", Safetensors.toBytes(drift, Map.of("window_index", Long.toString(window))));
         List<SaeSnapshot> chunks = new ArrayList<>();
         long tokens = window * 1_000_000L;
         int index = 0;

@@ -98,9 +98,39 @@ final class FeatureBrowser {
             files.metadata(s, SaeLensLayout.DRIFT_FILE, "window_index").ifPresent(v -> p.put("window_index", Long.parseLong(v)));
             p.set("cosine", finite(cos[feature]));
         }
+        lineage(drift, feature, out.putArray("lineage"));
         examplesOf(chunks, feature, out);
         nearest(saeKey, feature, snapshots, out.putArray("nearest"));
         return Optional.of(out);
+    }
+
+    /**
+     * The feature's lineage, newest boundary first: at each, its kind, its one-to-one match at the boundary before
+     * (the index the chain follows back), the cosine and a split or merge partner; the chain ends where the feature
+     * was born (no match) or where the snapshots carry no lineage.
+     */
+    private void lineage(List<SnapshotEntry> drift, int feature, ArrayNode chain) {
+        int index = feature;
+        for (int k = drift.size() - 1; k >= 0 && index >= 0; k--) {
+            SnapshotEntry s = drift.get(k);
+            Optional<long[]> kinds = files.tensor(s, SaeLensLayout.DRIFT_FILE, SaeLensLayout.LINEAGE_KIND).map(t -> t.toLongs());
+            if (kinds.isEmpty() || index >= kinds.get().length) {
+                return;
+            }
+            long match = files.tensor(s, SaeLensLayout.DRIFT_FILE, SaeLensLayout.LINEAGE_MATCH).orElseThrow().toLongs()[index];
+            float cosine = files.tensor(s, SaeLensLayout.DRIFT_FILE, SaeLensLayout.LINEAGE_COSINE).orElseThrow()
+                    .toFloats()[index];
+            long partner = files.tensor(s, SaeLensLayout.DRIFT_FILE, SaeLensLayout.LINEAGE_PARTNER).orElseThrow()
+                    .toLongs()[index];
+            int kind = (int) kinds.get()[index];
+            ObjectNode step = chain.addObject().put("tokens_seen", s.tokensSeen()).put("feature", index)
+                    .put("kind", kind < SaeLensLayout.LINEAGE_KINDS.size() ? SaeLensLayout.LINEAGE_KINDS.get(kind) : "?")
+                    .put("match", match).put("partner", partner);
+            files.metadata(s, SaeLensLayout.DRIFT_FILE, "window_index").ifPresent(v -> step.put("window_index",
+                    Long.parseLong(v)));
+            step.set("cosine", finite(cosine));
+            index = (int) match;
+        }
     }
 
     private void examplesOf(List<FeatureExamples> chunks, int feature, ObjectNode out) {

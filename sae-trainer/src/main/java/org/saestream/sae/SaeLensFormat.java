@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
@@ -87,11 +88,11 @@ public final class SaeLensFormat {
         Map<String, Tensor> sparsity = new LinkedHashMap<>();
         sparsity.put(SaeLensLayout.SPARSITY_TENSOR, Tensor.ofFloats(trainer.statistics().log10Density(), c.dSae()));
         files.put(SaeLensLayout.SPARSITY_FILE, Safetensors.toBytes(sparsity, Map.of("format", "pt")));
-        files.put(SaeLensLayout.DRIFT_FILE, driftFile(trainer.drift()));
+        files.put(SaeLensLayout.DRIFT_FILE, driftFile(trainer.drift(), trainer.lineage()));
         return files;
     }
 
-    private static byte[] driftFile(DriftReport drift) {
+    private static byte[] driftFile(DriftReport drift, Optional<FeatureLineage> lineage) {
         int dSae = drift.selfSimilarityPrevious().length;
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         tensors.put(SaeLensLayout.DRIFT_PREVIOUS, Tensor.ofFloats(drift.selfSimilarityPrevious(), dSae));
@@ -101,7 +102,18 @@ public final class SaeLensFormat {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("window_index", Long.toString(drift.windowIndex()));
         meta.put("tokens_at_boundary", Long.toString(drift.tokensAtBoundary()));
+        lineage.filter(l -> l.windowIndex() == drift.windowIndex()).ifPresent(l -> {
+            tensors.put(SaeLensLayout.LINEAGE_MATCH, Tensor.ofLongs(longs(l.match()), dSae));
+            tensors.put(SaeLensLayout.LINEAGE_COSINE, Tensor.ofFloats(l.cosine(), dSae));
+            tensors.put(SaeLensLayout.LINEAGE_KIND, Tensor.ofLongs(longs(l.kind()), dSae));
+            tensors.put(SaeLensLayout.LINEAGE_PARTNER, Tensor.ofLongs(longs(l.partner()), dSae));
+            meta.put("lineage_died", Integer.toString(l.died()));
+        });
         return Safetensors.toBytes(tensors, meta);
+    }
+
+    private static long[] longs(int[] values) {
+        return Arrays.stream(values).asLongStream().toArray();
     }
 
     private static float[] zeroOne(boolean[] flags) {
@@ -257,6 +269,10 @@ public final class SaeLensFormat {
         } else {
             cfg.putObject("resampling").put("every_tokens", o.resampling().everyTokens());
         }
+        ObjectNode lineage = cfg.putObject("lineage");
+        lineage.put("stable", o.lineage().stable());
+        lineage.put("match", o.lineage().match());
+        lineage.put("split", o.lineage().split());
         if (o.initFrom() == null) {
             cfg.putNull("init_from");
         } else {
@@ -288,10 +304,14 @@ public final class SaeLensFormat {
         JsonNode r = cfg.get("resampling");
         TrainingOptions.Resampling resampling = r == null || r.isNull() ? null
                 : new TrainingOptions.Resampling(r.path("every_tokens").asLong());
+        JsonNode l = cfg.path("lineage");
+        TrainingOptions.Lineage lineage = new TrainingOptions.Lineage(
+                l.path("stable").asDouble(defaults.lineage().stable()), l.path("match").asDouble(defaults.lineage().match()),
+                l.path("split").asDouble(defaults.lineage().split()));
         return new TrainingOptions(biasInit, normalize.equals(EXPECTED_AVERAGE_ONLY_IN),
                 cfg.path("drift_window_tokens").asLong(defaults.driftWindowTokens()),
                 cfg.path("drift_lookback").asInt(defaults.driftLookback()), freezing, resampling,
-                textOr(cfg, "init_from", null));
+                textOr(cfg, "init_from", null), lineage);
     }
 
     /**

@@ -147,6 +147,21 @@ class DriftTest {
                         assertTrue(Float.isNaN(snap.lookback()[i]));
                     }
                 }
+                // the boundary's lineage is in the snapshot: each matched feature's cosine is the one with its match
+                var driftFile = Safetensors.read(SaeLensFormat.files(trainer).get(SaeLensLayout.DRIFT_FILE), "drift");
+                FeatureLineage lineage = trainer.lineage().orElseThrow();
+                assertEquals(closed, lineage.windowIndex());
+                assertArrayEquals(Arrays.stream(lineage.kind()).asLongStream().toArray(),
+                        driftFile.tensors().get(SaeLensLayout.LINEAGE_KIND).toLongs());
+                long[] match = driftFile.tensors().get(SaeLensLayout.LINEAGE_MATCH).toLongs();
+                float[] matchCos = driftFile.tensors().get(SaeLensLayout.LINEAGE_COSINE).toFloats();
+                for (int i = 0; i < N; i++) {
+                    if (match[i] >= 0) {
+                        assertEquals(TestBatches.cosine(snap.wDec(), i, previous, (int) match[i], D), matchCos[i], 1e-5);
+                    }
+                }
+                assertEquals(N, Arrays.stream(lineage.counts()).limit(5).sum(), "every feature live: stable,"
+                        + " drifted, born, split or merged");
                 decoders.add(snap.wDec());
                 DriftReport report = trainer.drift();
                 assertEquals(report.liveCount(), Arrays.stream(report.histogramPrevious()).sum());

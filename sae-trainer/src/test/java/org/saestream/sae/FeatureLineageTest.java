@@ -41,6 +41,12 @@ class FeatureLineageTest {
         assertEquals(1, l.windowIndex());
     }
 
+    @Test
+    void kindsAreNamedAsTheSnapshotFilesAndMetricsName() {
+        assertEquals(org.saestream.files.SaeLensLayout.LINEAGE_KINDS, java.util.Arrays.stream(FeatureLineage.Kind.values())
+                .map(k -> k.name().toLowerCase(java.util.Locale.ROOT)).toList());
+    }
+
     /** Above the assignment limit a feature's match is itself; the kinds come out the same here. */
     @Test
     void largeDictionariesMatchByIndex() {

@@ -24,6 +24,17 @@ public final class SaeLensLayout {
     public static final String DRIFT_LOOKBACK = "self_similarity_lookback";
     public static final String DRIFT_REACHED_HIGH = "ever_reached_high";
     public static final String DRIFT_FROZEN = "frozen";
+    /** Lineage at the boundary (I64 [d_sae]): the feature's one-to-one match at the previous boundary, -1 for none. */
+    public static final String LINEAGE_MATCH = "lineage_match";
+    /** F32 [d_sae]: the cosine with that match (NaN for none). */
+    public static final String LINEAGE_COSINE = "lineage_cosine";
+    /** I64 [d_sae]: the index of the feature's kind in {@link #LINEAGE_KINDS}. */
+    public static final String LINEAGE_KIND = "lineage_kind";
+    /** The lineage kinds by their index in "lineage_kind" (and in SaeMetrics lineage_counts). */
+    public static final java.util.List<String> LINEAGE_KINDS =
+            java.util.List.of("stable", "drifted", "born", "split", "merged", "died", "dead");
+    /** I64 [d_sae]: the other child of a split (a feature now), the other parent of a merge (a previous one), -1. */
+    public static final String LINEAGE_PARTNER = "lineage_partner";
 
     private SaeLensLayout() {
     }

@@ -270,6 +270,17 @@ public final class ExperimentFile {
         if (resampleEvery > 0) {
             o = o.withResampling(new TrainingOptions.Resampling(resampleEvery));
         }
+        Fields lineage = f.object("lineage");
+        if (lineage != null) {
+            TrainingOptions.Lineage d = o.lineage();
+            try {
+                o = o.withLineage(new TrainingOptions.Lineage(lineage.doubleValue("stable", d.stable()),
+                        lineage.doubleValue("match", d.match()), lineage.doubleValue("split", d.split())));
+            } catch (IllegalArgumentException e) {
+                throw lineage.rejected(e);
+            }
+            lineage.rejectUnknown();
+        }
         f.rejectUnknown();
         return o;
     }
@@ -333,9 +344,9 @@ public final class ExperimentFile {
             "aux_k_coefficient", "b_dec_init", "bandwidth", "batch_size", "comparison_threshold", "context_after",
             "context_before", "context_size", "d_in", "d_sae", "dataset_path", "dead_window_tokens", "drift_lookback", "drift_window_tokens",
             "every_blocks", "expansion_factor", "feature_examples", "freeze", "group_sizes", "hook", "id", "init_from", "initial_threshold", "k", "l0",
-            "l0_warmup_steps", "l1", "l1_warmup_steps", "lr", "matching_max_features", "matryoshka_widths",
+            "l0_warmup_steps", "l1", "l1_warmup_steps", "lineage", "lr", "match", "matching_max_features", "matryoshka_widths",
             "mixing_buffer_tokens", "model",
-            "normalize_activations", "parallelism", "prepend_bos", "reference", "resample_every_tokens", "saes", "seed",
+            "normalize_activations", "parallelism", "prepend_bos", "reference", "resample_every_tokens", "saes", "seed", "split", "stable",
             "stop_when_all_frozen", "threshold", "training", "windows");
 
     /** One JSON object and the path to it; remembers which fields were read, so the rest can be rejected. */

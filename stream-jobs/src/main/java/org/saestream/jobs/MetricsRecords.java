@@ -12,6 +12,7 @@ import org.saestream.topics.TopicCatalog;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /** Builds the SaeMetrics record of one SAE from its trainer, last step and the group's counters. */
@@ -57,6 +58,7 @@ final class MetricsRecords {
         if (vsReference != null) {
             m.setReferenceMmcs(vsReference.mmcs()).setReferenceFractionAbove(vsReference.fractionAbove());
         }
+        trainer.lineage().ifPresent(l -> m.setLineageCounts(Arrays.stream(l.counts()).boxed().toList()));
         if (sae.architecture() instanceof MatryoshkaBatchTopK matryoshka) {
             m.setMatryoshkaWidths(matryoshka.widths());
         }

@@ -119,6 +119,26 @@ class ExperimentFileTest {
     }
 
     @Test
+    void lineageThresholdsComeFromTheTrainingBlock() {
+        ExperimentFile.Plan plan = ExperimentFile.parse("""
+                d_in: 64
+                training: {lineage: {stable: 0.95, split: 0.6}}
+                saes: [{id: a, d_sae: 128}, {id: b, d_sae: 128, training: {lineage: {match: 0.3}}}]""", "exp.yaml", null);
+        assertEquals(new TrainingOptions.Lineage(0.95, 0.5, 0.6), plan.saes().get(0).options().lineage());
+        assertEquals(new TrainingOptions.Lineage(0.95, 0.3, 0.6), plan.saes().get(1).options().lineage());
+        assertEquals(TrainingOptions.Lineage.defaults(), ExperimentFile.parse("d_in: 64\nsaes: [{id: a, d_sae: 128}]",
+                "exp.yaml", null).saes().get(0).options().lineage());
+        assertMessage("training.lineage: lineage thresholds must be in (-1, 1], got stable 2.0", """
+                d_in: 64
+                training: {lineage: {stable: 2}}
+                saes: [{id: a, d_sae: 128}]""");
+        assertMessage("training.lineage.splits: is not a known field (did you mean split?)", """
+                d_in: 64
+                training: {lineage: {splits: 0.5}}
+                saes: [{id: a, d_sae: 128}]""");
+    }
+
+    @Test
     void featureExamplesAreOptionalAndChecked() {
         ExperimentFile.Plan plain = ExperimentFile.parse("d_in: 64\nsaes: [{id: a, d_sae: 128}]", "exp.yaml", null);
         assertEquals(FeatureExampleOptions.defaults(), plain.featureExamples());

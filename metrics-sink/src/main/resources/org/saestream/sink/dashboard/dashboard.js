@@ -219,6 +219,49 @@ function matryoshkaChart(id) {
   return lineChart({id: 'matryoshka-' + id, title: id + ': FVU of each Matryoshka prefix', series});
 }
 
+const LINEAGE = [['stable', '#a8dadc'], ['drifted', '#457b9d'], ['born', '#2a9d8f'], ['split', '#e9c46a'],
+  ['merged', '#f4a261'], ['died', '#e63946'], ['dead', '#6c757d']];
+
+/** Per SAE, its features by lineage kind at each drift boundary, stacked (one bar per window). */
+function renderLineage() {
+  const box = document.getElementById('lineage-charts');
+  const charts = experimentSaes().map(m => m.id).sort().map(id => {
+    const byWindow = new Map();
+    for (const m of state.metrics.get(id) || []) {
+      if (m.lineage_counts && m.lineage_counts.length === LINEAGE.length) byWindow.set(m.window_index, m.lineage_counts);
+    }
+    return byWindow.size === 0 ? null : stackedBars({id: 'lineage-' + id, title: id + ': features by lineage at each boundary',
+      windows: [...byWindow.keys()].sort((a, b) => a - b), counts: byWindow});
+  }).filter(c => c);
+  box.replaceChildren(...(charts.length ? charts : [el('div', {class: 'empty'}, 'no drift boundary with lineage yet')]));
+}
+
+function stackedBars({id, title, windows, counts, width = 480, height = 200}) {
+  const m = {l: 40, r: 8, t: 8, b: 30};
+  const max = Math.max(1, ...windows.map(w => counts.get(w).reduce((a, b) => a + b, 0)));
+  const bw = (width - m.l - m.r) / Math.max(1, windows.length);
+  const svg = el('svg', {width, height, viewBox: `0 0 ${width} ${height}`, 'data-chart': id, 'data-windows': windows.length});
+  windows.forEach((w, i) => {
+    let y = height - m.b;
+    counts.get(w).forEach((v, k) => {
+      const h = v / max * (height - m.t - m.b);
+      y -= h;
+      svg.append(el('rect', {x: m.l + i * bw + 1, y, width: Math.max(1, bw - 2), height: h, fill: LINEAGE[k][1],
+        'data-window': w, 'data-kind': LINEAGE[k][0], 'data-value': v}, el('title', {}, `window ${w}: ${v} ${LINEAGE[k][0]}`)));
+    });
+    if (windows.length <= 20 || i % Math.ceil(windows.length / 20) === 0) {
+      svg.append(el('text', {x: m.l + (i + 0.5) * bw, y: height - m.b + 12, 'text-anchor': 'middle'}, String(w)));
+    }
+  });
+  for (const t of ticks(0, max, 4)) {
+    const y = height - m.b - t / max * (height - m.t - m.b);
+    svg.append(el('text', {x: m.l - 4, y: y + 3, 'text-anchor': 'end'}, fmt(t)));
+  }
+  svg.append(el('text', {x: (m.l + width - m.r) / 2, y: height - 2, 'text-anchor': 'middle'}, 'drift window'));
+  return el('figure', {}, el('div', {class: 'chart-title'}, title), svg,
+    el('div', {class: 'legend'}, ...LINEAGE.map(([k, c]) => el('span', {}, el('i', {style: 'background:' + c}), k))));
+}
+
 function renderDensity() {
   const latest = state.saes.find(m => m.id === state.sae);
   const box = document.getElementById('density');
@@ -422,6 +465,29 @@ async function renderFeature() {
     });
     examples.append(line);
   }
+  if (f.lineage && f.lineage.length > 0) {
+    // newest boundary first: each step links to the feature it matched at the boundary before
+    const chain = el('ol', {class: 'lineage', 'data-steps': f.lineage.length});
+    for (const step of f.lineage) {
+      const item = el('li', {'data-kind': step.kind, 'data-window': step.window_index},
+        `window ${step.window_index}: #${step.feature} ${step.kind}`,
+        step.cosine === null ? '' : ` (cos ${step.cosine.toFixed(3)} with #${step.match})`);
+      if (step.partner >= 0) {
+        const a = el('a', {href: '#', 'data-feature': step.partner},
+          step.kind === 'merged' ? ` merged with #${step.partner} of the window before` : ` split with #${step.partner}`);
+        a.addEventListener('click', ev => {
+          ev.preventDefault();
+          state.feature = step.partner;
+          document.getElementById('feature-index').value = step.partner;
+          renderFeature();
+        });
+        item.append(a);
+      }
+      chain.append(item);
+    }
+    const last = f.lineage.at(-1);
+    parts.push(el('h3', {}, 'lineage, back to ' + (last.kind === 'born' ? 'its birth' : 'the oldest snapshot kept')), chain);
+  }
   parts.push(el('h3', {}, 'top-activating contexts'), examples);
   const nearest = el('div', {class: 'nearest'});
   for (const n of f.nearest) {
@@ -475,6 +541,7 @@ async function renderAll() {
   renderSelectors();
   renderTraining();
   renderDensity();
+  renderLineage();
   renderEnsemble();
   renderProducers();
   renderSpectrum();
@@ -497,7 +564,7 @@ function schedule(what) {
   pending.add(what);
 }
 function redraw(w) {
-  ({training: () => { renderSelectors(); renderTraining(); renderDensity(); }, heatmap: renderHeatmap,
+  ({training: () => { renderSelectors(); renderTraining(); renderDensity(); renderLineage(); }, heatmap: renderHeatmap,
     ensemble: renderEnsemble, producers: renderProducers, spectrum: renderSpectrum, evals: renderEvals,
     feature: renderFeature})[w]();
 }
