@@ -141,7 +141,7 @@ final class LmDemo {
 
     private static String describe(SaeEval e) {
         return String.format(Locale.ROOT, "%.3f (loss %.3f clean, %.3f spliced, %.3f zero-ablated; KL %.3f; %,d tokens "
-                + "of %s, trained on once; every snapshot's on the dashboard)", e.getCeLossScore(),
+                + "of %s, trained on once; the snapshots evaluated live are on the dashboard)", e.getCeLossScore(),
                 e.getCeLossWithoutSae(), e.getCeLossWithSae(), e.getCeLossWithAblation(), e.getKlDivWithSae(),
                 e.getEvalTokens(), e.getEvalDataset());
     }

@@ -80,10 +80,10 @@ public final class LiveEvaluation implements AutoCloseable {
     /** Evaluates the newest snapshot of each SAE if it is not evaluated yet, and leaves the older ones; returns how many. */
     public int evaluateNewest() throws Exception {
         Map<Path, Path> newest = new java.util.LinkedHashMap<>();
-        for (Path snapshot : pending()) {
+        for (Path snapshot : snapshots()) {
             newest.putIfAbsent(snapshot.getParent(), snapshot);
         }
-        return evaluate(List.copyOf(newest.values()));
+        return evaluate(newest.values().stream().filter(s -> !done.contains(s)).toList());
     }
 
     private int evaluate(List<Path> snapshots) throws Exception {
@@ -102,7 +102,9 @@ public final class LiveEvaluation implements AutoCloseable {
             producer.send(new ProducerRecord<>(Topics.SAE_EVALS, key.getBytes(StandardCharsets.UTF_8),
                     RecordCodec.SAE_EVAL.encode(eval))).get(30, TimeUnit.SECONDS);
             done.add(snapshot);
-            latest = eval;
+            if (latest == null || eval.getTokensSeen() >= latest.getTokensSeen()) {
+                latest = eval;
+            }
             published++;
             LOG.info("evaluated {} {}: CE loss recovered {}", key, snapshot.getFileName(), eval.getCeLossScore());
         }
@@ -146,12 +148,17 @@ public final class LiveEvaluation implements AutoCloseable {
         }
     }
 
-    /** The last evaluation published, if any. */
+    /** The evaluation of the newest snapshot (most tokens trained) published so far, if any. */
     public Optional<SaeEval> latest() {
         return Optional.ofNullable(latest);
     }
 
     private List<Path> pending() throws IOException {
+        return snapshots().stream().filter(s -> !done.contains(s)).toList();
+    }
+
+    /** Every complete snapshot, newest first per SAE. */
+    private List<Path> snapshots() throws IOException {
         Path dir = root.resolve(experiment);
         if (!Files.isDirectory(dir)) {
             return List.of();
@@ -161,7 +168,7 @@ public final class LiveEvaluation implements AutoCloseable {
             for (Path sae : saes.filter(Files::isDirectory).sorted().toList()) {
                 try (Stream<Path> snapshots = Files.list(sae)) {
                     snapshots.filter(s -> s.getFileName().toString().startsWith("tokens-"))
-                            .filter(s -> Files.exists(s.resolve("cfg.json")) && !done.contains(s))
+                            .filter(s -> Files.exists(s.resolve("cfg.json")))
                             .sorted(java.util.Comparator.reverseOrder()).forEach(out::add);
                 }
             }
