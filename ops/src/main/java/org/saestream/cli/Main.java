@@ -12,7 +12,7 @@ import java.io.PrintWriter;
         description = "Streaming activation pipeline: Kafka topics of activations, SAEs trained online on Flink.",
         subcommands = {DemoCommand.class, ProduceCommand.class, TrainCommand.class, ReplayCommand.class, SinkCommand.class,
                 SpectrumCommand.class, StopCommand.class, ClusterCommand.class, TrainLmCommand.class,
-                ExportCommand.class, EvalCommand.class,
+                ExportCommand.class, EvalCommand.class, BaselineCommand.class,
                 ActivationsCommand.class, BenchCommand.class, EngineCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT,

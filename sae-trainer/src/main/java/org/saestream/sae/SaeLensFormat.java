@@ -128,6 +128,37 @@ public final class SaeLensFormat {
      * Where a snapshot came from: its hook's layer, tokens and steps trained, and the activation scale the trainer
      * worked with, which the weights written have folded in.
      */
+    /**
+     * A linear baseline ({@link LinearBaseline}) as a snapshot directory's files, so that every dictionary comparison
+     * reads it like an SAE: cfg.json (SAELens "standard" with l1 0, plus "baseline": "pca" or "ica" and the tokens
+     * it was fitted on), sae_weights (W_enc, W_dec with unit rows, b_enc 0, b_dec the mean). Loaded as a SAELens
+     * standard SAE its latents pass through a ReLU: it is a dictionary for comparisons, not a faithful encoder.
+     */
+    public static Map<String, byte[]> baselineFiles(LinearBaseline b, String saeId, String hookName, String modelName,
+                                                    long tokens, ActivationSource source) {
+        SaeConfig c = SaeConfig.withDefaults(saeId, b.dIn(), b.k(), new ReluL1(0)).withSource(hookName, modelName);
+        Provenance provenance = new Provenance(hookLayer(hookName), tokens, 0, 1.0, source);
+        ObjectNode cfg;
+        try {
+            cfg = (ObjectNode) JSON.readTree(configJson(c, "standard", provenance, true, false));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        cfg.put("baseline", b.method());
+        if (b.iterations() > 0) {
+            cfg.put("baseline_iterations", b.iterations());
+        }
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        try {
+            files.put(SaeLensLayout.CONFIG_FILE, JSON.writeValueAsBytes(cfg));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        files.put(SaeLensLayout.WEIGHTS_FILE, weightsFile(c, 1f, b.wEnc(), new float[b.k()], b.wDec(), b.mean(),
+                new float[0]));
+        return files;
+    }
+
     private record Provenance(int hookLayer, long tokensSeen, long steps, double foldedScale,
                               ActivationSource source) {
     }

@@ -61,7 +61,8 @@ public final class ReplayRange {
         }
     }
 
-    static Map<TopicPartition, Long> offsets(String s, String topic, String option) {
+    /** "partition:offset[,...]" as offsets of {@code topic}; {@code option} names the flag in messages. */
+    public static Map<TopicPartition, Long> offsets(String s, String topic, String option) {
         Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
         for (String part : s.split(",")) {
             String[] pieces = part.trim().split(":");

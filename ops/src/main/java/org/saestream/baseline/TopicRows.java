@@ -1,0 +1,189 @@
+package org.saestream.baseline;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.saestream.jobs.ReplayRange;
+import org.saestream.records.ActivationBlock;
+import org.saestream.records.RecordCodec;
+import org.saestream.records.RecordDecodeException;
+import org.saestream.tensor.DType;
+import org.saestream.tensor.TensorCodec;
+import org.saestream.topics.KafkaClientConfig;
+import org.saestream.topics.TopicCatalog;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The activation rows of a topic range, read once in offset order per partition: ActivationBlocks between --from and
+ * --until (as replay takes them: earliest, latest, an ISO-8601 instant, or partition:offset lists), of one hook when
+ * given, committed records only, without a consumer group. A record that does not decode, or whose width differs
+ * from the first block's, is skipped, counted and logged with its offset; waiting for the range's end is bounded.
+ */
+public final class TopicRows {
+    private static final Logger LOG = LoggerFactory.getLogger(TopicRows.class);
+
+    /** Receives each block's rows: {@code data} row-major [rows, width]. */
+    public interface Sink {
+        void accept(float[] data, int rows, ActivationBlock block);
+    }
+
+    /** What was read. */
+    public record Summary(long tokens, long blocks, long skipped, int width, String hookName, String modelId) {
+    }
+
+    private TopicRows() {
+    }
+
+    /**
+     * Reads [from, until) (null: earliest, latest at the start) and hands every block of {@code hookOrNull} to the
+     * sink; fails when no record arrives for {@code idle} before the end is reached.
+     */
+    public static Summary read(KafkaClientConfig kafka, String topic, String hookOrNull, String from, String until,
+                               Duration idle, Sink sink) {
+        Map<String, Object> config = kafka.clientMap();
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, TopicCatalog.MAX_REQUEST_BYTES);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, idle);
+            if (infos == null || infos.isEmpty()) {
+                throw new IllegalArgumentException("topic " + topic + " does not exist (or has no partitions)");
+            }
+            List<TopicPartition> partitions = infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            Map<TopicPartition, Long> start = offsets(consumer, partitions, from == null ? "earliest" : from, "--from",
+                    topic);
+            Map<TopicPartition, Long> end = offsets(consumer, partitions, until == null ? "latest" : until, "--until",
+                    topic);
+            consumer.assign(partitions);
+            partitions.forEach(p -> consumer.seek(p, start.get(p)));
+            long tokens = 0;
+            long blocks = 0;
+            long skipped = 0;
+            int width = -1;
+            String hook = hookOrNull;
+            String model = "";
+            long lastProgress = System.nanoTime();
+            while (!done(consumer, partitions, end)) {
+                boolean any = false;
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    any = true;
+                    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                    if (r.offset() >= end.get(tp)) {
+                        continue;
+                    }
+                    String where = topic + "-" + r.partition() + "@" + r.offset();
+                    ActivationBlock block;
+                    try {
+                        block = RecordCodec.ACTIVATION_BLOCK.decode(r.value());
+                    } catch (RecordDecodeException e) {
+                        LOG.warn("skipped {}: {}", where, e.getMessage());
+                        skipped++;
+                        continue;
+                    }
+                    if (hook != null && !hook.equals(block.getHookName().toString())) {
+                        continue;
+                    }
+                    hook = block.getHookName().toString();
+                    if (width < 0) {
+                        width = block.getWidth();
+                        model = block.getModelId().toString();
+                    }
+                    float[] data;
+                    try {
+                        data = TensorCodec.decode(block.getData(), DType.valueOf(block.getDtype().name()));
+                    } catch (IllegalArgumentException e) {
+                        LOG.warn("skipped {}: {}", where, e.getMessage());
+                        skipped++;
+                        continue;
+                    }
+                    if (block.getWidth() != width || data.length != (long) block.getTokenCount() * width) {
+                        LOG.warn("skipped {}: {} values for {} tokens of width {}, expected width {}", where,
+                                data.length, block.getTokenCount(), block.getWidth(), width);
+                        skipped++;
+                        continue;
+                    }
+                    sink.accept(data, block.getTokenCount(), block);
+                    tokens += block.getTokenCount();
+                    blocks++;
+                }
+                if (any) {
+                    lastProgress = System.nanoTime();
+                } else if (System.nanoTime() - lastProgress > idle.toNanos()) {
+                    throw new IllegalStateException("waited " + idle.toSeconds() + " s for records of " + topic
+                            + " up to offsets " + end + " and got none (positions " + positions(consumer, partitions)
+                            + ")");
+                }
+            }
+            if (width < 0) {
+                throw new IllegalArgumentException("topic " + topic + " holds no activation block"
+                        + (hookOrNull == null ? "" : " of hook " + hookOrNull) + " between " + start + " and " + end);
+            }
+            return new Summary(tokens, blocks, skipped, width, hook, model);
+        }
+    }
+
+    private static boolean done(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions,
+                                Map<TopicPartition, Long> end) {
+        for (TopicPartition p : partitions) {
+            if (consumer.position(p) < end.get(p)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Map<TopicPartition, Long> positions(KafkaConsumer<byte[], byte[]> consumer,
+                                                       List<TopicPartition> partitions) {
+        Map<TopicPartition, Long> out = new HashMap<>();
+        partitions.forEach(p -> out.put(p, consumer.position(p)));
+        return out;
+    }
+
+    /** Offsets of every partition for an earliest / latest / ISO instant / partition:offset spec. */
+    private static Map<TopicPartition, Long> offsets(KafkaConsumer<byte[], byte[]> consumer,
+                                                     List<TopicPartition> partitions, String spec, String option,
+                                                     String topic) {
+        String s = spec.trim();
+        Map<TopicPartition, Long> beginning = consumer.beginningOffsets(partitions);
+        Map<TopicPartition, Long> ending = consumer.endOffsets(partitions);
+        if (s.equals("earliest")) {
+            return beginning;
+        }
+        if (s.equals("latest")) {
+            return ending;
+        }
+        Map<TopicPartition, Long> out = new HashMap<>(option.equals("--from") ? beginning : ending);
+        if (s.contains(":") && Character.isDigit(s.charAt(0)) && !s.contains("T")) {
+            ReplayRange.offsets(s, topic, option).forEach((p, o) -> {
+                if (!out.containsKey(p)) {
+                    throw new IllegalArgumentException(option + ": topic " + topic + " has no partition " + p.partition());
+                }
+                out.put(p, Math.max(beginning.get(p), Math.min(o, ending.get(p))));
+            });
+            return out;
+        }
+        long time;
+        try {
+            time = Instant.parse(s).toEpochMilli();
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException(option + " '" + spec + "': expected earliest, latest, an ISO-8601 "
+                    + "instant such as 2026-11-23T10:15:30Z, or partition:offset[,partition:offset...]");
+        }
+        Map<TopicPartition, Long> query = new HashMap<>();
+        partitions.forEach(p -> query.put(p, time));
+        consumer.offsetsForTimes(query).forEach((p, o) -> out.put(p, o == null ? ending.get(p) : o.offset()));
+        return out;
+    }
+}
