@@ -101,15 +101,12 @@ public record MatryoshkaBatchTopK(int k, int auxK, double auxKCoefficient, doubl
 
     @Override
     public List<String> buffers() {
-        return List.of(BatchTopK.TOPK_THRESHOLD);
+        return batchTopK().buffers();
     }
 
     @Override
     public float[] initialValue(String name, int dSae) {
-        if (!BatchTopK.TOPK_THRESHOLD.equals(name)) {
-            return SaeArchitecture.super.initialValue(name, dSae);
-        }
-        return new float[]{0f};
+        return batchTopK().initialValue(name, dSae);
     }
 
     @Override
