@@ -219,6 +219,8 @@ class SinkLiveApiTest {
                 for (int i = 0; i < selfSimilarity.length; i++) {
                     assertEquals(selfSimilarity[i], (float) served.get(i).asDouble(), 0f, "feature " + i);
                 }
+                assertEquals(selfSimilarity.length, drift.path("lineage_kind").size(), "the lineage is served too");
+                assertTrue(drift.path("lineage_kind").get(0).canConvertToInt(), "as whole numbers");
 
                 HttpResponse<byte[]> zip = http.send(HttpRequest.newBuilder(URI.create(
                         base + "/api/saes/exp:a/snapshots/tokens-000000000128.zip")).build(),

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import org.saestream.files.SaeLensLayout;
+import org.saestream.tensor.DType;
 import org.saestream.tensor.Safetensors;
 
 import java.io.IOException;
@@ -141,6 +142,12 @@ final class SaeResource implements ApiResource {
         contents.metadata().forEach(out::put);
         new TreeMap<>(contents.tensors()).forEach((name, t) -> {
             ArrayNode values = out.putArray(name);
+            if (t.dtype() == DType.I64) {                                      // the lineage's indices and kinds
+                for (long v : t.toLongs()) {
+                    values.add(v);
+                }
+                return;
+            }
             for (float v : t.toFloats()) {
                 values.add(Float.isFinite(v) ? JSON.getNodeFactory().numberNode(v) : JSON.getNodeFactory().nullNode());
             }
