@@ -61,8 +61,9 @@ class DictionaryComparisonTest {
         assertThrows(IllegalArgumentException.class, () -> DictionaryComparison.compare(new float[0], new float[4], 2, 0.9));
     }
 
+    /** At a researcher's size; the time is printed for information, not asserted (speed belongs to benchmarks). */
     @Test
-    void fourThousandSquaredIsFast() {
+    void fourThousandSquaredOfRandomDirections() {
         Random random = new Random(3);
         int d = 512;
         float[] ref = gaussian(random, 4096, d);
@@ -75,7 +76,6 @@ class DictionaryComparisonTest {
             System.out.printf("dictionary comparison 4096 x 4096, d=512: %.3f s%n", seconds);
             assertEquals(4096, c.maxCosine().length);
             assertTrue(c.mmcs() > 0.1 && c.mmcs() < 0.3, "random directions in 512 dims: " + c.mmcs());
-            assertTrue(seconds < 3, seconds + " s"); // about 0.2 s alone; loose for a shared 2-core machine
         }
     }
 }

