@@ -25,7 +25,7 @@ class MatryoshkaDemoTest {
     void theSyntheticDemoTrainsAMatryoshkaSaeOnAHierarchyAndMeasuresAbsorption(@TempDir Path dir) throws Exception {
         Cli.Outcome out = Cli.run("demo", "--source", "synthetic", "--true-features", "128", "--hierarchy", "16:4:0.8",
                 "--architecture", "matryoshka_batchtopk", "--k", "3", "--d-sae", "256", "--matryoshka-widths", "32",
-                "--batch-size", "512", "--tokens", "300000", "--workdir", dir.toString());
+                "--batch-size", "512", "--tokens", "300000", "--dead-window", "25000", "--workdir", dir.toString());
         assertEquals(0, out.rc(), out.stderr());
         assertTrue(out.stdout().contains("tokens trained       300000"), out.stdout());
         assertTrue(out.stdout().contains("exactly once         yes"), out.stdout());
@@ -44,6 +44,7 @@ class MatryoshkaDemoTest {
         assertEquals("jumprelu", cfg.get("architecture").asText(), "SAELens loads it as a JumpReLU SAE");
         assertEquals("matryoshka_batchtopk", cfg.get("training_architecture").asText());
         assertEquals("[32,256]", cfg.get("matryoshka_widths").toString());
+        assertEquals(25_000, cfg.get("dead_window_tokens").asLong(), "--dead-window reaches the SAE");
     }
 
     @Test

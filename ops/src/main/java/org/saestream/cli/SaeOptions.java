@@ -45,6 +45,10 @@ public final class SaeOptions {
     @Option(names = "--batch-size", description = "Tokens per SAE step (default: the trainer's)")
     Integer batchSize;
 
+    @Option(names = "--dead-window", paramLabel = "TOKENS", description = "A latent is dead when it has not fired in"
+            + " this many tokens (TopK and BatchTopK then train it with AuxK) (default: 10000000)")
+    Long deadWindowTokens;
+
     @Option(names = "--seed", description = "SAE init and shuffle seed (default: ${DEFAULT-VALUE})")
     long seed = 0;
 
@@ -121,7 +125,8 @@ public final class SaeOptions {
                 learningRate != null ? learningRate : base.learningRate(),
                 base.beta1(), base.beta2(), base.epsilon(),
                 batchSize != null ? batchSize : base.batchSize(),
-                seed, hookName != null ? hookName : base.hookName(), base.modelName(), base.deadWindowTokens());
+                seed, hookName != null ? hookName : base.hookName(), base.modelName(),
+                deadWindowTokens != null ? deadWindowTokens : base.deadWindowTokens());
         long window = snapshotEveryTokens != null ? snapshotEveryTokens : defaults.snapshotEveryTokens();
         return sae.withOptions(sae.options().withDrift(window, sae.options().driftLookback()));
     }
