@@ -95,7 +95,7 @@ public final class BaselineCommand implements Callable<Integer> {
                             + " directions of d_in %d (%,d sampled rows)%n", read.tokens(), read.hookName(), read.blocks(),
                     read.skipped(), clock.elapsedSeconds(), method, k, width, reservoir.size());
             LinearBaseline b = method == Method.pca
-                    ? LinearBaseline.pca(moments[0], k, reservoir.rows(), reservoir.size())
+                    ? LinearBaseline.pca(moments[0], k, reservoir.rows(), reservoir.size(), manager)
                     : LinearBaseline.ica(moments[0], k, reservoir.rows(), reservoir.size(), seed, manager);
             String id = method + "-" + k;
             SaeLensFormat.writeNew(out, SaeLensFormat.baselineFiles(b, id, read.hookName(), read.modelId(),

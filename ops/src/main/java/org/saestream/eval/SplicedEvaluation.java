@@ -64,16 +64,16 @@ public final class SplicedEvaluation {
      */
     public record Baseline(String hook, int width, Settings settings, List<long[]> windows, float[] mean,
                            List<double[]> perBatch) {
-        /** Batch b of the windows. */
-        TokenBatch batch(int b) {
-            int start = b * settings.batch();
-            return TokenBatch.of(windows.subList(start, Math.min(windows.size(), start + settings.batch()))
-                    .toArray(long[][]::new));
-        }
+    }
 
-        int batches() {
-            return (windows.size() + settings.batch() - 1) / settings.batch();
+    /** The windows in batches of the settings' size, in order. */
+    private static List<TokenBatch> batches(List<long[]> windows, Settings settings) {
+        List<TokenBatch> out = new ArrayList<>();
+        for (int start = 0; start < windows.size(); start += settings.batch()) {
+            out.add(TokenBatch.of(windows.subList(start, Math.min(windows.size(), start + settings.batch()))
+                    .toArray(long[][]::new)));
         }
+        return out;
     }
 
     /** The baseline at {@code hook} on the first full windows of the shards. */
@@ -87,11 +87,11 @@ public final class SplicedEvaluation {
         }
         List<double[]> perBatch = new ArrayList<>();
         try (NDManager root = NDManager.newBaseManager()) {
-            float[] mean = meanActivation(lm, root, windows, hook, settings);
-            Baseline partial = new Baseline(hook, width, settings, windows, mean, List.of());
-            for (int b = 0; b < partial.batches(); b++) {
+            List<TokenBatch> batches = batches(windows, settings);
+            float[] mean = meanActivation(lm, root, batches, hook);
+            for (TokenBatch batch : batches) {
                 try (NDManager m = root.newSubManager()) {
-                    perBatch.add(baselineBatch(lm, m, partial.batch(b), hook, mean));
+                    perBatch.add(baselineBatch(lm, m, batch, hook, mean));
                 }
             }
             return new Baseline(hook, width, settings, List.copyOf(windows), mean, List.copyOf(perBatch));
@@ -116,9 +116,10 @@ public final class SplicedEvaluation {
         }
         Accumulator acc = new Accumulator(sae.config().dIn(), sae.config().dSae());
         try (NDManager root = NDManager.newBaseManager()) {
-            for (int b = 0; b < baseline.batches(); b++) {
+            List<TokenBatch> batches = batches(baseline.windows(), baseline.settings());
+            for (int b = 0; b < batches.size(); b++) {
                 try (NDManager m = root.newSubManager()) {
-                    evaluateBatch(lm, m, baseline.batch(b), hook, sae, baseline.perBatch().get(b), acc);
+                    evaluateBatch(lm, m, batches.get(b), hook, sae, baseline.perBatch().get(b), acc);
                 }
             }
         }
@@ -177,13 +178,10 @@ public final class SplicedEvaluation {
     }
 
     /** The activation at the hook averaged over every evaluation token (hook-only forwards). */
-    private static float[] meanActivation(LanguageModel lm, NDManager root, List<long[]> windows, String hook,
-                                          Settings settings) {
+    private static float[] meanActivation(LanguageModel lm, NDManager root, List<TokenBatch> batches, String hook) {
         double[] sum = null;
         long rows = 0;
-        for (int start = 0; start < windows.size(); start += settings.batch()) {
-            TokenBatch batch = TokenBatch.of(windows.subList(start, Math.min(windows.size(),
-                    start + settings.batch())).toArray(long[][]::new));
+        for (TokenBatch batch : batches) {
             try (NDManager m = root.newSubManager()) {
                 NDArray x = lm.forward(m, batch, ForwardRequest.of(hook)).activation(hook);
                 long width = x.getShape().get(x.getShape().dimension() - 1);

@@ -71,10 +71,6 @@ public record FeatureLineage(long windowIndex, int[] match, float[] cosine, int[
         return counts;
     }
 
-    public int count(Kind k) {
-        return counts()[k.ordinal()];
-    }
-
     /**
      * The lineage from the boundary before ({@code previous} [dSae, dIn], {@code livePrevious}) to now.
      *

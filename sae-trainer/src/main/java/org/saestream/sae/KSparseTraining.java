@@ -86,8 +86,9 @@ final class KSparseTraining {
             dBenc.addi(aux.get().dPre().columnSums());
         }
         NDArray dWenc = enc.centred().transpose().matMul(dPre);               // [dIn, B] x [B, dSae] = [dIn, dSae]
-        return result(new SaeArchitecture.Forward(latents, r.xHat()), r.mse(), r.mse(), aux,
-                gradients(dWenc, dBenc, dWdec, dBdec), active.sum(new int[]{0}), bufferUpdates);
+        return new SaeArchitecture.TrainingPass(new SaeArchitecture.Forward(latents, r.xHat()), r.mse(),
+                auxLoss(r, aux), loss(r.mse(), aux), gradients(dWenc, dBenc, dWdec, dBdec), active.sum(new int[]{0}),
+                bufferUpdates);
     }
 
     /**
@@ -121,8 +122,9 @@ final class KSparseTraining {
         // (dPre^T x_c)^T, copied to a contiguous [dIn, dSae] (a 1-D reshape of a transpose copies) for Adam's passes
         NDArray dWenc = dPre.transposeTimes(enc.centred()).transpose()       // [dIn, dSae]
                 .reshape(dIn * p.dSae()).reshape(dIn, p.dSae());
-        return result(new SaeArchitecture.Forward(latents.coo(), r.xHat()), r.mse(), r.mse(), aux,
-                gradients(dWenc, dBenc, dWdec, dBdec), kept.withValues(fires).columnSums(), bufferUpdates);
+        return new SaeArchitecture.TrainingPass(new SaeArchitecture.Forward(latents.coo(), r.xHat()), r.mse(),
+                auxLoss(r, aux), loss(r.mse(), aux), gradients(dWenc, dBenc, dWdec, dBdec),
+                kept.withValues(fires).columnSums(), bufferUpdates);
     }
 
     /**
@@ -171,11 +173,9 @@ final class KSparseTraining {
         }
         NDArray dWenc = dPre.transposeTimes(enc.centred()).transpose()       // [dIn, dSae], contiguous as in sparsePass
                 .reshape(dIn * p.dSae()).reshape(dIn, p.dSae());
-        SaeArchitecture.TrainingPass pass = result(new SaeArchitecture.Forward(kept.withValues(f).coo(), r.xHat()),
-                r.mse(), prefixMse.sum(), aux, gradients(dWenc, dBenc, dWdec, dBdec),
-                kept.withValues(fires).columnSums(), bufferUpdates);
-        return new SaeArchitecture.TrainingPass(pass.forward(), pass.mse(), pass.sparsityPenalty(), pass.loss(),
-                pass.gradients(), pass.firesPerLatent(), pass.bufferUpdates(), prefixMse);
+        return new SaeArchitecture.TrainingPass(new SaeArchitecture.Forward(kept.withValues(f).coo(), r.xHat()),
+                r.mse(), auxLoss(r, aux), loss(prefixMse.sum(), aux), gradients(dWenc, dBenc, dWdec, dBdec),
+                kept.withValues(fires).columnSums(), bufferUpdates, prefixMse);
     }
 
     /**
@@ -239,19 +239,16 @@ final class KSparseTraining {
         }
     }
 
-    /**
-     * @param mse                the full SAE's mse, as reported
-     * @param reconstructionLoss the loss's reconstruction term: the mse, or the prefixes' mses summed
-     */
-    private static SaeArchitecture.TrainingPass result(SaeArchitecture.Forward forward, NDArray mse,
-                                                       NDArray reconstructionLoss, Optional<AuxK> aux,
-                                                       Map<String, NDArray> gradients, NDArray firesPerLatent,
-                                                       Map<String, NDArray> bufferUpdates) {
+    /** The total loss: the reconstruction term (the mse, or the prefixes' mses summed) plus the weighted AuxK term. */
+    private static NDArray loss(NDArray reconstructionLoss, Optional<AuxK> aux) {
         NDArray loss = reconstructionLoss.duplicate();                        // []
         aux.ifPresent(a -> loss.addi(a.weighted()));
-        NDArray auxLoss = aux.map(AuxK::lAux).orElseGet(mse::zerosLike);
-        return new SaeArchitecture.TrainingPass(forward, mse, auxLoss, loss, gradients, firesPerLatent,
-                bufferUpdates);
+        return loss;
+    }
+
+    /** L_aux as reported (0 without an AuxK term). */
+    private static NDArray auxLoss(Reconstruction r, Optional<AuxK> aux) {
+        return aux.map(AuxK::lAux).orElseGet(() -> r.mse().zerosLike());
     }
 
     private static Map<String, NDArray> gradients(NDArray dWenc, NDArray dBenc, NDArray dWdec, NDArray dBdec) {

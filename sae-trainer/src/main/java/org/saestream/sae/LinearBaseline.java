@@ -2,6 +2,7 @@ package org.saestream.sae;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
@@ -96,7 +97,7 @@ public record LinearBaseline(String method, int dIn, int k, float[] wEnc, float[
     }
 
     /** The top {@code k} principal directions. {@code sample} [n, dIn] orients their signs. */
-    public static LinearBaseline pca(Moments moments, int k, float[] sample, int n) {
+    public static LinearBaseline pca(Moments moments, int k, float[] sample, int n, NDManager manager) {
         int d = moments.dIn;
         checkK(k, d);
         SymmetricEigen eig = SymmetricEigen.of(moments.covariance(), d);
@@ -109,7 +110,7 @@ public record LinearBaseline(String method, int dIn, int k, float[] wEnc, float[
                 dec[c * d + j] = (float) eig.vectors()[j * d + c];
             }
         }
-        orient(dec, sample, n, mean, d, k);
+        orient(dec, sample, n, mean, d, k, manager);
         return new LinearBaseline("pca", d, k, transpose(dec, k, d), dec, floats(mean), variance, 0);
     }
 
@@ -135,72 +136,51 @@ public record LinearBaseline(String method, int dIn, int k, float[] wEnc, float[
                 white[j * k + c] = eig.vectors()[j * d + c] / Math.sqrt(eig.values()[c]);
             }
         }
-        double[] w = randomOrthogonal(k, seed);                                // [k, k] unmixing rows
+        float[] enc;
+        float[] dec;
         int iterations = 0;
         try (NDManager m = manager.newSubManager()) {
-            NDArray x = m.create(sample, new Shape(n, d)).toType(DataType.FLOAT64, false)
-                    .sub(m.create(mean));                                       // [n, d]
-            NDArray z = x.matMul(m.create(white, new Shape(d, k)));            // [n, k]
-            for (iterations = 1; iterations <= ICA_MAX_ITERATIONS; iterations++) {
-                double[] next;
-                try (NDManager step = m.newSubManager()) {
-                    NDArray wa = step.create(w, new Shape(k, k));
-                    NDArray y = z.matMul(wa.transpose());                       // [n, k] w_i . z
+            NDArray v = m.create(white, new Shape(d, k));                       // [d, k]
+            NDArray z = m.create(sample, new Shape(n, d)).toType(DataType.FLOAT64, false)
+                    .sub(m.create(mean)).matMul(v);                             // [n, k] whitened
+            NDArray w = decorrelate(m.create(randomGaussian(k, seed), new Shape(k, k)));   // [k, k] unmixing rows
+            while (iterations < ICA_MAX_ITERATIONS) {
+                iterations++;
+                // results attach to their first operand's manager (z's, w's): a scope frees each iteration's
+                NDArray next;
+                double change;
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    NDArray y = z.matMul(w.transpose());                        // [n, k] w_i . z
                     NDArray g = y.tanh();
                     NDArray gPrime = g.square().neg().add(1).mean(new int[]{0});  // [k] E g'(y)
-                    // w_i+ = E[z g(w_i . z)] - E[g'(w_i . z)] w_i
-                    NDArray update = g.transpose().matMul(z).div(n).sub(wa.mul(gPrime.expandDims(1)));
-                    next = decorrelate(update.toDoubleArray(), k);
+                    // w_i+ = E[z g(w_i . z)] - E[g'(w_i . z)] w_i, then symmetric decorrelation
+                    next = decorrelate(g.transpose().matMul(z).div(n).sub(w.mul(gPrime.expandDims(1))));
+                    change = next.mul(w).sum(new int[]{1}).abs().neg().add(1).max().getDouble();
+                    NDScope.unregister(next);
                 }
-                double change = 0;
-                for (int c = 0; c < k; c++) {
-                    double dot = 0;
-                    for (int j = 0; j < k; j++) {
-                        dot += next[c * k + j] * w[c * k + j];
-                    }
-                    change = Math.max(change, 1 - Math.abs(dot));
-                }
+                w.close();
                 w = next;
                 if (change < ICA_TOLERANCE) {
                     break;
                 }
             }
-        }
-        iterations = Math.min(iterations, ICA_MAX_ITERATIONS);
-        // encoder W_enc = V W^T [d, k]; mixing (decoder) rows = W D^(1/2) E_k^T [k, d]
-        float[] enc = new float[d * k];
-        float[] dec = new float[k * d];
-        for (int j = 0; j < d; j++) {
+            // encoder W_enc = V W^T [d, k]; mixing (decoder) rows W D^(1/2) E_k^T [k, d], scaled to unit rows with the
+            // encoder scaled up to match
+            double[] sqrtValues = new double[k];
+            double[] topVectors = new double[d * k];
             for (int c = 0; c < k; c++) {
-                double s = 0;
-                for (int q = 0; q < k; q++) {
-                    s += white[j * k + q] * w[c * k + q];
+                sqrtValues[c] = Math.sqrt(eig.values()[c]);
+                for (int j = 0; j < d; j++) {
+                    topVectors[j * k + c] = eig.vectors()[j * d + c];
                 }
-                enc[j * k + c] = (float) s;
             }
+            NDArray mixing = w.mul(m.create(sqrtValues)).matMul(m.create(topVectors, new Shape(d, k)).transpose());
+            NDArray norms = mixing.square().sum(new int[]{1}).sqrt();           // [k]
+            dec = mixing.div(norms.expandDims(1)).toType(DataType.FLOAT32, false).toFloatArray();
+            enc = v.matMul(w.transpose()).mul(norms).toType(DataType.FLOAT32, false).toFloatArray();
         }
-        for (int c = 0; c < k; c++) {
-            for (int j = 0; j < d; j++) {
-                double s = 0;
-                for (int q = 0; q < k; q++) {
-                    s += w[c * k + q] * Math.sqrt(eig.values()[q]) * eig.vectors()[j * d + q];
-                }
-                dec[c * d + j] = (float) s;
-            }
-        }
-        double[] norms = new double[k];
-        for (int c = 0; c < k; c++) {
-            double s = 0;
-            for (int j = 0; j < d; j++) {
-                s += (double) dec[c * d + j] * dec[c * d + j];
-            }
-            norms[c] = Math.sqrt(s);
-            for (int j = 0; j < d; j++) {
-                dec[c * d + j] /= (float) norms[c];            // unit rows; the encoder scales up to match
-                enc[j * k + c] *= (float) norms[c];
-            }
-        }
-        boolean[] flipped = orient(dec, sample, n, mean, d, k);
+        boolean[] flipped = orient(dec, sample, n, mean, d, k, manager);
         for (int c = 0; c < k; c++) {
             if (flipped[c]) {
                 for (int j = 0; j < d; j++) {
@@ -213,67 +193,52 @@ public record LinearBaseline(String method, int dIn, int k, float[] wEnc, float[
         return new LinearBaseline("ica", d, k, enc, dec, floats(mean), variance, iterations);
     }
 
-    /** W <- (W W^T)^(-1/2) W: the symmetric decorrelation of FastICA, through the eigenpairs of W W^T. */
-    private static double[] decorrelate(double[] w, int k) {
-        double[] wwt = new double[k * k];
-        for (int a = 0; a < k; a++) {
-            for (int b = 0; b < k; b++) {
-                double s = 0;
-                for (int j = 0; j < k; j++) {
-                    s += w[a * k + j] * w[b * k + j];
-                }
-                wwt[a * k + b] = s;
+    /** Steps of the symmetric orthogonalization before it gives up (it converges quadratically near the answer). */
+    private static final int ORTHOGONALIZATION_STEPS = 200;
+
+    /**
+     * W <- (W W^T)^(-1/2) W, the symmetric decorrelation of FastICA, by the iteration W <- 1.5 W - 0.5 W W^T W from W
+     * divided by its Frobenius norm (Hyvärinen, Karhunen and Oja, "Independent Component Analysis", 8.4.3): matrix
+     * products only, on the engine, in W's dtype.
+     */
+    private static NDArray decorrelate(NDArray w) {
+        int k = Math.toIntExact(w.getShape().get(0));
+        NDArray x = w.div(w.square().sum().sqrt());
+        NDArray identity = x.getManager().eye(k).toType(x.getDataType(), false);
+        for (int i = 0; i < ORTHOGONALIZATION_STEPS; i++) {
+            NDArray xxt = x.matMul(x.transpose());
+            if (xxt.sub(identity).abs().max().getDouble() < 1e-12) {
+                break;
             }
+            x = x.mul(1.5).sub(xxt.matMul(x).mul(0.5));
         }
-        SymmetricEigen eig = SymmetricEigen.of(wwt, k);
-        double[] invSqrt = new double[k * k];                                  // E diag(1/sqrt(l)) E^T
-        for (int a = 0; a < k; a++) {
-            for (int b = 0; b < k; b++) {
-                double s = 0;
-                for (int c = 0; c < k; c++) {
-                    s += eig.vectors()[a * k + c] * eig.vectors()[b * k + c] / Math.sqrt(Math.max(eig.values()[c], 1e-300));
-                }
-                invSqrt[a * k + b] = s;
-            }
-        }
-        double[] out = new double[k * k];
-        for (int a = 0; a < k; a++) {
-            for (int b = 0; b < k; b++) {
-                double s = 0;
-                for (int c = 0; c < k; c++) {
-                    s += invSqrt[a * k + c] * w[c * k + b];
-                }
-                out[a * k + b] = s;
-            }
-        }
-        return out;
+        return x;
     }
 
-    private static double[] randomOrthogonal(int k, long seed) {
+    private static double[] randomGaussian(int k, long seed) {
         Random random = new Random(seed);
         double[] w = new double[k * k];
         for (int i = 0; i < w.length; i++) {
             w[i] = random.nextGaussian();
         }
-        return decorrelate(w, k);
+        return w;
     }
 
     /**
      * Flips each row of {@code dec} [k, d] whose projections of the sample (about the mean) are negatively skewed;
-     * returns which were flipped.
+     * returns which were flipped. The projections are one matmul on the engine.
      */
-    private static boolean[] orient(float[] dec, float[] sample, int n, double[] mean, int d, int k) {
+    private static boolean[] orient(float[] dec, float[] sample, int n, double[] mean, int d, int k,
+                                    NDManager manager) {
+        double[] third;
+        try (NDManager m = manager.newSubManager()) {
+            NDArray projections = m.create(sample, new Shape(n, d)).toType(DataType.FLOAT64, false).sub(m.create(mean))
+                    .matMul(m.create(dec, new Shape(k, d)).toType(DataType.FLOAT64, false).transpose());   // [n, k]
+            third = projections.pow(3).sum(new int[]{0}).toDoubleArray();
+        }
         boolean[] flipped = new boolean[k];
         for (int c = 0; c < k; c++) {
-            double third = 0;
-            for (int r = 0; r < n; r++) {
-                double p = 0;
-                for (int j = 0; j < d; j++) {
-                    p += (sample[r * d + j] - mean[j]) * dec[c * d + j];
-                }
-                third += p * p * p;
-            }
-            if (third < 0) {
+            if (third[c] < 0) {
                 flipped[c] = true;
                 for (int j = 0; j < d; j++) {
                     dec[c * d + j] = -dec[c * d + j];

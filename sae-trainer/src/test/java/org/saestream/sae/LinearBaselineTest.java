@@ -63,7 +63,7 @@ class LinearBaselineTest {
                 int rows = Math.min(8192, tokens - t);
                 moments.add(root, truth.sample(t, rows), rows);
             }
-            LinearBaseline pca = LinearBaseline.pca(moments, D, sample, sampleRows);
+            LinearBaseline pca = LinearBaseline.pca(moments, D, sample, sampleRows, root);
             LinearBaseline ica = LinearBaseline.ica(moments, D, sample, sampleRows, 1, root);
             double pcaMmcs = mmcs(truth, pca.wDec());
             double icaMmcs = mmcs(truth, ica.wDec());
