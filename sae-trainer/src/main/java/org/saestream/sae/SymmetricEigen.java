@@ -3,7 +3,7 @@ package org.saestream.sae;
 /**
  * Eigenvalues and eigenvectors of a symmetric matrix by cyclic Jacobi rotations (Golub and Van Loan, "Matrix
  * Computations", 8.5), in double precision: exact to rounding and deterministic, O(n^3) per sweep with a few
- * sweeps, which suits the d_in x d_in covariances of the linear baselines (seconds at 512, minutes at 4096).
+ * sweeps, which suits the d_in x d_in covariances of the linear baselines.
  *
  * @param values  [n] eigenvalues, descending
  * @param vectors [n, n] row-major; column c is the unit eigenvector of values[c]
