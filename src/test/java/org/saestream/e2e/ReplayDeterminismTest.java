@@ -152,7 +152,7 @@ class ReplayDeterminismTest {
         }
     }
 
-    private static void assertSame(Map<Long, Map<String, byte[]>> expected, Map<Long, Map<String, byte[]>> actual,
+    static void assertSame(Map<Long, Map<String, byte[]>> expected, Map<Long, Map<String, byte[]>> actual,
                                    String what) {
         assertEquals(expected.keySet(), actual.keySet(), what + ": snapshot points");
         for (var e : expected.entrySet()) {
@@ -168,7 +168,7 @@ class ReplayDeterminismTest {
     }
 
     /** SAE id → tokens_seen → file name → bytes, from the committed snapshot chunks of one experiment. */
-    private static Map<String, Map<Long, Map<String, byte[]>>> snapshots(String bootstrap, String experiment)
+    static Map<String, Map<Long, Map<String, byte[]>>> snapshots(String bootstrap, String experiment)
             throws Exception {
         Map<String, Map<Long, Map<String, ByteArrayOutputStream>>> parts = new TreeMap<>();
         for (ConsumerRecord<byte[], byte[]> r : ExactlyOnceAfterKillTest.readAll(bootstrap, Topics.SAE_SNAPSHOTS)) {
@@ -193,12 +193,12 @@ class ReplayDeterminismTest {
         return out;
     }
 
-    private static SaeMetrics lastMetrics(String bootstrap, String experiment, String sae) {
+    static SaeMetrics lastMetrics(String bootstrap, String experiment, String sae) {
         return lastMetricsIfAny(bootstrap, experiment, sae)
                 .orElseThrow(() -> new AssertionError("no metrics for " + experiment + "/" + sae));
     }
 
-    private static Optional<SaeMetrics> lastMetricsIfAny(String bootstrap, String experiment, String sae) {
+    static Optional<SaeMetrics> lastMetricsIfAny(String bootstrap, String experiment, String sae) {
         SaeMetrics last = null;
         for (ConsumerRecord<byte[], byte[]> r : ExactlyOnceAfterKillTest.readAll(bootstrap, Topics.SAE_METRICS)) {
             SaeMetrics m = RecordCodec.SAE_METRICS.decode(r.value());
@@ -210,7 +210,7 @@ class ReplayDeterminismTest {
         return Optional.ofNullable(last);
     }
 
-    private static int freePort() throws java.io.IOException {
+    static int freePort() throws java.io.IOException {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
             return s.getLocalPort();
         }

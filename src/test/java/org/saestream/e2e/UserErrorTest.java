@@ -105,6 +105,10 @@ class UserErrorTest {
         assertOneLineUserError(Cli.run("train", "--bootstrap", NOWHERE, "--run", "r", "--experiment", "e",
                         "--checkpoint-dir", dir.resolve("chk").toString(), "--restore", dir.toString()),
                 "train", "is not a checkpoint or savepoint directory (no _metadata");
+        Path experiment = Files.writeString(dir.resolve("exp.yaml"), "d_in: 64\nsaes:\n  - {id: a, d_sae: 128}\n");
+        assertOneLineUserError(Cli.run("replay", "--bootstrap", NOWHERE, "--topic", "activations.r", "--experiment",
+                        "e", "--config", experiment.toString(), "--state-dir", dir.resolve("state").toString(),
+                        "--epochs", "2"), "replay", "--epochs 2 needs --until");
         assertOneLineUserError(Cli.run("export", "--snapshot", missing.toString(), "--out",
                 dir.resolve("out").toString()), "export", "no such file or directory: " + missing);
         try (ServerSocket busy = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {

@@ -18,8 +18,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,10 +60,10 @@ public final class TopicRows {
                 throw new IllegalArgumentException("topic " + topic + " does not exist (or has no partitions)");
             }
             List<TopicPartition> partitions = infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-            Map<TopicPartition, Long> start = offsets(consumer, partitions, from == null ? "earliest" : from, "--from",
-                    topic);
-            Map<TopicPartition, Long> end = offsets(consumer, partitions, until == null ? "latest" : until, "--until",
-                    topic);
+            Map<TopicPartition, Long> start = ReplayRange.resolve(consumer, partitions, from == null ? "earliest" : from,
+                    "--from", topic);
+            Map<TopicPartition, Long> end = ReplayRange.resolve(consumer, partitions, until == null ? "latest" : until,
+                    "--until", topic);
             consumer.assign(partitions);
             partitions.forEach(p -> consumer.seek(p, start.get(p)));
             long tokens = 0;
@@ -148,42 +146,6 @@ public final class TopicRows {
                                                        List<TopicPartition> partitions) {
         Map<TopicPartition, Long> out = new HashMap<>();
         partitions.forEach(p -> out.put(p, consumer.position(p)));
-        return out;
-    }
-
-    /** Offsets of every partition for an earliest / latest / ISO instant / partition:offset spec. */
-    private static Map<TopicPartition, Long> offsets(KafkaConsumer<byte[], byte[]> consumer,
-                                                     List<TopicPartition> partitions, String spec, String option,
-                                                     String topic) {
-        String s = spec.trim();
-        Map<TopicPartition, Long> beginning = consumer.beginningOffsets(partitions);
-        Map<TopicPartition, Long> ending = consumer.endOffsets(partitions);
-        if (s.equals("earliest")) {
-            return beginning;
-        }
-        if (s.equals("latest")) {
-            return ending;
-        }
-        Map<TopicPartition, Long> out = new HashMap<>(option.equals("--from") ? beginning : ending);
-        if (s.contains(":") && Character.isDigit(s.charAt(0)) && !s.contains("T")) {
-            ReplayRange.offsets(s, topic, option).forEach((p, o) -> {
-                if (!out.containsKey(p)) {
-                    throw new IllegalArgumentException(option + ": topic " + topic + " has no partition " + p.partition());
-                }
-                out.put(p, Math.max(beginning.get(p), Math.min(o, ending.get(p))));
-            });
-            return out;
-        }
-        long time;
-        try {
-            time = Instant.parse(s).toEpochMilli();
-        } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException(option + " '" + spec + "': expected earliest, latest, an ISO-8601 "
-                    + "instant such as 2026-11-23T10:15:30Z, or partition:offset[,partition:offset...]");
-        }
-        Map<TopicPartition, Long> query = new HashMap<>();
-        partitions.forEach(p -> query.put(p, time));
-        consumer.offsetsForTimes(query).forEach((p, o) -> out.put(p, o == null ? ending.get(p) : o.offset()));
         return out;
     }
 }

@@ -11,6 +11,7 @@ import org.saestream.jobs.ExperimentFile;
 import org.saestream.jobs.ReplayRange;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.records.Topics;
+import org.saestream.topics.KafkaAdmin;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -64,6 +65,10 @@ public final class ReplayCommand implements Callable<Integer> {
             + "ISO-8601 time, or partition:offset,...; without it the replay keeps following the topic")
     String until;
 
+    @Option(names = "--epochs", description = "Passes over the range (needs --until), each in a fresh shuffle: "
+            + "repeated-data experiments; every token is trained once per pass (default: the file's epochs, else 1)")
+    Integer epochs;
+
     @Option(names = "--state-dir", description = "The experiment's checkpoints and savepoints "
             + "(default: work/experiments/<experiment>)")
     Path stateDir;
@@ -80,25 +85,36 @@ public final class ReplayCommand implements Callable<Integer> {
         ExperimentFile.Plan plan = ExperimentFile.read(config); // fails before anything starts
         SaeJobConfig fromFile = plan.jobConfig(experiment, topic);
         ReplayRange.start(from, topic); // a mistake in --from fails before anything starts
+        int passes = epochs != null ? epochs : plan.epochs();
+        if (passes < 1) {
+            throw new IllegalArgumentException("--epochs must be at least 1, got " + passes);
+        }
         Path dir = (stateDir != null ? stateDir : Path.of("work", "experiments", experiment)).toAbsolutePath();
         Path checkpoints = dir.resolve("checkpoints");
         Optional<Path> resumeFrom = FlinkRunner.latestRestorePoint(checkpoints);
         String configDigest = sha256(Files.readAllBytes(config));
         Duration interval = Durations.parse(checkpointInterval);
+        if (passes > 1 && until == null && resumeFrom.isEmpty()) {
+            throw new IllegalArgumentException("--epochs " + passes + " needs --until: a pass over a topic that is "
+                    + "still followed never ends");
+        }
         FlinkTarget target = flink.target(8081);
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             // what the file does not say of the activations' origin, the topic's first record does (for snapshots)
             SaeJobConfig job = plan.activationSource() != null ? fromFile : fromFile.withActivationSource(
                     FirstBlock.of(kafka.client(), topic, fromFile.hookName(), FIRST_RECORD_WAIT)
                             .map(FirstBlock::activationSource).orElse(null));
-            String effectiveUntil = checkStartedWith(dir, configDigest, resumeFrom.isPresent());
-            SourceRange range = ReplayRange.of(from, effectiveUntil, topic);
+            Started started = checkStartedWith(dir, configDigest, resumeFrom.isPresent(), passes, kafka);
+            String effectiveUntil = started.until();
+            SourceRange range = ReplayRange.of(started.from(), effectiveUntil, topic).withEpochs(started.epochs());
             kafka.ensureTopics(job.outputTopics(), 1);
             resumeFrom.ifPresentOrElse(
                     p -> System.out.println("resuming experiment " + experiment + " from " + p),
                     () -> System.out.println("starting experiment " + experiment + " on " + topic + " from "
                             + (from == null ? "earliest" : from) + (effectiveUntil == null ? " (following the topic)"
-                            : " until " + effectiveUntil)));
+                            : " until " + effectiveUntil) + (started.epochs() == 1 ? ""
+                            : ", " + started.epochs() + " passes over offsets " + started.from() + " to "
+                            + effectiveUntil)));
             System.out.println(job.saes().size() + " SAEs in " + job.groups().size() + " groups, state in " + dir);
             JobClient client = FlinkRunner.startTraining(job, kafka.client(), new Checkpointing(checkpoints, interval,
                     resumeFrom), range, target);
@@ -110,11 +126,17 @@ public final class ReplayCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The range a run reads: --from and --until (as offsets when there are several passes), and the passes. */
+    private record Started(String from, String until, int epochs) {
+    }
+
     /**
-     * Records what a fresh experiment was started with; on resume refuses a different experiment file or
-     * end, since the state belongs to the old one. Returns the --until to use.
+     * Records what a fresh experiment was started with; on resume refuses a different experiment file, end or number
+     * of passes, since the state belongs to the old one. Several passes pin the range to offsets first, so every pass
+     * (and a resumed run) reads the same records however the topic grows.
      */
-    private String checkStartedWith(Path dir, String configDigest, boolean resuming) throws IOException {
+    private Started checkStartedWith(Path dir, String configDigest, boolean resuming, int passes,
+                                     KafkaTarget.Connection kafka) throws IOException {
         Path file = dir.resolve(STARTED_WITH);
         if (resuming && Files.exists(file)) {
             var was = JSON.readTree(file.toFile());
@@ -132,8 +154,16 @@ public final class ReplayCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("experiment " + experiment + " was started with --until " + wasUntil
                         + "; a resumed experiment keeps its range");
             }
-            return wasUntil;
+            int wasEpochs = was.path("epochs").asInt(1);
+            if (epochs != null && epochs != wasEpochs) {
+                throw new IllegalArgumentException("experiment " + experiment + " was started with --epochs " + wasEpochs
+                        + "; a resumed experiment keeps its passes");
+            }
+            return wasEpochs == 1 ? new Started(from, wasUntil, 1)
+                    : new Started(was.path("from_offsets").asText(), was.path("until_offsets").asText(), wasEpochs);
         }
+        ReplayRange.Pinned pinned = passes == 1 ? null
+                : ReplayRange.pin(kafka.client(), topic, from, until, KafkaAdmin.DEFAULT_TIMEOUT);
         Files.createDirectories(dir);
         ObjectNode started = JSON.createObjectNode();
         started.put("experiment", experiment);
@@ -146,8 +176,13 @@ public final class ReplayCommand implements Callable<Integer> {
         } else {
             started.put("until", until);
         }
+        started.put("epochs", passes);
+        if (pinned != null) {
+            started.put("from_offsets", pinned.from());
+            started.put("until_offsets", pinned.until());
+        }
         Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(started), StandardCharsets.UTF_8);
-        return until;
+        return pinned == null ? new Started(from, until, 1) : new Started(pinned.from(), pinned.until(), passes);
     }
 
     private static String sha256(byte[] bytes) {

@@ -8,6 +8,8 @@ public class InputRecord {
     public byte[] key;
     public byte[] value;
     public long timestampMs;
+    /** which pass over the replayed range this record belongs to, from 1 ({@code replay --epochs}) */
+    public int epoch = 1;
 
     public InputRecord() {
     }
@@ -19,5 +21,10 @@ public class InputRecord {
         this.key = key;
         this.value = value;
         this.timestampMs = timestampMs;
+    }
+
+    public InputRecord(String topic, int partition, long offset, byte[] key, byte[] value, long timestampMs, int epoch) {
+        this(topic, partition, offset, key, value, timestampMs);
+        this.epoch = epoch;
     }
 }

@@ -5,12 +5,25 @@ import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDe
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
-/** Passes Kafka records through undecoded; decoding happens where a failure can be dead-lettered. */
+/**
+ * Passes Kafka records through undecoded, tagged with the pass over the range they belong to; decoding happens where
+ * a failure can be dead-lettered.
+ */
 public final class InputRecordDeserializer implements KafkaRecordDeserializationSchema<InputRecord> {
+    private final int epoch;
+
+    public InputRecordDeserializer() {
+        this(1);
+    }
+
+    public InputRecordDeserializer(int epoch) {
+        this.epoch = epoch;
+    }
+
     @Override
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<InputRecord> out) {
         out.collect(new InputRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value(),
-                record.timestamp()));
+                record.timestamp(), epoch));
     }
 
     @Override

@@ -1,9 +1,11 @@
 package org.saestream.flink;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.base.source.hybrid.HybridSource;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -24,17 +26,33 @@ public final class KafkaWiring {
 
     /**
      * A source of {@code topic} for the job named {@code jobName} (group {@code saestream-<jobName>}) over
-     * {@code range}; bounded when the range has an end (also after a restore: see {@link BoundedReplaySource}).
+     * {@code range}; bounded when the range has an end (also after a restore: see {@link BoundedReplaySource}). A
+     * range of several epochs is one bounded source per pass, chained ({@link HybridSource}: the next pass starts when
+     * every reader has finished the one before), each tagging its records with its epoch; a checkpoint holds which pass
+     * is being read and where, so a restore continues in the same pass.
      */
     public static Source<InputRecord, ?, ?> source(KafkaClientConfig kafka, String topic, String jobName,
                                                   SourceRange range) {
+        if (range.epochs() == 1) {
+            return pass(kafka, topic, jobName, range, 1);
+        }
+        HybridSource.HybridSourceBuilder<InputRecord, ?> passes =
+                HybridSource.builder(pass(kafka, topic, jobName, range, 1));
+        for (int epoch = 2; epoch <= range.epochs(); epoch++) {
+            passes = passes.addSource(pass(kafka, topic, jobName, range, epoch));
+        }
+        return passes.build();
+    }
+
+    private static BoundedReplaySource<InputRecord> pass(KafkaClientConfig kafka, String topic, String jobName,
+                                                         SourceRange range, int epoch) {
         var builder = KafkaSource.<InputRecord>builder()
                 .setProperties(kafka.clientProperties())
                 .setBootstrapServers(kafka.bootstrapServers())
                 .setTopics(topic)
                 .setGroupId("saestream-" + jobName)
                 .setStartingOffsets(range.start())
-                .setDeserializer(new InputRecordDeserializer())
+                .setDeserializer(new InputRecordDeserializer(epoch))
                 // never read records of aborted or open producer transactions
                 .setProperty("isolation.level", "read_committed")
                 .setProperty("partition.discovery.interval.ms", "10000");
@@ -51,7 +69,7 @@ public final class KafkaWiring {
                                 Function<DataStream<InputRecord>, DataStream<OutboundRecord>> topology) {
         DataStream<InputRecord> input = env
                 .fromSource(source(kafka, topic, jobName, range), WatermarkStrategy.noWatermarks(),
-                        uids.sourceName() + "[" + topic + "]")
+                        uids.sourceName() + "[" + topic + "]", TypeInformation.of(InputRecord.class))
                 .uid(uids.source());
         topology.apply(input)
                 .sinkTo(sink(kafka, jobName))

@@ -44,14 +44,14 @@ final class BlockRouter extends ProcessFunction<InputRecord, GroupInput> {
         BlockValidator.Outcome outcome = validator.check(record);
         if (outcome instanceof BlockValidator.Accepted accepted) {
             for (String key : accepted.groupKeys()) {
-                out.collect(GroupInput.accepted(key, accepted.rows()));
+                out.collect(GroupInput.accepted(key, accepted.rows()).inEpoch(record.epoch));
             }
         } else if (outcome instanceof BlockValidator.Rejected rejected) {
             LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.experiment(), record.topic, record.partition,
                     record.offset, rejected.reason());
             ctx.output(DEAD_LETTERS, deadLetter(record, rejected.reason()));
             for (String key : allGroups) {
-                out.collect(GroupInput.rejection(key));
+                out.collect(GroupInput.rejection(key).inEpoch(record.epoch));
             }
         }
         // blocks of hooks no SAE trains on (Skipped) are simply not ours

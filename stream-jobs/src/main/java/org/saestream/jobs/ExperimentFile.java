@@ -42,11 +42,15 @@ public final class ExperimentFile {
     private ExperimentFile() {
     }
 
-    /** What the file says; the experiment name and topic come from the command line. */
-    /** @param activationSource what the file says of the activations' origin; null when it says nothing */
+    /**
+     * What the file says; the experiment name and topic come from the command line.
+     *
+     * @param activationSource what the file says of the activations' origin; null when it says nothing
+     * @param epochs           passes over the replayed range (repeated-data experiments), 1 unless the file says
+     */
     public record Plan(String hookName, List<SaeConfig> saes, int mixingBufferTokens, int parallelism,
                        String referenceDictionary, double comparisonThreshold, int matchingMaxFeatures,
-                       FeatureExampleOptions featureExamples, ActivationSource activationSource) {
+                       FeatureExampleOptions featureExamples, ActivationSource activationSource, int epochs) {
         public SaeJobConfig jobConfig(String experiment, String sourceTopic) {
             return new SaeJobConfig(experiment, sourceTopic, hookName, saes, mixingBufferTokens, parallelism,
                     referenceDictionary, comparisonThreshold, matchingMaxFeatures, SaeJobConfig.DEFAULT_CHUNK_BYTES,
@@ -93,6 +97,7 @@ public final class ExperimentFile {
         double threshold = top.doubleValue("comparison_threshold", SaeJobConfig.DEFAULT_COMPARISON_THRESHOLD);
         int matchingMax = top.intValue("matching_max_features", SaeJobConfig.DEFAULT_MATCHING_MAX_FEATURES, 0);
         Integer mixing = top.intOrNull("mixing_buffer_tokens");
+        int epochs = top.intValue("epochs", 1, 1);
         TrainingOptions defaults = options(top.object("training"), TrainingOptions.defaults());
         FeatureExampleOptions examples = featureExamples(top.object("feature_examples"));
         ActivationSource activationSource = activationSource(top);
@@ -121,7 +126,7 @@ public final class ExperimentFile {
         }
         try {
             return new Plan(hook, saes, mixingTokens, parallelism, reference, threshold, matchingMax, examples,
-                    activationSource);
+                    activationSource, epochs);
         } catch (IllegalArgumentException e) {
             throw new InvalidExperimentException(source + ": " + e.getMessage());
         }

@@ -12,6 +12,8 @@ public class GroupInput {
     public boolean rejected;
     /** The accepted rows; absent for a rejection. */
     public TokenRows rows;
+    /** the pass over the replayed range the record came in ({@code replay --epochs}), from 1 */
+    public int epoch = 1;
 
     public GroupInput() {
     }
@@ -28,6 +30,12 @@ public class GroupInput {
 
     public static GroupInput rejection(String groupKey) {
         return new GroupInput(groupKey, true, null);
+    }
+
+    /** Tags this input with the pass it came in. */
+    public GroupInput inEpoch(int n) {
+        this.epoch = n;
+        return this;
     }
 
     public boolean isRejection() {

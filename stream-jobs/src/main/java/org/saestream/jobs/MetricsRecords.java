@@ -26,7 +26,12 @@ final class MetricsRecords {
         this.config = config;
     }
 
-    OutboundRecord record(SaeTrainer trainer, StepResult last, long tokensBuffered, long tokenChecksum,
+    /** The pass over the range being trained and what of it each SAE has trained ({@code replay --epochs}). */
+    record Epoch(int epoch, long tokens, long checksum) {
+    }
+
+    /** @param epoch null before the first record */
+    OutboundRecord record(SaeTrainer trainer, StepResult last, long tokensBuffered, long tokenChecksum, Epoch epoch,
                           long recordsRejected, DictionaryComparison.Comparison vsReference) {
         SaeConfig sae = trainer.config();
         var stats = trainer.statistics();
@@ -55,6 +60,9 @@ final class MetricsRecords {
                 .setFeaturesResampled(trainer.resampledTotal())
                 .setFinished(trainer.finished())
                 .setTimeMs(Instant.now());
+        if (epoch != null) {
+            m.setEpoch(epoch.epoch()).setEpochTokensSeen(epoch.tokens()).setEpochTokenChecksum(epoch.checksum());
+        }
         if (vsReference != null) {
             m.setReferenceMmcs(vsReference.mmcs()).setReferenceFractionAbove(vsReference.fractionAbove());
         }

@@ -1,13 +1,23 @@
 package org.saestream.jobs;
 
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.saestream.flink.SourceRange;
+import org.saestream.topics.KafkaClientConfig;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -84,5 +94,78 @@ public final class ReplayRange {
             }
         }
         return offsets;
+    }
+
+    /** A range with both ends as explicit offsets, so every pass over it reads the same records. */
+    public record Pinned(String from, String until) {
+    }
+
+    /**
+     * Resolves --from and --until once, as they stand now, to partition:offset lists: a replay of several epochs
+     * reads exactly these records in every pass, however the topic grows, and keeps them when resumed.
+     */
+    public static Pinned pin(KafkaClientConfig kafka, String topic, String from, String until, Duration timeout) {
+        Map<String, Object> config = kafka.clientMap();
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+            if (infos == null || infos.isEmpty()) {
+                throw new IllegalArgumentException("topic " + topic + " does not exist (or has no partitions)");
+            }
+            List<TopicPartition> partitions = infos.stream().map(p -> new TopicPartition(topic, p.partition()))
+                    .sorted(Comparator.comparingInt(TopicPartition::partition)).toList();
+            Map<TopicPartition, Long> start = resolve(consumer, partitions, from == null ? "earliest" : from, "--from",
+                    topic);
+            Map<TopicPartition, Long> end = resolve(consumer, partitions, until, "--until", topic);
+            return new Pinned(spec(partitions, start), spec(partitions, end));
+        }
+    }
+
+    private static String spec(List<TopicPartition> partitions, Map<TopicPartition, Long> offsets) {
+        StringBuilder b = new StringBuilder();
+        for (TopicPartition p : partitions) {
+            b.append(b.isEmpty() ? "" : ",").append(p.partition()).append(':').append(offsets.get(p));
+        }
+        return b.toString();
+    }
+
+    /**
+     * The offset of every partition of {@code topic} a spec names now: earliest, latest (the last committed record's
+     * end for a read_committed consumer), an ISO instant, or partition:offset (clamped into what the topic holds).
+     */
+    public static Map<TopicPartition, Long> resolve(Consumer<?, ?> consumer, List<TopicPartition> partitions,
+                                                    String spec, String option, String topic) {
+        String s = spec.trim();
+        Map<TopicPartition, Long> beginning = consumer.beginningOffsets(partitions);
+        Map<TopicPartition, Long> ending = consumer.endOffsets(partitions);
+        if (s.equals("earliest")) {
+            return beginning;
+        }
+        if (s.equals("latest")) {
+            return ending;
+        }
+        Map<TopicPartition, Long> out = new HashMap<>(option.equals("--from") ? beginning : ending);
+        if (s.contains(":") && Character.isDigit(s.charAt(0)) && !s.contains("T")) {
+            offsets(s, topic, option).forEach((p, o) -> {
+                if (!out.containsKey(p)) {
+                    throw new IllegalArgumentException(option + ": topic " + topic + " has no partition " + p.partition());
+                }
+                out.put(p, Math.max(beginning.get(p), Math.min(o, ending.get(p))));
+            });
+            return out;
+        }
+        long time;
+        try {
+            time = Instant.parse(s).toEpochMilli();
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException(option + " '" + spec + "': expected earliest, latest, an ISO-8601 "
+                    + "instant such as 2026-11-23T10:15:30Z, or partition:offset[,partition:offset...]");
+        }
+        Map<TopicPartition, Long> query = new HashMap<>();
+        partitions.forEach(p -> query.put(p, time));
+        consumer.offsetsForTimes(query).forEach((p, o) -> out.put(p, o == null ? ending.get(p) : o.offset()));
+        return out;
     }
 }

@@ -147,6 +147,9 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                     ctx.timerService().currentProcessingTime() + PROGRESS_INTERVAL_MS);
             s.progressTimerPending = true;
         }
+        if (input.epoch != c.epoch) {
+            startEpoch(s, input.epoch, ctx, out);
+        }
         if (input.isRejection()) {
             c.recordsRejected++;
         } else {
@@ -189,6 +192,31 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         s.counters.endTimerRegistered = false;
     }
 
+    /**
+     * A record of the next pass over the range: the previous pass is trained to its last buffered token first (its
+     * metrics then hold its whole count and checksum), so no batch mixes two passes; the pass's counts start over.
+     * Passes arrive in order (the source reads them one after the other, the router runs at parallelism 1); state
+     * written before epochs were counted (epoch 0) continues as the first pass with what it had trained.
+     */
+    private void startEpoch(GroupSession s, int epoch, Context ctx, Collector<OutboundRecord> out) throws Exception {
+        TrainingCounters c = s.counters;
+        if (epoch < c.epoch) {
+            throw new IllegalStateException("a record of pass " + epoch + " arrived during pass " + c.epoch
+                    + " of group " + s.group.key() + ": passes must reach the trainer in order");
+        }
+        if (c.epoch == 0) {
+            c.epochChecksum = c.tokenChecksum.clone();
+            c.epochTokens = s.trainers.stream().mapToLong(SaeTrainer::tokensSeen).toArray();
+        } else {
+            if (s.buffer.tokens() > 0) {
+                drain(s, true, ctx, out);
+            }
+            c.epochChecksum = new long[s.trainers.size()];
+            c.epochTokens = new long[s.trainers.size()];
+        }
+        c.epoch = epoch;
+    }
+
     private void drain(GroupSession s, boolean flush, Context ctx, Collector<OutboundRecord> out) throws Exception {
         TrainingCounters c = s.counters;
         List<MixingBuffer.Batch> batches = s.buffer.drain(shuffleSeed(s.group, c.drainCycles), flush);
@@ -203,6 +231,8 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                 }
                 StepResult result = t.step(batch.data(), batch.rows());
                 c.tokenChecksum[i] += batch.identitySum();
+                c.epochChecksum[i] += batch.identitySum();
+                c.epochTokens[i] += batch.rows();
                 s.lastSteps[i] = result;
                 if (result.windowClosed()) {
                     emitSnapshot(s, i, out);
@@ -306,8 +336,10 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
 
     private void emitMetrics(GroupSession s, Collector<OutboundRecord> out) {
         for (int i = 0; i < s.trainers.size(); i++) {
-            out.collect(metrics.record(s.trainers.get(i), s.lastSteps[i], s.buffer.tokens(),
-                    s.counters.tokenChecksum[i], s.counters.recordsRejected, s.referenceComparisons[i]));
+            TrainingCounters c = s.counters;
+            out.collect(metrics.record(s.trainers.get(i), s.lastSteps[i], s.buffer.tokens(), c.tokenChecksum[i],
+                    c.epoch == 0 ? null : new MetricsRecords.Epoch(c.epoch, c.epochTokens[i], c.epochChecksum[i]),
+                    c.recordsRejected, s.referenceComparisons[i]));
         }
     }
 

@@ -57,19 +57,28 @@ public final class SaeTrainingJob {
     /**
      * The job as Flink's own client submits it: {@code flink run -c org.saestream.jobs.SaeTrainingJob
      * saestream-job.jar --bootstrap HOST:PORT --topic activations.<run> --experiment NAME --config FILE
-     * --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--checkpoint-interval 2s] [--kafka-config FILE]}, the same
+     * --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--epochs N] [--checkpoint-interval 2s] [--kafka-config FILE]},
+     * the same
      * arguments as
      * {@code saestream replay} (resume with {@code flink run -s <savepoint or chk-N> ...}). The experiment file
      * is read where the client runs.
      */
     public static void main(String[] args) throws Exception {
         JobArguments a = JobArguments.parse(args, "SaeTrainingJob --bootstrap HOST:PORT --topic TOPIC --experiment NAME "
-                + "--config FILE --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--checkpoint-interval 2s] "
-                + "[--kafka-config FILE]");
+                + "--config FILE --checkpoint-dir DIR [--from SPEC] [--until SPEC] [--epochs N] "
+                + "[--checkpoint-interval 2s] [--kafka-config FILE]");
         KafkaClientConfig kafka = a.kafka();
         String topic = a.required("topic");
-        SaeJobConfig job = ExperimentFile.read(Path.of(a.required("config"))).jobConfig(a.required("experiment"), topic);
-        SourceRange range = ReplayRange.of(a.optional("from").orElse(null), a.optional("until").orElse(null), topic);
+        ExperimentFile.Plan plan = ExperimentFile.read(Path.of(a.required("config")));
+        SaeJobConfig job = plan.jobConfig(a.required("experiment"), topic);
+        int epochs = a.optional("epochs").map(Integer::parseInt).orElse(plan.epochs());
+        String until = a.optional("until").orElse(null);
+        if (epochs > 1 && (until == null || !until.matches("\\d+:\\d+(,\\d+:\\d+)*"))) {
+            // resolved here, latest or a time would name other records when the job is resubmitted from a savepoint
+            throw new IllegalArgumentException("--epochs " + epochs + " needs --until as partition:offset,... (saestream "
+                    + "replay pins them for you)");
+        }
+        SourceRange range = ReplayRange.of(a.optional("from").orElse(null), until, topic).withEpochs(epochs);
         Checkpointing checkpointing = a.checkpointing();
         a.requireNoOthers();
         KafkaAdmin.ensureTopics(kafka, 1, job.outputTopics().toArray(new TopicSpec<?>[0]));

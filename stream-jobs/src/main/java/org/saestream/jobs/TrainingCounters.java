@@ -11,6 +11,12 @@ public class TrainingCounters {
     /** accepted blocks so far; every FeatureExampleOptions.everyBlocks-th one is kept for feature examples */
     public long blocksAccepted;
     public boolean endTimerRegistered;
+    /** the pass over the range being trained ({@code replay --epochs}), from 1; 0 before the first record */
+    public int epoch;
+    /** tokens each SAE trained on in the current pass (each once per pass) */
+    public long[] epochTokens;
+    /** {@link #tokenChecksum} over the current pass only */
+    public long[] epochChecksum;
 
     public TrainingCounters() {
     }
@@ -19,6 +25,8 @@ public class TrainingCounters {
         TrainingCounters c = new TrainingCounters();
         c.tokenChecksum = new long[members];
         c.lastSnapshotTokens = new long[members];
+        c.epochTokens = new long[members];
+        c.epochChecksum = new long[members];
         return c;
     }
 }

@@ -206,6 +206,14 @@ class ExperimentFileTest {
     }
 
     @Test
+    void epochsAreOneUnlessTheFileSaysMore() {
+        assertEquals(1, ExperimentFile.parse("d_in: 64\nsaes: [{id: a, d_sae: 128}]", "e.yaml", null).epochs());
+        assertEquals(4, ExperimentFile.parse("d_in: 64\nepochs: 4\nsaes: [{id: a, d_sae: 128}]", "e.yaml", null)
+                .epochs());
+        assertMessage("epochs: must be at least 1", "d_in: 64\nepochs: 0\nsaes: [{id: a, d_sae: 128}]");
+    }
+
+    @Test
     void jsonIsReadToo() {
         ExperimentFile.Plan plan = ExperimentFile.parse("""
                 {"d_in": 64, "saes": [{"id": "a", "d_sae": 256, "architecture": "topk", "k": 4}]}
