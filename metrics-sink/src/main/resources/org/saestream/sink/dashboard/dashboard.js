@@ -203,8 +203,13 @@ function renderTraining() {
   }
   charts.push(...saes.map(matryoshkaChart).filter(c => c));
   box.replaceChildren(...charts);
+  // a repeated-data replay (replay --epochs) says which pass over its range the SAE is in
+  const pass = id => {
+    const m = experimentSaes().find(x => x.id === id);
+    return m && m.epoch > 1 ? ` (pass ${m.epoch}, ${fmt(m.epoch_tokens_seen)} tokens of it)` : '';
+  };
   document.getElementById('training-legend').replaceChildren(...saes.map(id =>
-    el('span', {}, el('i', {style: 'background:' + colorOf(id)}), id)));
+    el('span', {}, el('i', {style: 'background:' + colorOf(id)}), id + pass(id))));
 }
 
 /** A Matryoshka SAE's FVU of each nested prefix over tokens: the small prefixes must reconstruct on their own. */
