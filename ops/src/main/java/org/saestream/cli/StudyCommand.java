@@ -44,8 +44,8 @@ public final class StudyCommand implements Runnable {
         long tokens = 2_000_000;
 
         @Option(names = "--passes", split = ",", paramLabel = "K1,K2,...",
-                description = "Passes per run; 1 is fresh data (default: 1,4,16,64)")
-        List<Integer> passes = List.of(1, 4, 16, 64);
+                description = "Passes per run; 1 is fresh data (default: 1,4,16,64,256)")
+        List<Integer> passes = List.of(1, 4, 16, 64, 256);
 
         @Option(names = "--features", description = "True features of the synthetic source (default: ${DEFAULT-VALUE})")
         int features = 256;
@@ -101,13 +101,14 @@ public final class StudyCommand implements Runnable {
         }
 
         static String table(List<RepeatedData.Run> runs) {
-            StringBuilder b = new StringBuilder("| passes | distinct tokens | dead fraction | MMCS vs truth | true "
-                    + "features found (> 0.9) | reached 0.9 then fell below 0.6 | held-out FVU | last batch FVU |\n"
-                    + "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+            StringBuilder b = new StringBuilder("| passes | distinct tokens | tokens trained | dead fraction | MMCS vs "
+                    + "truth | true features found (> 0.9) | reached 0.9 then fell below 0.6 | held-out FVU | last batch "
+                    + "FVU |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
             for (RepeatedData.Run r : runs) {
                 RepeatedData.Point p = r.last();
-                b.append(String.format(Locale.ROOT, "| %d%s | %,d | %.3f | %.3f | %.3f | %d | %.4f | %.4f |%n",
-                        r.passes(), r.passes() == 1 ? " (fresh)" : "", r.distinctTokens(), p.deadFraction(), p.mmcs(),
+                b.append(String.format(Locale.ROOT, "| %d%s | %,d | %,d | %.3f | %.3f | %.3f | %d | %.4f | %.4f |%n",
+                        r.passes(), r.passes() == 1 ? " (fresh)" : "", r.distinctTokens(), p.tokens(), p.deadFraction(),
+                        p.mmcs(),
                         p.fractionAbove(), p.reachedHighThenFell(), p.heldOutFvu(), p.trainFvu()));
             }
             return b.toString();
@@ -120,8 +121,8 @@ public final class StudyCommand implements Runnable {
             panels.add(panel(runs, "latents that reached 0.9, then fell below 0.6", "latents",
                     p -> p.reachedHighThenFell()));
             panels.add(panel(runs, "FVU on held-out tokens", "FVU", RepeatedData.Point::heldOutFvu));
-            return LineCharts.svg(String.format(Locale.ROOT, "Fresh vs repeated data: %s, d_sae %d, %,d tokens per run",
-                    config.architecture().saeLensName(), config.dSae(), tokens), "tokens trained", panels, 2);
+            return LineCharts.svg(String.format(Locale.ROOT, "Fresh vs repeated data: %s SAE, d_sae %d, %,d tokens per "
+                    + "run", config.architecture().saeLensName(), config.dSae(), tokens), "tokens trained", panels, 2);
         }
 
         private static LineCharts.Panel panel(List<RepeatedData.Run> runs, String title, String yLabel,

@@ -61,7 +61,7 @@ class RepeatedDataTest {
                 "--d-sae", "128", "--batch-size", "256", "--held-out", "1024", "--out", out.toString());
         assertEquals(0, rc);
         String table = Files.readString(out.resolve("table.md"));
-        assertTrue(table.contains("| 1 (fresh) | 16,384 |") && table.contains("| 2 | 8,192 |"), table);
+        assertTrue(table.contains("| 1 (fresh) | 16,384 | 16,384 |") && table.contains("| 2 | 8,192 | 16,384 |"), table);
         String svg = Files.readString(out.resolve("curves.svg"));
         assertTrue(svg.startsWith("<svg") && svg.strip().endsWith("</svg>"), "one SVG document");
         assertEquals(4 * 2, svg.split("<polyline").length - 1, "four panels, a line per run");
