@@ -30,12 +30,12 @@ final class Attention {
         k = repeatKv(k, heads);
         v = repeatKv(v, heads);
         NDArray scores; // [B, H, T, T]
-        if (q.getDataType() == DataType.FLOAT32) {
-            scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).add(mask);
+        if (q.getDataType() != DataType.FLOAT16) {
+            scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Constant.like(q, scale)).add(mask);
         } else {
             // narrower dtypes scale the queries first (as scaled_dot_product_attention and the older HF
             // baddbmm(alpha=norm_factor) do), so unscaled scores cannot overflow float16
-            scores = q.mul(scale).matMul(k.transpose(0, 1, 3, 2)).add(mask);
+            scores = q.mul(Constant.like(q, scale)).matMul(k.transpose(0, 1, 3, 2)).add(mask);
         }
         // PyTorch's softmax accumulates float16 in float32 and rounds once: HF's softmax(dtype=float32).to(dtype)
         return scores.softmax(-1).matMul(v); // [B, H, T, hd]

@@ -26,6 +26,8 @@ import java.util.Locale;
  */
 public enum ComputeDtype {
     FLOAT32("float32", DataType.FLOAT32),
+    /** For second-order work and exact checks (the Hessian toolbox); on CPU about half float32's speed. */
+    FLOAT64("float64", DataType.FLOAT64),
     FLOAT16("float16", DataType.FLOAT16),
     BFLOAT16("bfloat16", DataType.BFLOAT16);
 
@@ -51,10 +53,11 @@ public enum ComputeDtype {
         }
         return switch (n) {
             case "float32", "fp32", "f32", "float" -> FLOAT32;
+            case "float64", "fp64", "f64", "double" -> FLOAT64;
             case "float16", "fp16", "f16", "half" -> FLOAT16;
             case "bfloat16", "bf16" -> BFLOAT16;
             default -> throw new IllegalArgumentException("unknown compute dtype '" + name
-                    + "': expected float32, float16 or bfloat16");
+                    + "': expected float32, float64, float16 or bfloat16");
         };
     }
 
@@ -96,6 +99,11 @@ public enum ComputeDtype {
             return x;
         }
         return x.expandDims(-1).cumProd(-1, type).squeeze(-1);
+    }
+
+    /** Where HF computes in float32 whatever the dtype (norms, the loss): float32, or float64 for a float64 model. */
+    static DataType atLeastFloat32(DataType type) {
+        return type == DataType.FLOAT64 ? DataType.FLOAT64 : DataType.FLOAT32;
     }
 
     /** A result array for the caller: float32, outside any autograd graph (toType is a plain copy). */

@@ -217,6 +217,18 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
+    /**
+     * The mean next-token loss of one batch (a 0-d array in float32, float64 for a float64 model) with the model built
+     * from {@code params}, in the autograd graph of whatever collector is open: for second-order work
+     * ({@link LossCurvature}), whose leaves are some of the parameters.
+     */
+    NDArray meanLoss(NDManager work, Parameters params, TokenBatch batch) {
+        NDArray ids = work.create(batch.flatIds(), new Shape(batch.batchSize(), batch.length())); // [B, T] int64
+        ForwardRequest request = ForwardRequest.of().withLoss();
+        return pass(work, family.build(params), ids, batch, request, new HookRecorder(Set.of(), Set.of(), work))
+                .loss().loss();
+    }
+
     /** The forward's own outputs before they are handed to the caller; logits and loss may be null. */
     private record Pass(NDArray logits, NextTokenLoss loss) {
     }
@@ -233,8 +245,9 @@ public final class LanguageModel implements AutoCloseable {
             }
             return new Pass(null, null);
         }
-        // [B, T, vocab]; in float32 from here, as HF's logits.float() before the loss
-        NDArray logits = ComputeDtype.cast(model.unembed(model.normalize(residual, hooks)), DataType.FLOAT32);
+        // [B, T, vocab]; in float32 from here (float64 for a float64 model), as HF's logits.float() before the loss
+        NDArray logits = ComputeDtype.cast(model.unembed(model.normalize(residual, hooks)),
+                ComputeDtype.atLeastFloat32(dtype.dataType()));
         NextTokenLoss loss = request.loss() ? NextTokenLoss.of(work, logits, ids, batch) : null;
         return new Pass(logits, loss);
     }

@@ -25,6 +25,7 @@ record NextTokenLoss(NDArray logProbs, NDArray loss) {
         NDArray picked = logProbs.gather(labels, -1).squeeze(-1);    // [B, T-1]
         NDArray mask = manager.create(batch.nextTokenMask(), new Shape(b, t - 1)).toDevice(logits.getDevice(), false);
         NDArray real = picked.mul(mask);
-        return new NextTokenLoss(real, real.sum().neg().div((float) count));
+        NDArray sum = real.sum().neg();
+        return new NextTokenLoss(real, sum.div(Constant.like(sum, count))); // Constant: it outlives the backward
     }
 }

@@ -31,8 +31,10 @@ public enum Nonlinearity {
         return switch (this) {
             case GELU_EXACT -> x.getNDArrayInternal().gelu();
             case GELU_TANH -> {
-                NDArray inner = x.add(x.pow(3f).mul(0.044715f)).mul((float) SQRT_2_OVER_PI);
-                yield x.mul(0.5f).mul(inner.tanh().add(1f));
+                // constants as tensors that outlive the backward (Constant)
+                NDArray inner = x.add(x.pow(Constant.like(x, 3)).mul(Constant.like(x, 0.044715)))
+                        .mul(Constant.like(x, SQRT_2_OVER_PI));
+                yield x.mul(Constant.like(x, 0.5)).mul(inner.tanh().add(1f));
             }
             case SILU -> x.mul(x.getNDArrayInternal().sigmoid());
             case RELU -> x.getNDArrayInternal().relu();

@@ -26,7 +26,7 @@ sealed interface Norm permits Norm.LayerNorm, Norm.RmsNorm {
         @Override
         public NDArray forward(NDArray x) {
             DataType dtype = x.getDataType();
-            NDArray x32 = ComputeDtype.cast(x, DataType.FLOAT32);
+            NDArray x32 = ComputeDtype.cast(x, ComputeDtype.atLeastFloat32(dtype));
             NDArray meanSquare = x32.square().mean(new int[] {-1}, true); // [..., 1]
             return weight.mul(ComputeDtype.cast(x32.div(meanSquare.add(eps).sqrt()), dtype));
         }

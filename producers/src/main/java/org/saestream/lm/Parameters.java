@@ -41,8 +41,17 @@ public final class Parameters {
      * whose gradients start empty, so gradients of one call never accumulate into the next.
      */
     Parameters leaves() {
+        return leaves(name -> true);
+    }
+
+    /** The same, for the parameters {@code which} accepts; the rest are these parameters as they are (no gradients). */
+    Parameters leaves(java.util.function.Predicate<String> which) {
         Map<String, NDArray> leaves = new LinkedHashMap<>();
         arrays.forEach((name, a) -> {
+            if (!which.test(name)) {
+                leaves.put(name, a);
+                return;
+            }
             NDArray leaf = a.stopGradient();
             leaf.setRequiresGradient(true);
             leaves.put(name, leaf);

@@ -3,16 +3,16 @@ package org.saestream.sae;
 /**
  * Eigenvalues and eigenvectors of a symmetric matrix by cyclic Jacobi rotations (Golub and Van Loan, "Matrix
  * Computations", 8.5), in double precision: exact to rounding and deterministic, O(n^3) per sweep with a few
- * sweeps, which suits the d_in x d_in covariances of the linear baselines.
+ * sweeps, which suits the d_in x d_in covariances of the linear baselines and Lanczos's small tridiagonal matrices.
  *
  * @param values  [n] eigenvalues, descending
  * @param vectors [n, n] row-major; column c is the unit eigenvector of values[c]
  */
-record SymmetricEigen(double[] values, double[] vectors) {
+public record SymmetricEigen(double[] values, double[] vectors) {
     private static final int MAX_SWEEPS = 100;
 
     /** The decomposition of the symmetric [n, n] row-major {@code matrix} (not changed). */
-    static SymmetricEigen of(double[] matrix, int n) {
+    public static SymmetricEigen of(double[] matrix, int n) {
         if (matrix.length != n * n) {
             throw new IllegalArgumentException("expected " + n + " x " + n + " values, got " + matrix.length);
         }
