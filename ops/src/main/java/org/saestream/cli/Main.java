@@ -13,7 +13,8 @@ import java.io.PrintWriter;
         subcommands = {DemoCommand.class, ProduceCommand.class, TrainCommand.class, ReplayCommand.class, SinkCommand.class,
                 SpectrumCommand.class, StopCommand.class, ClusterCommand.class, TrainLmCommand.class,
                 ExportCommand.class, EvalCommand.class, BaselineCommand.class,
-                ActivationsCommand.class, BenchCommand.class, EngineCommand.class, StudyCommand.class})
+                ActivationsCommand.class, BenchCommand.class, EngineCommand.class, StudyCommand.class,
+                HessianCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT,
             description = "On failure, print the stack trace as well as the one-line message")

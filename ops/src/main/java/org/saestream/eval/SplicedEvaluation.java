@@ -4,12 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import org.saestream.corpus.ContextWindows;
-import org.saestream.corpus.CorpusOptions;
 import org.saestream.corpus.CorpusShard;
-import org.saestream.corpus.Document;
 import org.saestream.corpus.ShardReadException;
-import org.saestream.corpus.ShardReader;
 import org.saestream.lm.ForwardRequest;
 import org.saestream.lm.ForwardResult;
 import org.saestream.lm.HfTokenizer;
@@ -21,7 +17,6 @@ import org.saestream.sae.SaeArchitecture;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
@@ -66,28 +61,18 @@ public final class SplicedEvaluation {
                            List<double[]> perBatch) {
     }
 
-    /** The windows in batches of the settings' size, in order. */
-    private static List<TokenBatch> batches(List<long[]> windows, Settings settings) {
-        List<TokenBatch> out = new ArrayList<>();
-        for (int start = 0; start < windows.size(); start += settings.batch()) {
-            out.add(TokenBatch.of(windows.subList(start, Math.min(windows.size(), start + settings.batch()))
-                    .toArray(long[][]::new)));
-        }
-        return out;
-    }
-
     /** The baseline at {@code hook} on the first full windows of the shards. */
     public static Baseline baseline(LanguageModel lm, HfTokenizer tokenizer, List<CorpusShard> shards, String hook,
                                     Settings settings) throws ShardReadException {
         lm.requireHooks(List.of(hook));
         int width = hook.endsWith("mlp.hook_post") ? lm.dims().mlpWidth() : lm.dims().width();
-        List<long[]> windows = windows(tokenizer, shards, settings);
+        List<long[]> windows = TextWindows.first(tokenizer, shards, settings.tokens(), settings.context());
         if (windows.isEmpty()) {
             throw new IllegalArgumentException("the corpus has no full window of " + settings.context() + " tokens");
         }
         List<double[]> perBatch = new ArrayList<>();
         try (NDManager root = NDManager.newBaseManager()) {
-            List<TokenBatch> batches = batches(windows, settings);
+            List<TokenBatch> batches = TextWindows.batches(windows, settings.batch());
             float[] mean = meanActivation(lm, root, batches, hook);
             for (TokenBatch batch : batches) {
                 try (NDManager m = root.newSubManager()) {
@@ -116,7 +101,7 @@ public final class SplicedEvaluation {
         }
         Accumulator acc = new Accumulator(sae.config().dIn(), sae.config().dSae());
         try (NDManager root = NDManager.newBaseManager()) {
-            List<TokenBatch> batches = batches(baseline.windows(), baseline.settings());
+            List<TokenBatch> batches = TextWindows.batches(baseline.windows(), baseline.settings().batch());
             for (int b = 0; b < batches.size(); b++) {
                 try (NDManager m = root.newSubManager()) {
                     evaluateBatch(lm, m, batches.get(b), hook, sae, baseline.perBatch().get(b), acc);
@@ -205,32 +190,6 @@ public final class SplicedEvaluation {
     }
 
     /** The first full windows of the shards' documents, in order, until the settings' tokens are covered. */
-    private static List<long[]> windows(HfTokenizer tokenizer, List<CorpusShard> shards, Settings settings)
-            throws ShardReadException {
-        List<long[]> windows = new ArrayList<>();
-        long wanted = (settings.tokens() + settings.context() - 1) / settings.context();
-        for (CorpusShard shard : shards) {
-            try (ShardReader reader = ShardReader.open(shard, CorpusOptions.defaults())) {
-                for (Optional<Document> d; windows.size() < wanted && (d = reader.next()).isPresent(); ) {
-                    long[] ids = tokenizer.encode(d.get().text(), false);
-                    int[] tokens = new int[ids.length];
-                    for (int i = 0; i < ids.length; i++) {
-                        tokens[i] = Math.toIntExact(ids[i]);
-                    }
-                    for (ContextWindows.Window w : ContextWindows.cut(tokens, settings.context(), false, 0).windows()) {
-                        if (w.tokenIds().length == settings.context() && windows.size() < wanted) {
-                            windows.add(java.util.Arrays.stream(w.tokenIds()).asLongStream().toArray());
-                        }
-                    }
-                }
-            }
-            if (windows.size() >= wanted) {
-                break;
-            }
-        }
-        return windows;
-    }
-
     /** Running sums over the batches. */
     private static final class Accumulator {
         private final int dIn;

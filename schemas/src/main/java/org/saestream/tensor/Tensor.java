@@ -24,6 +24,12 @@ public record Tensor(DType dtype, long[] shape, ByteBuffer data) {
         return new Tensor(dtype, shape, ByteBuffer.wrap(TensorCodec.encode(values, dtype)));
     }
 
+    public static Tensor ofDoubles(double[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        b.asDoubleBuffer().put(values);
+        return new Tensor(DType.F64, shape, b);
+    }
+
     public static Tensor ofLongs(long[] values, long... shape) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
         b.asLongBuffer().put(values);
