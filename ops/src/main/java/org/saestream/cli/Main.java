@@ -14,7 +14,7 @@ import java.io.PrintWriter;
                 SpectrumCommand.class, StopCommand.class, ClusterCommand.class, TrainLmCommand.class,
                 ExportCommand.class, EvalCommand.class, BaselineCommand.class,
                 ActivationsCommand.class, BenchCommand.class, EngineCommand.class, StudyCommand.class,
-                HessianCommand.class})
+                HessianCommand.class, HessianSteerCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT,
             description = "On failure, print the stack trace as well as the one-line message")

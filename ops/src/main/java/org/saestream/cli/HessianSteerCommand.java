@@ -1,0 +1,186 @@
+package org.saestream.cli;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.saestream.corpus.Corpus;
+import org.saestream.eval.TextWindows;
+import org.saestream.hessian.AblationSteering;
+import org.saestream.hessian.HessianSpectrum;
+import org.saestream.hessian.ModelDirectory;
+import org.saestream.hessian.ParameterGlob;
+import org.saestream.lm.ComputeDtype;
+import org.saestream.lm.HfTokenizer;
+import org.saestream.lm.LanguageModel;
+import org.saestream.lm.LossCurvature;
+import org.saestream.plot.LineCharts;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Predicate;
+
+/**
+ * `saestream hessian-steer`: perturb the weights along the top Hessian eigenvector of one text with another text's top
+ * eigenspace projected out, and measure both texts' held-out losses along the way.
+ */
+@Command(name = "hessian-steer", mixinStandardHelpOptions = true,
+        description = "Move the weights along text A's top Hessian eigenvector with text B's top-K eigenspace projected "
+                + "out; print and plot both texts' held-out losses against the step size alpha.")
+public final class HessianSteerCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Hugging Face model directory")
+    Path model;
+
+    @Option(names = "--ablate", required = true, paramLabel = "CORPUS_A", description = "The text whose behaviour to break")
+    Path ablate;
+
+    @Option(names = "--keep", required = true, paramLabel = "CORPUS_B", description = "The text whose behaviour to keep")
+    Path keep;
+
+    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's)")
+    Path tokenizer;
+
+    @Option(names = "--params", paramLabel = "GLOB[,GLOB]", description = "Parameters to move (default: all)")
+    String params;
+
+    @Option(names = "--top", description = "B's eigenvectors projected out, and A's computed (default: ${DEFAULT-VALUE})")
+    int top = 5;
+
+    @Option(names = "--iterations", description = "Lanczos iterations per text (default: 3 x top + 20)")
+    Integer iterations;
+
+    @Option(names = "--tokens", description = "Tokens of each text for its Hessian (default: ${DEFAULT-VALUE})")
+    long tokens = 2048;
+
+    @Option(names = "--held-out-tokens", description = "Tokens of each text, after those, for the losses "
+            + "(default: ${DEFAULT-VALUE})")
+    long heldOutTokens = 2048;
+
+    @Option(names = "--context", description = "Tokens per window (default: ${DEFAULT-VALUE})")
+    int context = 128;
+
+    @Option(names = "--batch", description = "Windows per forward (default: ${DEFAULT-VALUE})")
+    int batch = 8;
+
+    @Option(names = "--alpha", split = ",", paramLabel = "A1,A2,...",
+            description = "Step sizes along the unit direction (default: -1,-0.5,-0.25,0,0.25,0.5,1)")
+    List<Double> alphas = List.of(-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0);
+
+    @Option(names = "--seed", description = "Lanczos start vectors (default: ${DEFAULT-VALUE})")
+    long seed = 0;
+
+    @Option(names = "--plot", description = "The two loss curves as SVG (default: ${DEFAULT-VALUE})")
+    Path plot = Path.of("hessian-steer.svg");
+
+    @Option(names = "--save-alpha", description = "Also write the model at this alpha (needs --out)")
+    Double saveAlpha;
+
+    @Option(names = "--out", description = "Where --save-alpha writes the model (a new directory)")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        UserInput.existing(model, "--model");
+        UserInput.existing(ablate, "--ablate");
+        UserInput.existing(keep, "--keep");
+        if ((saveAlpha == null) != (out == null)) {
+            throw new IllegalArgumentException("--save-alpha and --out go together");
+        }
+        if (out != null && Files.exists(out)) {
+            throw new IllegalArgumentException("--out " + out + " exists; give a new directory");
+        }
+        int m = iterations != null ? iterations : 3 * top + 20;
+        Predicate<String> chosen = ParameterGlob.of(params);
+        try (LanguageModel lm = LanguageModel.load(model, Device.cpu(), ComputeDtype.FLOAT32);
+             HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
+            Split a = split(tok, ablate, "--ablate");
+            Split b = split(tok, keep, "--keep");
+            HessianSpectrum spectrumA = spectrum(lm, a, chosen, m, "A (" + ablate.getFileName() + ")");
+            HessianSpectrum spectrumB = spectrum(lm, b, chosen, m, "B (" + keep.getFileName() + ")");
+            AblationSteering steering = AblationSteering.run(lm, spectrumA, spectrumB,
+                    LossCurvature.of(lm, TextWindows.batches(a.heldOut, batch), chosen),
+                    LossCurvature.of(lm, TextWindows.batches(b.heldOut, batch), chosen), alphas);
+            System.out.printf(Locale.ROOT, "A's top eigenvalue %.4g, B's %.4g; %.1f%% of A's top eigenvector lay in B's "
+                            + "top-%d eigenspace and was projected out%n", spectrumA.lanczos().pairs().get(0).value(),
+                    spectrumB.lanczos().pairs().get(0).value(), 100 * steering.overlap(), top);
+            AblationSteering.Point origin = steering.points().stream().filter(p -> p.alpha() == 0).findFirst()
+                    .orElse(null);
+            System.out.println("   alpha   held-out loss A   held-out loss B     change A     change B");
+            for (AblationSteering.Point p : steering.points()) {
+                System.out.printf(Locale.ROOT, "%8.3f   %15.4f   %15.4f   %10s   %10s%n", p.alpha(), p.lossA(), p.lossB(),
+                        origin == null ? "" : String.format(Locale.ROOT, "%+.4f", p.lossA() - origin.lossA()),
+                        origin == null ? "" : String.format(Locale.ROOT, "%+.4f", p.lossB() - origin.lossB()));
+            }
+            double[] x = steering.points().stream().mapToDouble(AblationSteering.Point::alpha).toArray();
+            String svg = LineCharts.svg("Loss along A's top Hessian eigenvector, B's top " + top
+                            + " projected out", "alpha (step along the unit direction)",
+                    List.of(new LineCharts.Panel("held-out next-token loss", "loss (nats/token)", List.of(
+                            new LineCharts.Series("A: " + ablate.getFileName(), x,
+                                    steering.points().stream().mapToDouble(AblationSteering.Point::lossA).toArray()),
+                            new LineCharts.Series("B: " + keep.getFileName(), x,
+                                    steering.points().stream().mapToDouble(AblationSteering.Point::lossB).toArray())))),
+                    1);
+            Path parent = plot.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            Files.writeString(plot, svg, StandardCharsets.UTF_8);
+            Path json = plot.resolveSibling(plot.getFileName().toString().replaceFirst("\\.svg$", "") + ".json");
+            Map<String, Object> report = new LinkedHashMap<>();
+            report.put("model", model.toAbsolutePath().toString());
+            report.put("ablate", ablate.toAbsolutePath().toString());
+            report.put("keep", keep.toAbsolutePath().toString());
+            report.put("params", params == null ? "*" : params);
+            report.put("top", top);
+            report.put("eigenvalues_a", spectrumA.lanczos().pairs().stream().mapToDouble(p -> p.value()).toArray());
+            report.put("eigenvalues_b", spectrumB.lanczos().pairs().stream().mapToDouble(p -> p.value()).toArray());
+            report.put("overlap_projected_out", steering.overlap());
+            report.put("points", steering.points());
+            new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                    .enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), report);
+            System.out.println("wrote " + plot + " and " + json);
+            if (saveAlpha != null) {
+                try (AblationSteering.Moved moved = AblationSteering.Moved.by(lm, spectrumA.names(), spectrumA.shapes(),
+                        steering.direction(), saveAlpha)) {
+                    ModelDirectory.write(lm, model, out, Map.of("hessian_steer_alpha", saveAlpha.toString(),
+                            "ablate", ablate.toString(), "keep", keep.toString()));
+                }
+                System.out.println("wrote the model at alpha " + saveAlpha + " to " + out);
+            }
+        }
+        return 0;
+    }
+
+    private record Split(List<long[]> forHessian, List<long[]> heldOut) {
+    }
+
+    /** The first windows for the Hessian, the next ones held out for the losses. */
+    private Split split(HfTokenizer tok, Path corpus, String option) throws Exception {
+        int hessianWindows = Math.toIntExact((tokens + context - 1) / context);
+        List<long[]> all = TextWindows.first(tok, Corpus.list(corpus), tokens + heldOutTokens, context);
+        if (all.size() <= hessianWindows) {
+            throw new IllegalArgumentException(option + " " + corpus + " holds " + all.size() + " full windows of "
+                    + context + " tokens; " + hessianWindows + " for the Hessian and more for the held-out loss needed");
+        }
+        return new Split(all.subList(0, hessianWindows), all.subList(hessianWindows, all.size()));
+    }
+
+    private HessianSpectrum spectrum(LanguageModel lm, Split split, Predicate<String> chosen, int m, String what) {
+        LossCurvature curvature = LossCurvature.of(lm, TextWindows.batches(split.forHessian, batch), chosen);
+        System.out.printf(Locale.ROOT, "%s: Hessian over %,d tokens w.r.t. %,d parameters, top %d%n", what,
+                (long) split.forHessian.size() * context, curvature.dimension(), top);
+        long start = System.nanoTime();
+        return HessianSpectrum.compute(curvature, top, m, seed, j -> {
+            if (j % 5 == 0 || j == m) {
+                double s = (System.nanoTime() - start) / 1e9;
+                System.out.printf(Locale.ROOT, "  product %d/%d, %.1f s each, ETA %.0f s%n", j, m, s / j, s / j * (m - j));
+            }
+        });
+    }
+}
