@@ -39,11 +39,13 @@ public final class HessianSteerCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Hugging Face model directory")
     Path model;
 
-    @Option(names = "--ablate", required = true, paramLabel = "CORPUS_A", description = "The text whose behaviour to break")
-    Path ablate;
+    @Option(names = "--ablate", required = true, split = ",", paramLabel = "CORPUS_A[,...]",
+            description = "The text whose behaviour to break: directories or files, as produce reads")
+    List<Path> ablate;
 
-    @Option(names = "--keep", required = true, paramLabel = "CORPUS_B", description = "The text whose behaviour to keep")
-    Path keep;
+    @Option(names = "--keep", required = true, split = ",", paramLabel = "CORPUS_B[,...]",
+            description = "The text whose behaviour to keep")
+    List<Path> keep;
 
     @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's)")
     Path tokenizer;
@@ -103,8 +105,8 @@ public final class HessianSteerCommand implements Callable<Integer> {
              HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
             Split a = split(tok, ablate, "--ablate");
             Split b = split(tok, keep, "--keep");
-            HessianSpectrum spectrumA = spectrum(lm, a, chosen, m, "A (" + ablate.getFileName() + ")");
-            HessianSpectrum spectrumB = spectrum(lm, b, chosen, m, "B (" + keep.getFileName() + ")");
+            HessianSpectrum spectrumA = spectrum(lm, a, chosen, m, "A (" + names(ablate) + ")");
+            HessianSpectrum spectrumB = spectrum(lm, b, chosen, m, "B (" + names(keep) + ")");
             AblationSteering steering = AblationSteering.run(lm, spectrumA, spectrumB,
                     LossCurvature.of(lm, TextWindows.batches(a.heldOut, batch), chosen),
                     LossCurvature.of(lm, TextWindows.batches(b.heldOut, batch), chosen), alphas);
@@ -123,9 +125,9 @@ public final class HessianSteerCommand implements Callable<Integer> {
             String svg = LineCharts.svg("Loss along A's top Hessian eigenvector, B's top " + top
                             + " projected out", "alpha (step along the unit direction)",
                     List.of(new LineCharts.Panel("held-out next-token loss", "loss (nats/token)", List.of(
-                            new LineCharts.Series("A: " + ablate.getFileName(), x,
+                            new LineCharts.Series("A: " + names(ablate), x,
                                     steering.points().stream().mapToDouble(AblationSteering.Point::lossA).toArray()),
-                            new LineCharts.Series("B: " + keep.getFileName(), x,
+                            new LineCharts.Series("B: " + names(keep), x,
                                     steering.points().stream().mapToDouble(AblationSteering.Point::lossB).toArray())))),
                     1);
             Path parent = plot.toAbsolutePath().getParent();
@@ -134,8 +136,8 @@ public final class HessianSteerCommand implements Callable<Integer> {
             Path json = plot.resolveSibling(plot.getFileName().toString().replaceFirst("\\.svg$", "") + ".json");
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("model", model.toAbsolutePath().toString());
-            report.put("ablate", ablate.toAbsolutePath().toString());
-            report.put("keep", keep.toAbsolutePath().toString());
+            report.put("ablate", ablate.stream().map(p -> p.toAbsolutePath().toString()).toList());
+            report.put("keep", keep.stream().map(p -> p.toAbsolutePath().toString()).toList());
             report.put("params", params == null ? "*" : params);
             report.put("top", top);
             report.put("eigenvalues_a", spectrumA.lanczos().pairs().stream().mapToDouble(p -> p.value()).toArray());
@@ -161,7 +163,11 @@ public final class HessianSteerCommand implements Callable<Integer> {
     }
 
     /** The first windows for the Hessian, the next ones held out for the losses. */
-    private Split split(HfTokenizer tok, Path corpus, String option) throws Exception {
+    private static String names(List<Path> paths) {
+        return String.join(", ", paths.stream().map(p -> p.getFileName().toString()).toList());
+    }
+
+    private Split split(HfTokenizer tok, List<Path> corpus, String option) throws Exception {
         int hessianWindows = Math.toIntExact((tokens + context - 1) / context);
         List<long[]> all = TextWindows.first(tok, Corpus.list(corpus), tokens + heldOutTokens, context);
         if (all.size() <= hessianWindows) {
