@@ -49,7 +49,7 @@ class HessianSteerCommandTest {
 
     /** The loss of {@code dir}'s model on A's held-out windows as the command takes them (the 3rd and 4th). */
     private static double heldOutLossA(Path dir, Path tokenizer, Path a) throws Exception {
-        try (LanguageModel lm = LanguageModel.load(dir, Device.cpu(), ComputeDtype.FLOAT32);
+        try (LanguageModel lm = LanguageModel.load(dir, Device.cpu(), ComputeDtype.FLOAT64);
              HfTokenizer tok = HfTokenizer.load(tokenizer)) {
             List<long[]> windows = TextWindows.first(tok, Corpus.list(a), 512, 128);
             return LossCurvature.of(lm, TextWindows.batches(windows.subList(2, 4), 8), name -> true).loss();

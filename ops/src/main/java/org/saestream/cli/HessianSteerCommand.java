@@ -14,6 +14,7 @@ import org.saestream.lm.ComputeDtype;
 import org.saestream.lm.HfTokenizer;
 import org.saestream.lm.LanguageModel;
 import org.saestream.lm.LossCurvature;
+import org.saestream.lm.ParameterShift;
 import org.saestream.plot.LineCharts;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -76,6 +77,9 @@ public final class HessianSteerCommand implements Callable<Integer> {
             description = "Step sizes along the unit direction (default: -1,-0.5,-0.25,0,0.25,0.5,1)")
     List<Double> alphas = List.of(-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0);
 
+    @Option(names = "--dtype", description = "float64 or float32, as for hessian (default: ${DEFAULT-VALUE})")
+    String dtype = "float64";
+
     @Option(names = "--seed", description = "Lanczos start vectors (default: ${DEFAULT-VALUE})")
     long seed = 0;
 
@@ -101,7 +105,7 @@ public final class HessianSteerCommand implements Callable<Integer> {
         }
         int m = iterations != null ? iterations : 3 * top + 20;
         Predicate<String> chosen = ParameterGlob.of(params);
-        try (LanguageModel lm = LanguageModel.load(model, Device.cpu(), ComputeDtype.FLOAT32);
+        try (LanguageModel lm = LanguageModel.load(model, Device.cpu(), ComputeDtype.parse(dtype));
              HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
             Split a = split(tok, ablate, "--ablate");
             Split b = split(tok, keep, "--keep");
@@ -148,8 +152,7 @@ public final class HessianSteerCommand implements Callable<Integer> {
                     .enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), report);
             System.out.println("wrote " + plot + " and " + json);
             if (saveAlpha != null) {
-                try (AblationSteering.Moved moved = AblationSteering.Moved.by(lm, spectrumA.names(), spectrumA.shapes(),
-                        steering.direction(), saveAlpha)) {
+                try (ParameterShift shift = ParameterShift.by(lm, spectrumA.names(), steering.direction(), saveAlpha)) {
                     ModelDirectory.write(lm, model, out, Map.of("hessian_steer_alpha", saveAlpha.toString(),
                             "ablate", ablate.toString(), "keep", keep.toString()));
                 }

@@ -1,15 +1,11 @@
 package org.saestream.hessian;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import org.saestream.lm.LanguageModel;
 import org.saestream.lm.LossCurvature;
+import org.saestream.lm.ParameterShift;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Steering by ablation along the Hessian (Vaintrob and Panickssery, "Decomposing independent generalizations in neural
@@ -51,60 +47,10 @@ public record AblationSteering(double overlap, double[] direction, List<Point> p
         }
         List<Point> points = new ArrayList<>();
         for (double alpha : alphas) {
-            try (Moved moved = Moved.by(model, ablate.names(), ablate.shapes(), v, alpha)) {
+            try (ParameterShift shift = ParameterShift.by(model, ablate.names(), v, alpha)) {
                 points.add(new Point(alpha, heldOutA.loss(), heldOutB.loss()));
             }
         }
         return new AblationSteering(removed, v, List.copyOf(points));
-    }
-
-    /** The model's chosen parameters moved by α v while open, put back exactly when closed. */
-    public static final class Moved implements AutoCloseable {
-        private final Map<NDArray, NDArray> originals;
-
-        private Moved(Map<NDArray, NDArray> originals) {
-            this.originals = originals;
-        }
-
-        public static Moved by(LanguageModel model, List<String> names, Map<String, Shape> shapes, double[] v,
-                               double alpha) {
-            Map<NDArray, NDArray> originals = new LinkedHashMap<>();
-            int at = 0;
-            for (String name : names) {
-                NDArray p = model.parameters().get(name);
-                int size = Math.toIntExact(shapes.get(name).size());
-                originals.put(p, p.duplicate());
-                try (NDArray delta = step(p, v, at, alpha)) {
-                    p.addi(delta.getDataType() == p.getDataType() ? delta : delta.toType(p.getDataType(), false));
-                }
-                at += size;
-            }
-            return new Moved(originals);
-        }
-
-        /** α v's part for {@code p}, in float64 for a float64 model, else float32. */
-        private static NDArray step(NDArray p, double[] v, int at, double alpha) {
-            int size = Math.toIntExact(p.getShape().size());
-            if (p.getDataType() == DataType.FLOAT64) {
-                double[] step = new double[size];
-                for (int i = 0; i < size; i++) {
-                    step[i] = alpha * v[at + i];
-                }
-                return p.getManager().create(step, p.getShape());
-            }
-            float[] step = new float[size];
-            for (int i = 0; i < size; i++) {
-                step[i] = (float) (alpha * v[at + i]);
-            }
-            return p.getManager().create(step, p.getShape());
-        }
-
-        @Override
-        public void close() {
-            originals.forEach((p, original) -> {
-                p.muli(0).addi(original);
-                original.close();
-            });
-        }
     }
 }

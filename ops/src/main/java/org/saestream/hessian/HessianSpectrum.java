@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * The top of the loss Hessian's spectrum over a fixed token set: Lanczos on exact Hessian-vector products
+ * The top of the loss Hessian's spectrum over a fixed token set: Lanczos on Hessian-vector products
  * ({@link LossCurvature}), each eigenvector's mass per parameter (where in the network the curvature lives: the
  * "modules" of Vaintrob and Panickssery's Hessian analysis), written as {@code hessian.safetensors} (every chosen
  * parameter's slice of the k eigenvectors, [k, *shape], named by the parameter; {@code eigenvalues} and

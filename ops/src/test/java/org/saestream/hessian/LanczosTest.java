@@ -24,10 +24,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Lanczos's top eigenpairs of the loss Hessian against the dense Hessian's own, on one-layer width-8 models of each
- * family in float64 (the dense Hessian built from products with the unit vectors; the products themselves are checked
- * against finite differences in LossCurvatureTest): the top 4 eigenvalues within 1e-3 relative, the top eigenvector
- * aligned, the same seed giving the same pairs bit for bit. Parameters chosen by glob, as the command takes them.
+ * Lanczos's top eigenpairs of the loss Hessian, on the central-difference products the command uses, against the dense
+ * Hessian's own, on one-layer width-8 models of each family in float64 (the dense Hessian built column by column from
+ * exact double-backward products with the unit vectors; both kinds of product are checked against finite differences
+ * in LossCurvatureTest): the top 4 eigenvalues within 1e-3 relative, the top eigenvector aligned, the same seed giving
+ * the same pairs bit for bit. Parameters chosen by glob, as the command takes them.
  */
 class LanczosTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -42,7 +43,7 @@ class LanczosTest {
             double[] unit = new double[n];
             for (int j = 0; j < n; j++) {
                 unit[j] = 1;
-                double[] column = curvature.hessianVectorProduct(unit);
+                double[] column = curvature.hessianVectorProductByDoubleBackward(unit); // exact, independent
                 unit[j] = 0;
                 for (int i = 0; i < n; i++) {
                     dense[i * n + j] = column[i];

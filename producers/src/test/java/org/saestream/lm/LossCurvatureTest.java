@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Hessian-vector products of the mean next-token loss against an exact Hessian, on a one-layer width-8 model of each
  * family (a few hundred parameters, so the dense Hessian fits): the exact Hessian is taken column by column as central
  * differences of float64 gradients (step 1e-4: truncation about 1e-8 of the entries, rounding about 1e-12), which use
- * only the first-order path the conformance tests check against Hugging Face; the products by double backward, in
- * float64 and in float32, must agree with it within 1e-4 relative. Products over a subset of the parameters are the
+ * only the first-order path the conformance tests check against Hugging Face. The exact products by double backward
+ * agree with it within 1e-4 relative in float64 and float32 (measured 1e-7 to 1e-6), and so do the central-difference
+ * products Lanczos uses in float64; in float32 within 1e-3. Products over a subset of the parameters are the
  * Hessian's block for that subset.
  */
 class LossCurvatureTest {
@@ -101,12 +102,16 @@ class LossCurvatureTest {
                     v[i] = random.nextGaussian();
                 }
                 double[] expected = times(h, v);
-                double error64 = relativeError(curvature.hessianVectorProduct(v), expected);
-                double error32 = relativeError(singleCurvature.hessianVectorProduct(v), expected);
-                System.out.printf(Locale.ROOT, "%s: %d parameters, Hv relative error float64 %.2e, float32 %.2e%n",
-                        family, n, error64, error32);
-                assertTrue(error64 < 1e-4, family + " float64: " + error64);
-                assertTrue(error32 < 1e-4, family + " float32: " + error32);
+                double exact64 = relativeError(curvature.hessianVectorProductByDoubleBackward(v), expected);
+                double exact32 = relativeError(singleCurvature.hessianVectorProductByDoubleBackward(v), expected);
+                double central64 = relativeError(curvature.hessianVectorProduct(v), expected);
+                double central32 = relativeError(singleCurvature.hessianVectorProduct(v), expected);
+                System.out.printf(Locale.ROOT, "%s: %d parameters, Hv relative error: double backward float64 %.1e, "
+                        + "float32 %.1e; central differences float64 %.1e, float32 %.1e%n", family, n, exact64, exact32,
+                        central64, central32);
+                assertTrue(exact64 < 1e-4 && exact32 < 1e-4, family + " double backward: " + exact64 + ", " + exact32);
+                assertTrue(central64 < 1e-4, family + " central differences, float64: " + central64);
+                assertTrue(central32 < 1e-3, family + " central differences, float32: " + central32);
             }
             // a subset's products are the Hessian's block for it (the rest held)
             String last = curvature.parameterNames().get(curvature.parameterNames().size() - 1);
@@ -120,6 +125,7 @@ class LossCurvatureTest {
             System.arraycopy(v, 0, full, offset, v.length);
             double[] expected = java.util.Arrays.copyOfRange(times(h, full), offset, n);
             assertTrue(relativeError(block.hessianVectorProduct(v), expected) < 1e-4, family + ": block of " + last);
+            assertTrue(relativeError(block.hessianVectorProductByDoubleBackward(v), expected) < 1e-4, family + ": block");
             assertEquals(curvature.loss(), singleCurvature.loss(), 1e-5 * curvature.loss(), "the same function");
         }
     }
