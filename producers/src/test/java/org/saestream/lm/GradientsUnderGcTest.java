@@ -35,7 +35,7 @@ class GradientsUnderGcTest {
             }
         });
         collector.setDaemon(true);
-        try (LanguageModel model = LossCurvatureTest.tinyModel(family, ComputeDtype.FLOAT32)) {
+        try (LanguageModel model = TinyModels.model(family, ComputeDtype.FLOAT32)) {
             Map<String, float[]> first = gradients(model);
             collector.start();
             Map<String, Integer> differing = new TreeMap<>();
@@ -56,7 +56,7 @@ class GradientsUnderGcTest {
 
     private static Map<String, float[]> gradients(LanguageModel model) {
         try (NDManager out = NDManager.newBaseManager()) {
-            ForwardResult r = model.forward(out, LossCurvatureTest.batches().get(0),
+            ForwardResult r = model.forward(out, TinyModels.batches().get(0),
                     ForwardRequest.of().withLoss().withParameterGradients());
             Map<String, float[]> g = new TreeMap<>();
             r.parameterGradients().forEach((name, a) -> g.put(name, a.toType(DataType.FLOAT32, false).toFloatArray()));

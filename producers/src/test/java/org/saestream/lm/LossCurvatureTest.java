@@ -1,15 +1,9 @@
 package org.saestream.lm;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.Shape;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -26,61 +20,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Hessian's block for that subset.
  */
 class LossCurvatureTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final double STEP = 1e-4;
-
-    static ObjectNode tinyConfig(String family) {
-        ObjectNode c = JSON.createObjectNode();
-        switch (family) {
-            case "gpt_neox" -> c.put("model_type", "gpt_neox").put("vocab_size", 16).put("hidden_size", 8)
-                    .put("num_hidden_layers", 1).put("num_attention_heads", 2).put("intermediate_size", 16)
-                    .put("max_position_embeddings", 32).put("rotary_pct", 0.5).put("rotary_emb_base", 10000)
-                    .put("use_parallel_residual", true).put("attention_bias", true).put("hidden_act", "gelu")
-                    .put("layer_norm_eps", 1e-5).put("tie_word_embeddings", true);
-            case "gpt2" -> c.put("model_type", "gpt2").put("vocab_size", 16).put("n_positions", 32).put("n_embd", 8)
-                    .put("n_layer", 1).put("n_head", 2).put("activation_function", "gelu_new")
-                    .put("layer_norm_epsilon", 1e-5).put("tie_word_embeddings", true);
-            case "llama" -> c.put("model_type", "llama").put("vocab_size", 16).put("hidden_size", 8)
-                    .put("intermediate_size", 16).put("num_hidden_layers", 1).put("num_attention_heads", 2)
-                    .put("num_key_value_heads", 1).put("hidden_act", "silu").put("max_position_embeddings", 32)
-                    .put("rms_norm_eps", 1e-5).put("rope_theta", 10000.0).put("tie_word_embeddings", false);
-            default -> throw new IllegalArgumentException(family);
-        }
-        return c;
-    }
-
-    /**
-     * A tiny model with weights large enough that every nonlinearity bends (N(0, 0.4) matrices, norm weights near 1,
-     * small random biases), in {@code dtype}; the same seed gives the same weights in every dtype.
-     */
-    static LanguageModel tinyModel(String family, ComputeDtype dtype) {
-        ModelFamily f = ModelFamily.fromConfig(tinyConfig(family), Path.of("tiny-" + family), "");
-        SplittableRandom random = new SplittableRandom(11);
-        LanguageModel model = LanguageModel.withRandomWeights(f, 3, Device.cpu(), dtype);
-        for (String name : model.parameters().names()) {
-            NDArray p = model.parameters().get(name);
-            double[] values = new double[Math.toIntExact(p.getShape().size())];
-            boolean norm = name.contains("norm") || name.contains("ln_");
-            for (int i = 0; i < values.length; i++) {
-                values[i] = norm && !name.endsWith(".bias") ? 1 + 0.2 * random.nextGaussian()
-                        : name.endsWith(".bias") ? 0.1 * random.nextGaussian() : 0.4 * random.nextGaussian();
-            }
-            setValues(p, values);
-        }
-        return model;
-    }
-
-    static List<TokenBatch> batches() {
-        return List.of(TokenBatch.of(new long[] {1, 5, 9, 2, 14, 7}, new long[] {3, 3, 8, 0, 11, 6}),
-                TokenBatch.of(new long[] {4, 12, 15, 1, 9}));
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt_neox", "gpt2", "llama"})
     void productsAgreeWithTheExactHessian(String family) {
-        try (LanguageModel exact = tinyModel(family, ComputeDtype.FLOAT64);
-             LanguageModel single = tinyModel(family, ComputeDtype.FLOAT32)) {
-            LossCurvature curvature = LossCurvature.of(exact, batches(), name -> true);
+        try (LanguageModel exact = TinyModels.model(family, ComputeDtype.FLOAT64);
+             LanguageModel single = TinyModels.model(family, ComputeDtype.FLOAT32)) {
+            LossCurvature curvature = LossCurvature.of(exact, TinyModels.batches(), name -> true);
             int n = Math.toIntExact(curvature.dimension());
             assertTrue(n > 300 && n < 1500, family + ": a dense Hessian's size, got " + n);
             double[][] h = denseHessian(exact, curvature);
@@ -94,7 +41,7 @@ class LossCurvatureTest {
             }
             assertTrue(asymmetry < 1e-6 * scale, family + ": the finite-difference Hessian is symmetric ("
                     + asymmetry + " of " + scale + ")");
-            LossCurvature singleCurvature = LossCurvature.of(single, batches(), name -> true);
+            LossCurvature singleCurvature = LossCurvature.of(single, TinyModels.batches(), name -> true);
             SplittableRandom random = new SplittableRandom(5);
             for (int trial = 0; trial < 3; trial++) {
                 double[] v = new double[n];
@@ -115,7 +62,7 @@ class LossCurvatureTest {
             }
             // a subset's products are the Hessian's block for it (the rest held)
             String last = curvature.parameterNames().get(curvature.parameterNames().size() - 1);
-            LossCurvature block = LossCurvature.of(exact, batches(), last::equals);
+            LossCurvature block = LossCurvature.of(exact, TinyModels.batches(), last::equals);
             int offset = n - Math.toIntExact(block.dimension());
             double[] v = new double[Math.toIntExact(block.dimension())];
             for (int i = 0; i < v.length; i++) {
@@ -158,16 +105,6 @@ class LossCurvatureTest {
             }
         }
         return h;
-    }
-
-    /**
-     * Overwrites a parameter in place by arithmetic (its storage stays the one the model holds; replacing the buffer
-     * with {@code NDArray.set(Buffer)} does not).
-     */
-    static void setValues(NDArray p, double[] values) {
-        try (NDArray fresh = p.getManager().create(values, p.getShape()).toType(p.getDataType(), false)) {
-            p.muli(0).addi(fresh);
-        }
     }
 
     static double[] times(double[][] h, double[] v) {
