@@ -43,7 +43,8 @@ public enum ComputeDtype {
     }
 
     /**
-     * By the names torch and HF use: float32 (fp32, f32, float), float16 (fp16, f16, half), bfloat16 (bf16);
+     * By the names torch and HF use: float32 (fp32, f32, float), float64 (fp64, f64, double), float16 (fp16, f16,
+     * half), bfloat16 (bf16);
      * case-insensitive, an optional {@code torch.} prefix allowed.
      */
     public static ComputeDtype parse(String name) {

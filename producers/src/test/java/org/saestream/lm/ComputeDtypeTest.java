@@ -239,8 +239,9 @@ class ComputeDtypeTest {
         assertEquals(ComputeDtype.FLOAT16, ComputeDtype.parse("FP16"));
         assertEquals(ComputeDtype.FLOAT16, ComputeDtype.parse("torch.float16"));
         assertEquals(ComputeDtype.BFLOAT16, ComputeDtype.parse("bf16"));
+        assertEquals(ComputeDtype.FLOAT64, ComputeDtype.parse("double"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ComputeDtype.parse("int8"));
-        assertTrue(e.getMessage().contains("'int8'") && e.getMessage().contains("float32, float16 or bfloat16"),
+        assertTrue(e.getMessage().contains("'int8'") && e.getMessage().contains("float32, float64, float16 or bfloat16"),
                 e.getMessage());
         assertEquals("bfloat16", ComputeDtype.BFLOAT16.toString());
     }

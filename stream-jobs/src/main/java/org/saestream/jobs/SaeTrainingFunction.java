@@ -195,8 +195,8 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     /**
      * A record of the next pass over the range: the previous pass is trained to its last buffered token first (its
      * metrics then hold its whole count and checksum), so no batch mixes two passes; the pass's counts start over.
-     * Passes arrive in order (the source reads them one after the other, the router runs at parallelism 1); state
-     * written before epochs were counted (epoch 0) continues as the first pass with what it had trained.
+     * Passes arrive in order (the source reads them one after the other, the router runs at parallelism 1); the first
+     * record after a fresh start (epoch 0) only sets the pass.
      */
     private void startEpoch(GroupSession s, int epoch, Context ctx, Collector<OutboundRecord> out) throws Exception {
         TrainingCounters c = s.counters;
@@ -204,10 +204,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             throw new IllegalStateException("a record of pass " + epoch + " arrived during pass " + c.epoch
                     + " of group " + s.group.key() + ": passes must reach the trainer in order");
         }
-        if (c.epoch == 0) {
-            c.epochChecksum = c.tokenChecksum.clone();
-            c.epochTokens = s.trainers.stream().mapToLong(SaeTrainer::tokensSeen).toArray();
-        } else {
+        if (c.epoch > 0) {
             if (s.buffer.tokens() > 0) {
                 drain(s, true, ctx, out);
             }
@@ -372,6 +369,11 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         Iterable<TokenRows> savedBlocks = exampleBlockState.get();
         if (savedBlocks != null) {
             savedBlocks.forEach(pending::add);
+        }
+        if (counters != null && counters.epochTokens == null) {
+            // state written before passes were counted: what it trained so far is the first pass
+            counters.epochChecksum = counters.tokenChecksum.clone();
+            counters.epochTokens = trainers.stream().mapToLong(SaeTrainer::tokensSeen).toArray();
         }
         s = new GroupSession(group, trainers, buffer,
                 counters == null ? TrainingCounters.fresh(trainers.size()) : counters, pending, trackers);
