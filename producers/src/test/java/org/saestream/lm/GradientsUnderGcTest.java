@@ -14,9 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * Parameter gradients do not change when the JVM collects garbage during the forward and backward. DJL's scalar
  * operations ({@code mul(Number)} and the like) wrap the number in a tensor over a Java direct buffer and free it as
- * soon as the op returns, while autograd keeps it for the backward: with a thread forcing collections, a quarter of the
- * gradients of these tiny models came out wrong (q and k through the attention scale, GELU's inputs, everything through
- * the loss's 1/count) until the forward's scalars became tensors its manager owns ({@link Constant}).
+ * soon as the op returns, while autograd keeps it for the backward: with a thread forcing collections, a fifth to a
+ * third of the gradients of these tiny models came out wrong (q and k through the attention scale, GELU's inputs,
+ * everything through the loss's 1/count) until the forward's scalars became tensors its manager owns ({@link Constant}).
  */
 class GradientsUnderGcTest {
     private static final int ROUNDS = 100;

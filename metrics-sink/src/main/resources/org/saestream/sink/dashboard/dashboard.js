@@ -423,7 +423,9 @@ function renderSpectrum() {
         + history.at(-1).rank_threshold + ' σ₁)', xLabel: 'step', width: 480, series: [
       {name: 'effective rank', color: COLORS[0], points: history.map(h => [h.step, h.effective_rank])},
       {name: 'after subtracting the mean', color: COLORS[1], points: history.map(h => [h.step, h.centered_effective_rank])},
-      {name: 'steps seen', color: '#bbb', points: history.map(h => [h.step, Math.min(h.steps_seen, h.sketch_rows)])}]}));
+      // the most the rank can be: a Frequent Directions sketch of l rows shows at most l directions
+      {name: 'cap: min(steps seen, sketch rows l = ' + history.at(-1).sketch_rows + ')', color: '#bbb',
+        points: history.map(h => [h.step, Math.min(h.steps_seen, h.sketch_rows)])}]}));
   }
   box.replaceChildren(...charts);
 }
