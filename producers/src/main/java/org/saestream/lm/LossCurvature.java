@@ -111,6 +111,19 @@ public final class LossCurvature {
 
     /** The gradient of the mean loss. */
     public double[] gradient() {
+        return overBatches((work, leaves, batch, collector) -> collector.backward(model.meanLoss(work, leaves, batch)));
+    }
+
+    /** One batch's backward: leaves' gradients hold the batch's share when it returns. */
+    private interface Backward {
+        void run(NDManager work, Parameters leaves, TokenBatch batch, GradientCollector collector);
+    }
+
+    /**
+     * Σ over batches of their weight times the leaves' gradients after {@code backward}, each batch in its own manager,
+     * scope and collector (fresh leaves, so nothing accumulates from one batch to the next).
+     */
+    private double[] overBatches(Backward backward) {
         double[] out = new double[Math.toIntExact(dimension)];
         for (TokenBatch batch : batches) {
             try (NDManager work = model.parameters().get(names.get(0)).getManager().newSubManager();
@@ -118,7 +131,7 @@ public final class LossCurvature {
                  GradientCollector collector = work.getEngine().newGradientCollector()) {
                 scope.suppressNotUsedWarning();
                 Parameters leaves = model.parameters().leaves(chosen);
-                collector.backward(model.meanLoss(work, leaves, batch));
+                backward.run(work, leaves, batch, collector);
                 accumulate(out, leaves, weight(batch));
             }
         }
@@ -182,33 +195,23 @@ public final class LossCurvature {
         if (v.length != dimension) {
             throw new IllegalArgumentException("a vector of " + v.length + " values for " + dimension + " parameters");
         }
-        double[] out = new double[v.length];
-        for (TokenBatch batch : batches) {
-            try (NDManager work = model.parameters().get(names.get(0)).getManager().newSubManager();
-                 NDScope scope = new NDScope();
-                 GradientCollector collector = work.getEngine().newGradientCollector()) {
-                scope.suppressNotUsedWarning();
-                Parameters leaves = model.parameters().leaves(chosen);
-                NDArray loss = model.meanLoss(work, leaves, batch);
-                JniUtils.backward((PtNDArray) loss, (PtNDArray) loss.onesLike(), true, true);
-                NDArray gv = null;
-                long at = 0;
-                for (String name : names) {
-                    NDArray leaf = leaves.get(name);
-                    Shape shape = shapes.get(name);
-                    NDArray part = slice(work, v, at, shape, leaf.getDataType());
-                    NDArray term = leaf.getGradient().mul(part).sum();
-                    gv = gv == null ? term : gv.add(term);
-                    at += shape.size();
-                }
-                for (String name : names) {
-                    JniUtils.zeroGrad((PtNDArray) leaves.get(name));
-                }
-                JniUtils.backward((PtNDArray) gv, (PtNDArray) gv.onesLike(), false, false);
-                accumulate(out, leaves, weight(batch));
+        return overBatches((work, leaves, batch, collector) -> {
+            NDArray loss = model.meanLoss(work, leaves, batch);
+            JniUtils.backward((PtNDArray) loss, (PtNDArray) loss.onesLike(), true, true);
+            NDArray gv = null;
+            long at = 0;
+            for (String name : names) {
+                NDArray leaf = leaves.get(name);
+                Shape shape = shapes.get(name);
+                NDArray term = leaf.getGradient().mul(slice(work, v, at, shape, leaf.getDataType())).sum();
+                gv = gv == null ? term : gv.add(term);
+                at += shape.size();
             }
-        }
-        return out;
+            for (String name : names) {
+                JniUtils.zeroGrad((PtNDArray) leaves.get(name));
+            }
+            JniUtils.backward((PtNDArray) gv, (PtNDArray) gv.onesLike(), false, false);
+        });
     }
 
     private double weight(TokenBatch batch) {
