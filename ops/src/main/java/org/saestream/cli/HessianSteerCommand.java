@@ -167,7 +167,8 @@ public final class HessianSteerCommand implements Callable<Integer> {
 
     /** The first windows for the Hessian, the next ones held out for the losses. */
     private static String names(List<Path> paths) {
-        return String.join(", ", paths.stream().map(p -> p.getFileName().toString()).toList());
+        String first = paths.get(0).getFileName().toString();
+        return paths.size() == 1 ? first : first + " and " + (paths.size() - 1) + " more";
     }
 
     private Split split(HfTokenizer tok, List<Path> corpus, String option) throws Exception {

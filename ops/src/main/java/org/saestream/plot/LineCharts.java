@@ -45,20 +45,22 @@ public final class LineCharts {
         int rows = (panels.size() + columns - 1) / columns;
         List<String> names = panels.get(0).series().stream().map(Series::name).toList();
         int width = columns * PANEL_W;
-        int height = HEADER + LEGEND_ROW * ((names.size() + 3) / 4) + rows * PANEL_H;
+        int perRow = Math.max(1, Math.min(4, width / 320)); // about 50 characters a legend entry
+        int legendRows = (names.size() + perRow - 1) / perRow;
+        int height = HEADER + LEGEND_ROW * legendRows + rows * PANEL_H;
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                 + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"11\">%n", width, height, width, height));
         out.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", width, height));
         out.append(String.format(Locale.ROOT, "<text x=\"12\" y=\"22\" font-size=\"15\">%s</text>%n", escape(title)));
         for (int i = 0; i < names.size(); i++) {
-            int x = 12 + (i % 4) * (width / 4);
-            int y = HEADER + LEGEND_ROW * (i / 4) + 10;
+            int x = 12 + (i % perRow) * (width / perRow);
+            int y = HEADER + LEGEND_ROW * (i / perRow) + 10;
             out.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" "
                     + "stroke-width=\"3\"/><text x=\"%d\" y=\"%d\">%s</text>%n", x, x + 22, y - 4, y - 4, color(i),
                     x + 28, y, escape(names.get(i))));
         }
-        int top = HEADER + LEGEND_ROW * ((names.size() + 3) / 4);
+        int top = HEADER + LEGEND_ROW * legendRows;
         for (int p = 0; p < panels.size(); p++) {
             panel(out, panels.get(p), xLabel, (p % columns) * PANEL_W, top + (p / columns) * PANEL_H);
         }
