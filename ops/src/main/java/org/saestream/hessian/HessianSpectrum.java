@@ -37,11 +37,26 @@ public record HessianSpectrum(double loss, List<String> names, Map<String, Shape
     /** The k largest eigenpairs of {@code curvature}'s Hessian after at most m products from a seeded start. */
     public static HessianSpectrum compute(LossCurvature curvature, int k, int m, long seed,
                                           Consumer<Integer> progress) {
+        requireMemory(curvature.dimension(), m, Runtime.getRuntime().maxMemory());
         long start = System.nanoTime();
         Lanczos.Result result = Lanczos.top(curvature::hessianVectorProduct, Math.toIntExact(curvature.dimension()),
                 k, m, seed, progress);
         return new HessianSpectrum(curvature.loss(), curvature.parameterNames(), curvature.shapes(), result,
                 (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * Fails before any product, naming what to change, when Lanczos's basis (m vectors) and its working vectors (about
+     * four more) of n doubles would not fit in {@code heapBytes} with a fifth to spare.
+     */
+    static void requireMemory(long n, int m, long heapBytes) {
+        long need = (m + 4L) * n * Double.BYTES;
+        if (need > heapBytes * 0.8) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "Lanczos keeps %d vectors of %,d "
+                    + "parameters in double: %.1f GB, more than the %.1f GB heap allows; choose fewer parameters "
+                    + "(--params), fewer --iterations, or a larger heap (SAESTREAM_JAVA_OPTS=-Xmx...)", m + 4, n,
+                    need / 1e9, heapBytes / 1e9));
+        }
     }
 
     /** Each parameter's share of eigenvector {@code i}'s squared norm (summing to 1), largest first. */

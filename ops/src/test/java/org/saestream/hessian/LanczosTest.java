@@ -72,6 +72,14 @@ class LanczosTest {
     }
 
     @Test
+    void aBasisThatWouldNotFitTheHeapIsRefusedBeforeAnyProduct() {
+        HessianSpectrum.requireMemory(7_232_256, 35, 6L << 30); // the default model in the launcher's heap: 2.3 GB
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> HessianSpectrum.requireMemory(124_439_808, 35, 6L << 30)); // GPT-2 small: 38.8 GB
+        assertTrue(e.getMessage().contains("--params") && e.getMessage().contains("38.8 GB"), e.getMessage());
+    }
+
+    @Test
     void globsChooseParametersByName() {
         var mlp = ParameterGlob.of("gpt_neox.layers.2.mlp.*");
         assertTrue(mlp.test("gpt_neox.layers.2.mlp.dense_h_to_4h.weight"));
