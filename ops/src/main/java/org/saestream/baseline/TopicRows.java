@@ -1,11 +1,8 @@
 package org.saestream.baseline;
 
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.saestream.jobs.ReplayRange;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.RecordCodec;
@@ -13,7 +10,6 @@ import org.saestream.records.RecordDecodeException;
 import org.saestream.tensor.DType;
 import org.saestream.tensor.TensorCodec;
 import org.saestream.topics.KafkaClientConfig;
-import org.saestream.topics.TopicCatalog;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,17 +45,8 @@ public final class TopicRows {
      */
     public static Summary read(KafkaClientConfig kafka, String topic, String hookOrNull, String from, String until,
                                Duration idle, Sink sink) {
-        Map<String, Object> config = kafka.clientMap();
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, TopicCatalog.MAX_REQUEST_BYTES);
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            List<PartitionInfo> infos = consumer.partitionsFor(topic, idle);
-            if (infos == null || infos.isEmpty()) {
-                throw new IllegalArgumentException("topic " + topic + " does not exist (or has no partitions)");
-            }
-            List<TopicPartition> partitions = infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+        try (KafkaConsumer<byte[], byte[]> consumer = ReplayRange.committedReader(kafka)) {
+            List<TopicPartition> partitions = ReplayRange.partitions(consumer, topic, idle);
             Map<TopicPartition, Long> start = ReplayRange.resolve(consumer, partitions, from == null ? "earliest" : from,
                     "--from", topic);
             Map<TopicPartition, Long> end = ReplayRange.resolve(consumer, partitions, until == null ? "latest" : until,

@@ -1,6 +1,5 @@
 package org.saestream.cli;
 
-import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -9,14 +8,13 @@ import org.saestream.eval.TextWindows;
 import org.saestream.hessian.AblationSteering;
 import org.saestream.hessian.HessianSpectrum;
 import org.saestream.hessian.ModelDirectory;
-import org.saestream.hessian.ParameterGlob;
-import org.saestream.lm.ComputeDtype;
 import org.saestream.lm.HfTokenizer;
 import org.saestream.lm.LanguageModel;
 import org.saestream.lm.LossCurvature;
 import org.saestream.lm.ParameterShift;
 import org.saestream.plot.LineCharts;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.charset.StandardCharsets;
@@ -37,8 +35,8 @@ import java.util.function.Predicate;
         description = "Move the weights along text A's top Hessian eigenvector with text B's top-K eigenspace projected "
                 + "out; print and plot both texts' held-out losses against the step size alpha.")
 public final class HessianSteerCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Hugging Face model directory")
-    Path model;
+    @Mixin
+    CurvatureOptions curvature;
 
     @Option(names = "--ablate", required = true, split = ",", paramLabel = "CORPUS_A[,...]",
             description = "The text whose behaviour to break: directories or files, as produce reads")
@@ -48,18 +46,6 @@ public final class HessianSteerCommand implements Callable<Integer> {
             description = "The text whose behaviour to keep")
     List<Path> keep;
 
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's)")
-    Path tokenizer;
-
-    @Option(names = "--params", paramLabel = "GLOB[,GLOB]", description = "Parameters to move (default: all)")
-    String params;
-
-    @Option(names = "--top", description = "B's eigenvectors projected out, and A's computed (default: ${DEFAULT-VALUE})")
-    int top = 5;
-
-    @Option(names = "--iterations", description = "Lanczos iterations per text (default: 3 x top + 20)")
-    Integer iterations;
-
     @Option(names = "--tokens", description = "Tokens of each text for its Hessian (default: ${DEFAULT-VALUE})")
     long tokens = 2048;
 
@@ -67,21 +53,9 @@ public final class HessianSteerCommand implements Callable<Integer> {
             + "(default: ${DEFAULT-VALUE})")
     long heldOutTokens = 2048;
 
-    @Option(names = "--context", description = "Tokens per window (default: ${DEFAULT-VALUE})")
-    int context = 128;
-
-    @Option(names = "--batch", description = "Windows per forward (default: ${DEFAULT-VALUE})")
-    int batch = 8;
-
     @Option(names = "--alpha", split = ",", paramLabel = "A1,A2,...",
             description = "Step sizes along the unit direction (default: -1,-0.5,-0.25,0,0.25,0.5,1)")
     List<Double> alphas = List.of(-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0);
-
-    @Option(names = "--dtype", description = "float64 or float32, as for hessian (default: ${DEFAULT-VALUE})")
-    String dtype = "float64";
-
-    @Option(names = "--seed", description = "Lanczos start vectors (default: ${DEFAULT-VALUE})")
-    long seed = 0;
 
     @Option(names = "--plot", description = "The two loss curves as SVG (default: ${DEFAULT-VALUE})")
     Path plot = Path.of("hessian-steer.svg");
@@ -94,7 +68,7 @@ public final class HessianSteerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        UserInput.existing(model, "--model");
+        UserInput.existing(curvature.model, "--model");
         UserInput.existing(ablate, "--ablate");
         UserInput.existing(keep, "--keep");
         if ((saveAlpha == null) != (out == null)) {
@@ -103,14 +77,14 @@ public final class HessianSteerCommand implements Callable<Integer> {
         if (out != null && Files.exists(out)) {
             throw new IllegalArgumentException("--out " + out + " exists; give a new directory");
         }
-        int m = iterations != null ? iterations : 3 * top + 20;
-        Predicate<String> chosen = ParameterGlob.of(params);
-        try (LanguageModel lm = LanguageModel.load(model, Device.cpu(), ComputeDtype.parse(dtype));
-             HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
+        Predicate<String> chosen = curvature.chosen();
+        int batch = curvature.batch;
+        int top = curvature.top;
+        try (LanguageModel lm = curvature.load(); HfTokenizer tok = curvature.tokenizer()) {
             Split a = split(tok, ablate, "--ablate");
             Split b = split(tok, keep, "--keep");
-            HessianSpectrum spectrumA = spectrum(lm, a, chosen, m, "A (" + names(ablate) + ")");
-            HessianSpectrum spectrumB = spectrum(lm, b, chosen, m, "B (" + names(keep) + ")");
+            HessianSpectrum spectrumA = spectrum(lm, a, chosen, "A (" + names(ablate) + ")");
+            HessianSpectrum spectrumB = spectrum(lm, b, chosen, "B (" + names(keep) + ")");
             AblationSteering steering = AblationSteering.run(lm, spectrumA, spectrumB,
                     LossCurvature.of(lm, TextWindows.batches(a.heldOut, batch), chosen),
                     LossCurvature.of(lm, TextWindows.batches(b.heldOut, batch), chosen), alphas);
@@ -139,10 +113,10 @@ public final class HessianSteerCommand implements Callable<Integer> {
             Files.writeString(plot, svg, StandardCharsets.UTF_8);
             Path json = plot.resolveSibling(plot.getFileName().toString().replaceFirst("\\.svg$", "") + ".json");
             Map<String, Object> report = new LinkedHashMap<>();
-            report.put("model", model.toAbsolutePath().toString());
+            report.put("model", curvature.model.toAbsolutePath().toString());
             report.put("ablate", ablate.stream().map(p -> p.toAbsolutePath().toString()).toList());
             report.put("keep", keep.stream().map(p -> p.toAbsolutePath().toString()).toList());
-            report.put("params", params == null ? "*" : params);
+            report.put("params", curvature.params == null ? "*" : curvature.params);
             report.put("top", top);
             report.put("eigenvalues_a", spectrumA.lanczos().pairs().stream().mapToDouble(p -> p.value()).toArray());
             report.put("eigenvalues_b", spectrumB.lanczos().pairs().stream().mapToDouble(p -> p.value()).toArray());
@@ -153,7 +127,7 @@ public final class HessianSteerCommand implements Callable<Integer> {
             System.out.println("wrote " + plot + " and " + json);
             if (saveAlpha != null) {
                 try (ParameterShift shift = ParameterShift.by(lm, spectrumA.names(), steering.direction(), saveAlpha)) {
-                    ModelDirectory.write(lm, model, out, Map.of("hessian_steer_alpha", saveAlpha.toString(),
+                    ModelDirectory.write(lm, curvature.model, out, Map.of("hessian_steer_alpha", saveAlpha.toString(),
                             "ablate", ablate.toString(), "keep", keep.toString()));
                 }
                 System.out.println("wrote the model at alpha " + saveAlpha + " to " + out);
@@ -172,6 +146,7 @@ public final class HessianSteerCommand implements Callable<Integer> {
     }
 
     private Split split(HfTokenizer tok, List<Path> corpus, String option) throws Exception {
+        int context = curvature.context;
         int hessianWindows = Math.toIntExact((tokens + context - 1) / context);
         List<long[]> all = TextWindows.first(tok, Corpus.list(corpus), tokens + heldOutTokens, context);
         if (all.size() <= hessianWindows) {
@@ -181,16 +156,10 @@ public final class HessianSteerCommand implements Callable<Integer> {
         return new Split(all.subList(0, hessianWindows), all.subList(hessianWindows, all.size()));
     }
 
-    private HessianSpectrum spectrum(LanguageModel lm, Split split, Predicate<String> chosen, int m, String what) {
-        LossCurvature curvature = LossCurvature.of(lm, TextWindows.batches(split.forHessian, batch), chosen);
+    private HessianSpectrum spectrum(LanguageModel lm, Split split, Predicate<String> chosen, String what) {
+        LossCurvature loss = LossCurvature.of(lm, TextWindows.batches(split.forHessian, curvature.batch), chosen);
         System.out.printf(Locale.ROOT, "%s: Hessian over %,d tokens w.r.t. %,d parameters, top %d%n", what,
-                (long) split.forHessian.size() * context, curvature.dimension(), top);
-        long start = System.nanoTime();
-        return HessianSpectrum.compute(curvature, top, m, seed, j -> {
-            if (j % 5 == 0 || j == m) {
-                double s = (System.nanoTime() - start) / 1e9;
-                System.out.printf(Locale.ROOT, "  product %d/%d, %.1f s each, ETA %.0f s%n", j, m, s / j, s / j * (m - j));
-            }
-        });
+                (long) split.forHessian.size() * curvature.context, loss.dimension(), curvature.top);
+        return curvature.spectrum(loss, 5);
     }
 }

@@ -188,7 +188,7 @@ public final class LossCurvature {
     /**
      * H v exactly, by double backward. PyTorch's backward with create_graph leaves each parameter's .grad holding a
      * graph that refers back to the parameter, a reference cycle PyTorch asks callers to break by resetting .grad to
-     * None; DJL 0.35 offers no way to, so every call leaks that graph (about 230 MB a call for the default model over
+     * None; DJL 0.35 offers no way to, so every call leaks that graph (about 200 MB a call for the default model over
      * 2,048 tokens). For checks on small models; {@link #hessianVectorProduct} for anything longer.
      */
     public double[] hessianVectorProductByDoubleBackward(double[] v) {

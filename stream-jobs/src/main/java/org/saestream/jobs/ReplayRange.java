@@ -10,6 +10,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.saestream.flink.SourceRange;
 import org.saestream.topics.KafkaClientConfig;
+import org.saestream.topics.TopicCatalog;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -105,22 +106,35 @@ public final class ReplayRange {
      * reads exactly these records in every pass, however the topic grows, and keeps them when resumed.
      */
     public static Pinned pin(KafkaClientConfig kafka, String topic, String from, String until, Duration timeout) {
-        Map<String, Object> config = kafka.clientMap();
-        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
-            if (infos == null || infos.isEmpty()) {
-                throw new IllegalArgumentException("topic " + topic + " does not exist (or has no partitions)");
-            }
-            List<TopicPartition> partitions = infos.stream().map(p -> new TopicPartition(topic, p.partition()))
-                    .sorted(Comparator.comparingInt(TopicPartition::partition)).toList();
+        try (KafkaConsumer<byte[], byte[]> consumer = committedReader(kafka)) {
+            List<TopicPartition> partitions = partitions(consumer, topic, timeout);
             Map<TopicPartition, Long> start = resolve(consumer, partitions, from == null ? "earliest" : from, "--from",
                     topic);
             Map<TopicPartition, Long> end = resolve(consumer, partitions, until, "--until", topic);
             return new Pinned(spec(partitions, start), spec(partitions, end));
         }
+    }
+
+    /**
+     * A consumer for reading a range by hand: committed records only, no group offsets committed, fetches as large as
+     * the catalog's largest record.
+     */
+    public static KafkaConsumer<byte[], byte[]> committedReader(KafkaClientConfig kafka) {
+        Map<String, Object> config = kafka.clientMap();
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, TopicCatalog.MAX_REQUEST_BYTES);
+        return new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** The topic's partitions in order; fails naming the topic when it does not exist within {@code timeout}. */
+    public static List<TopicPartition> partitions(Consumer<?, ?> consumer, String topic, Duration timeout) {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+        if (infos == null || infos.isEmpty()) {
+            throw new IllegalArgumentException("topic " + topic + " does not exist (or has no partitions)");
+        }
+        return infos.stream().map(p -> new TopicPartition(topic, p.partition()))
+                .sorted(Comparator.comparingInt(TopicPartition::partition)).toList();
     }
 
     private static String spec(List<TopicPartition> partitions, Map<TopicPartition, Long> offsets) {
