@@ -144,6 +144,11 @@ class DashboardBrowserTest {
                 assertEquals(2, browser.eval("+document.querySelector('svg[data-chart=producer-throughput]').dataset.points").asInt());
                 assertEquals("2000", browser.eval("document.querySelector('tr[data-producer=\"run:p0\"] td[data-tokens]').dataset.tokens").asText());
                 assertEquals(3 * 3, browser.eval("+document.querySelector('svg[data-chart=\"singular-values-run\"]').dataset.points").asInt());
+                // the early and late windows' exact ranks: four lines over the three records
+                String windows = "document.querySelector('svg[data-chart=\"window-rank-run\"]')";
+                assertEquals(4 * 3, browser.eval("+" + windows + ".dataset.points").asInt());
+                assertEquals(6, browser.eval("+" + windows + ".querySelector('path[data-series=\"first 8 steps\"]')"
+                        + ".dataset.last").asInt());
                 // every snapshot's spliced evaluation, against tokens trained
                 assertEquals(2, browser.eval("+document.querySelector('svg[data-chart=\"ce-loss-recovered\"]').dataset.points").asInt());
                 // the Matryoshka SAE's prefixes, one line each; none for the plain one
@@ -323,6 +328,9 @@ class DashboardBrowserTest {
         return SpectrumMetrics.newBuilder().setRunId("run").setStep(step).setStepsSeen(step).setSketchRows(32)
                 .setWidth(4096).setSingularValues(List.of(9.0 + step, 4.0, 1.0)).setEffectiveRank(2).setRankThreshold(0.1)
                 .setCenteredSingularValues(List.of(5.0, 1.0)).setCenteredEffectiveRank(1)
+                .setWindowSteps(8).setEarlyFirstStep(1).setEarlyLastStep(8).setEarlyEffectiveRank(6)
+                .setEarlyCenteredEffectiveRank(5).setLateFirstStep(step - 7).setLateLastStep(step)
+                .setLateEffectiveRank(step / 10).setLateCenteredEffectiveRank(1)
                 .setTimeMs(Instant.ofEpochMilli(1_700_000_000_000L + step)).build();
     }
 

@@ -1,8 +1,5 @@
 package org.saestream.baseline;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.saestream.jobs.ReplayRange;
 import org.saestream.records.ActivationBlock;
 import org.saestream.records.RecordCodec;
@@ -14,9 +11,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 
 /**
  * The activation rows of a topic range, read once in offset order per partition: ActivationBlocks between --from and
@@ -45,94 +39,55 @@ public final class TopicRows {
      */
     public static Summary read(KafkaClientConfig kafka, String topic, String hookOrNull, String from, String until,
                                Duration idle, Sink sink) {
-        try (KafkaConsumer<byte[], byte[]> consumer = ReplayRange.committedReader(kafka)) {
-            List<TopicPartition> partitions = ReplayRange.partitions(consumer, topic, idle);
-            Map<TopicPartition, Long> start = ReplayRange.resolve(consumer, partitions, from == null ? "earliest" : from,
-                    "--from", topic);
-            Map<TopicPartition, Long> end = ReplayRange.resolve(consumer, partitions, until == null ? "latest" : until,
-                    "--until", topic);
-            consumer.assign(partitions);
-            partitions.forEach(p -> consumer.seek(p, start.get(p)));
-            long tokens = 0;
-            long blocks = 0;
-            long skipped = 0;
+        var read = new Object() {
+            long tokens;
+            long blocks;
+            long skipped;
             int width = -1;
             String hook = hookOrNull;
             String model = "";
-            long lastProgress = System.nanoTime();
-            while (!done(consumer, partitions, end)) {
-                boolean any = false;
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    any = true;
-                    TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-                    if (r.offset() >= end.get(tp)) {
-                        continue;
-                    }
-                    String where = topic + "-" + r.partition() + "@" + r.offset();
-                    ActivationBlock block;
-                    try {
-                        block = RecordCodec.ACTIVATION_BLOCK.decode(r.value());
-                    } catch (RecordDecodeException e) {
-                        LOG.warn("skipped {}: {}", where, e.getMessage());
-                        skipped++;
-                        continue;
-                    }
-                    if (hook != null && !hook.equals(block.getHookName().toString())) {
-                        continue;
-                    }
-                    hook = block.getHookName().toString();
-                    if (width < 0) {
-                        width = block.getWidth();
-                        model = block.getModelId().toString();
-                    }
-                    float[] data;
-                    try {
-                        data = TensorCodec.decode(block.getData(), DType.valueOf(block.getDtype().name()));
-                    } catch (IllegalArgumentException e) {
-                        LOG.warn("skipped {}: {}", where, e.getMessage());
-                        skipped++;
-                        continue;
-                    }
-                    if (block.getWidth() != width || data.length != (long) block.getTokenCount() * width) {
-                        LOG.warn("skipped {}: {} values for {} tokens of width {}, expected width {}", where,
-                                data.length, block.getTokenCount(), block.getWidth(), width);
-                        skipped++;
-                        continue;
-                    }
-                    sink.accept(data, block.getTokenCount(), block);
-                    tokens += block.getTokenCount();
-                    blocks++;
-                }
-                if (any) {
-                    lastProgress = System.nanoTime();
-                } else if (System.nanoTime() - lastProgress > idle.toNanos()) {
-                    throw new IllegalStateException("waited " + idle.toSeconds() + " s for records of " + topic
-                            + " up to offsets " + end + " and got none (positions " + positions(consumer, partitions)
-                            + ")");
-                }
+        };
+        ReplayRange.Read range = ReplayRange.readCommitted(kafka, topic, from, until, idle, r -> {
+            String where = topic + "-" + r.partition() + "@" + r.offset();
+            ActivationBlock block;
+            try {
+                block = RecordCodec.ACTIVATION_BLOCK.decode(r.value());
+            } catch (RecordDecodeException e) {
+                LOG.warn("skipped {}: {}", where, e.getMessage());
+                read.skipped++;
+                return;
             }
-            if (width < 0) {
-                throw new IllegalArgumentException("topic " + topic + " holds no activation block"
-                        + (hookOrNull == null ? "" : " of hook " + hookOrNull) + " between " + start + " and " + end);
+            if (read.hook != null && !read.hook.equals(block.getHookName().toString())) {
+                return;
             }
-            return new Summary(tokens, blocks, skipped, width, hook, model);
+            read.hook = block.getHookName().toString();
+            if (read.width < 0) {
+                read.width = block.getWidth();
+                read.model = block.getModelId().toString();
+            }
+            float[] data;
+            try {
+                data = TensorCodec.decode(block.getData(), DType.valueOf(block.getDtype().name()));
+            } catch (IllegalArgumentException e) {
+                LOG.warn("skipped {}: {}", where, e.getMessage());
+                read.skipped++;
+                return;
+            }
+            if (block.getWidth() != read.width || data.length != (long) block.getTokenCount() * read.width) {
+                LOG.warn("skipped {}: {} values for {} tokens of width {}, expected width {}", where,
+                        data.length, block.getTokenCount(), block.getWidth(), read.width);
+                read.skipped++;
+                return;
+            }
+            sink.accept(data, block.getTokenCount(), block);
+            read.tokens += block.getTokenCount();
+            read.blocks++;
+        });
+        if (read.width < 0) {
+            throw new IllegalArgumentException("topic " + topic + " holds no activation block"
+                    + (hookOrNull == null ? "" : " of hook " + hookOrNull) + " between " + range.start() + " and "
+                    + range.end());
         }
-    }
-
-    private static boolean done(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions,
-                                Map<TopicPartition, Long> end) {
-        for (TopicPartition p : partitions) {
-            if (consumer.position(p) < end.get(p)) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static Map<TopicPartition, Long> positions(KafkaConsumer<byte[], byte[]> consumer,
-                                                       List<TopicPartition> partitions) {
-        Map<TopicPartition, Long> out = new HashMap<>();
-        partitions.forEach(p -> out.put(p, consumer.position(p)));
-        return out;
+        return new Summary(read.tokens, read.blocks, read.skipped, read.width, read.hook, read.model);
     }
 }

@@ -43,8 +43,14 @@ public final class SpectrumCommand implements Callable<Integer> {
     @Mixin
     FlinkOptions flink;
 
-    @Option(names = "--sketch-rows", description = "Frequent Directions rows l (default: ${DEFAULT-VALUE})")
-    int sketchRows = 64;
+    @Option(names = "--sketch-rows", paramLabel = "auto|L", description = "Frequent Directions rows l: exact until 2l "
+            + "steps, error bound falling as 1/l after; auto = the most that fit --sketch-memory at the run's sketch "
+            + "width, up to " + SpectrumJobConfig.MAX_AUTO_SKETCH_ROWS + " (default: ${DEFAULT-VALUE})")
+    String sketchRows = "auto";
+
+    @Option(names = "--sketch-memory", paramLabel = "SIZE", description = "Bound on the sketch's memory per run "
+            + "(rows and Gram matrix, 16 l k + 16 l^2 bytes) (default: ${DEFAULT-VALUE})")
+    String sketchMemory = "256mb";
 
     @Option(names = "--publish-every", description = "Publish every S steps (default: ${DEFAULT-VALUE})")
     int publishEvery = 50;
@@ -53,15 +59,17 @@ public final class SpectrumCommand implements Callable<Integer> {
             + "of the largest (default: ${DEFAULT-VALUE})")
     double rankThreshold = 0.1;
 
-    @Option(names = "--recent-steps", description = "Steps whose loadings are reported (default: ${DEFAULT-VALUE})")
-    int recentSteps = 64;
+    @Option(names = "--recent-steps", paramLabel = "N", description = "The early and late windows: the first and the "
+            + "last N steps, whose exact effective ranks (with and without the mean) are published; loadings are "
+            + "reported for the last N (default: ${DEFAULT-VALUE})")
+    int recentSteps = SpectrumJobConfig.DEFAULT_RECENT_STEPS;
 
     @Option(names = "--top-directions", description = "Directions with loadings (default: ${DEFAULT-VALUE})")
     int topDirections = 3;
 
     @Override
     public Integer call() throws Exception {
-        SpectrumJobConfig config = SpectrumJobConfig.forRun(run).withSketchRows(sketchRows)
+        SpectrumJobConfig config = SpectrumJobConfig.forRun(run).withSketch(sketchRows, sketchMemory)
                 .withPublishEvery(publishEvery).withRankThreshold(rankThreshold).withLoadings(recentSteps, topDirections);
         Duration interval = Durations.parse(checkpointInterval);
         Optional<Path> restorePoint = Optional.ofNullable(restore)

@@ -7,7 +7,9 @@ import org.saestream.plot.LineCharts;
 import org.saestream.produce.synthetic.SyntheticConfig;
 import org.saestream.produce.synthetic.SyntheticFeatures;
 import org.saestream.sae.SaeConfig;
+import org.saestream.study.GradientSpectrumStudy;
 import org.saestream.study.RepeatedData;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,6 +17,7 @@ import picocli.CommandLine.Option;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,7 +30,7 @@ import java.util.function.ToDoubleFunction;
 /** Experiments whose tables and plots the documents in docs/ show; each reproduces its document's figures. */
 @Command(name = "study", mixinStandardHelpOptions = true,
         description = "Experiments behind the documents in docs/: each writes the table and plot its document shows.",
-        subcommands = {StudyCommand.RepeatedDataCommand.class})
+        subcommands = {StudyCommand.RepeatedDataCommand.class, StudyCommand.GradientSpectrumCommand.class})
 public final class StudyCommand implements Runnable {
     @Override
     public void run() {
@@ -132,6 +135,106 @@ public final class StudyCommand implements Runnable {
             return new LineCharts.Panel(title, yLabel, runs.stream().map(r -> new LineCharts.Series(name.apply(r),
                     r.curve().stream().mapToDouble(p -> p.tokens()).toArray(),
                     r.curve().stream().mapToDouble(value).toArray())).toList());
+        }
+    }
+
+    /** `saestream study gradient-spectrum`: a training run's whole gradient log, exactly, next to the sketch's view. */
+    @Command(name = "gradient-spectrum", mixinStandardHelpOptions = true,
+            description = "Reads gradients.<run> back and counts the singular values above the threshold x the "
+                    + "largest, exactly, for all steps, the first and the last N, each with and without the mean, and "
+                    + "what Frequent Directions sketches of the given sizes report; writes table.md, spectrum.json "
+                    + "and spectrum.svg.")
+    static final class GradientSpectrumCommand implements Callable<Integer> {
+        @ArgGroup(exclusive = false, multiplicity = "1")
+        KafkaTarget cluster;
+
+        @Option(names = "--run", required = true, description = "The training run: reads gradients.<run>")
+        String run;
+
+        @Option(names = "--window", paramLabel = "N", description = "The early and late windows: the first and the "
+                + "last N steps (default: ${DEFAULT-VALUE})")
+        int window = org.saestream.spectrum.SpectrumJobConfig.DEFAULT_RECENT_STEPS;
+
+        @Option(names = "--rank-threshold", description = "Count singular values above this fraction of the largest "
+                + "(default: ${DEFAULT-VALUE})")
+        double threshold = 0.1;
+
+        @Option(names = "--sketch-rows", split = ",", paramLabel = "L1,L2,...", description = "Frequent Directions "
+                + "sizes to compare, 0 for the spectrum job's automatic one (default: 64,0)")
+        List<Integer> sketchRows = List.of(64, 0);
+
+        @Option(names = "--out", description = "Where the table, values and plot go (default: ${DEFAULT-VALUE})")
+        Path out = Path.of("docs", "gradient-spectrum");
+
+        @Override
+        public Integer call() throws Exception {
+            if (window < 2) {
+                throw new IllegalArgumentException("--window must be at least 2, got " + window);
+            }
+            GradientSpectrumStudy.Log log;
+            try (KafkaTarget.Connection kafka = cluster.connect()) {
+                log = GradientSpectrumStudy.read(kafka.client(), run, Duration.ofSeconds(30), System.out::println);
+            }
+            System.out.printf(Locale.ROOT, "%d steps (%d to %d) of %s sketch width %d, %d records skipped%n",
+                    log.steps().size(), log.steps().get(0), log.steps().get(log.steps().size() - 1), log.method(),
+                    log.width(), log.skipped());
+            GradientSpectrumStudy.Result result = GradientSpectrumStudy.analyse(log, window, threshold, sketchRows,
+                    System.out::println);
+            Files.createDirectories(out);
+            String table = table(result);
+            Files.writeString(out.resolve("table.md"), table, StandardCharsets.UTF_8);
+            Files.writeString(out.resolve("spectrum.svg"), plot(result), StandardCharsets.UTF_8);
+            new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                    .enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("spectrum.json").toFile(),
+                    result);
+            System.out.print(table);
+            System.out.println("wrote " + out.resolve("table.md") + ", " + out.resolve("spectrum.svg") + " and "
+                    + out.resolve("spectrum.json"));
+            return 0;
+        }
+
+        static String table(GradientSpectrumStudy.Result r) {
+            StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "| gradients of %s (%s sketch, k = %d) | "
+                    + "steps | σ above %.0f%% of σ₁ | after subtracting the mean |%n| --- | --- | ---: | ---: |%n",
+                    r.run(), r.sketchMethod(), r.width(), 100 * r.threshold()));
+            List<GradientSpectrumStudy.Counts> rows = new ArrayList<>(List.of(r.all(), r.early(), r.late()));
+            rows.addAll(r.sketches());
+            for (GradientSpectrumStudy.Counts c : rows) {
+                b.append(String.format(Locale.ROOT, "| %s | %d–%d | %d of %d | %d of %d |%n", c.what(), c.firstStep(),
+                        c.lastStep(), c.above(), c.singularValues().length, c.aboveCentered(),
+                        c.centeredSingularValues().length));
+            }
+            return b.toString();
+        }
+
+        static String plot(GradientSpectrumStudy.Result r) {
+            List<GradientSpectrumStudy.Counts> lines = new ArrayList<>(List.of(r.all(), r.early(), r.late()));
+            lines.addAll(r.sketches());
+            int shown = Math.min(400, r.all().singularValues().length);
+            List<LineCharts.Panel> panels = List.of(
+                    panel("as they are", lines, shown, false, r.threshold()),
+                    panel("mean subtracted", lines, shown, true, r.threshold()));
+            return LineCharts.svg(String.format(Locale.ROOT, "Singular values of %s's gradients (σᵢ / σ₁)", r.run()),
+                    "index i", panels, 2);
+        }
+
+        private static LineCharts.Panel panel(String title, List<GradientSpectrumStudy.Counts> lines, int shown,
+                                              boolean centered, double threshold) {
+            List<LineCharts.Series> series = new ArrayList<>();
+            for (GradientSpectrumStudy.Counts c : lines) {
+                double[] sigma = centered ? c.centeredSingularValues() : c.singularValues();
+                int count = Math.min(shown, sigma.length);
+                double[] x = new double[count];
+                double[] y = new double[count];
+                for (int i = 0; i < count; i++) {
+                    x[i] = i + 1;
+                    y[i] = sigma[0] > 0 ? sigma[i] / sigma[0] : 0;
+                }
+                series.add(new LineCharts.Series(c.what(), x, y));
+            }
+            series.add(new LineCharts.Series(String.format(Locale.ROOT, "threshold %.2f", threshold),
+                    new double[] {1, shown}, new double[] {threshold, threshold}));
+            return new LineCharts.Panel(title, "σᵢ / σ₁", series);
         }
     }
 }

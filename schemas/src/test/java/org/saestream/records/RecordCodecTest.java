@@ -107,30 +107,34 @@ class RecordCodecTest {
     }
 
     @Test
-    void spectraWrittenWithTheFirstSpectrumMetricsSchemaStillDecode() throws Exception {
+    void spectraWrittenWithEarlierSpectrumMetricsSchemasStillDecode() throws Exception {
         java.util.List<Schema> history = RecordCodec.history("SpectrumMetrics");
-        assertEquals(1, history.size(), "version 1 of SpectrumMetrics is kept as a resource");
-        Schema v1 = history.get(0);
-        GenericRecord old = new GenericData.Record(v1);
-        for (Schema.Field f : v1.getFields()) {
-            Schema type = f.schema();
-            switch (type.getType()) {
-                case STRING -> old.put(f.name(), "run-1");
-                case INT -> old.put(f.name(), 3);
-                case LONG -> old.put(f.name(), 40L);
-                case DOUBLE -> old.put(f.name(), 0.5);
-                case ARRAY -> old.put(f.name(), new GenericData.Array<>(0, type));
-                case UNION -> old.put(f.name(), null);
-                default -> throw new AssertionError("unexpected field type in v1: " + f);
+        assertEquals(2, history.size(), "versions 1 and 2 of SpectrumMetrics are kept as resources");
+        for (int version = 1; version <= history.size(); version++) {
+            Schema old = history.get(version - 1);
+            GenericRecord record = new GenericData.Record(old);
+            for (Schema.Field f : old.getFields()) {
+                Schema type = f.schema();
+                switch (type.getType()) {
+                    case STRING -> record.put(f.name(), "run-1");
+                    case INT -> record.put(f.name(), 3);
+                    case LONG -> record.put(f.name(), 40L);
+                    case DOUBLE -> record.put(f.name(), 0.5);
+                    case ARRAY -> record.put(f.name(), new GenericData.Array<>(0, type));
+                    case UNION -> record.put(f.name(), null);
+                    default -> throw new AssertionError("unexpected field type in v" + version + ": " + f);
+                }
             }
-        }
-        byte[] written = new org.apache.avro.message.BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1)
-                .encode(old).array();
+            byte[] written = new org.apache.avro.message.BinaryMessageEncoder<GenericRecord>(GenericData.get(), old)
+                    .encode(record).array();
 
-        SpectrumMetrics read = RecordCodec.SPECTRUM_METRICS.decode(written);
-        assertEquals("run-1", read.getRunId());
-        assertEquals(40L, read.getStepsSeen());
-        assertEquals(0L, read.getRecordsRejected(), "the new field takes its default");
+            SpectrumMetrics read = RecordCodec.SPECTRUM_METRICS.decode(written);
+            assertEquals("run-1", read.getRunId(), "v" + version);
+            assertEquals(40L, read.getStepsSeen(), "v" + version);
+            assertEquals(version == 1 ? 0L : 40L, read.getRecordsRejected(), "v1 lacks records_rejected: its default");
+            assertEquals(0, read.getWindowSteps(), "v" + version + " has no windows: the default");
+            assertEquals(0, read.getLateCenteredEffectiveRank(), "v" + version);
+        }
     }
 
     @Test

@@ -3,6 +3,7 @@ package org.saestream.jobs;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.common.PartitionInfo;
@@ -113,6 +114,57 @@ public final class ReplayRange {
             Map<TopicPartition, Long> end = resolve(consumer, partitions, until, "--until", topic);
             return new Pinned(spec(partitions, start), spec(partitions, end));
         }
+    }
+
+    /** What {@link #readCommitted} read: the resolved ends of the range. */
+    public record Read(Map<TopicPartition, Long> start, Map<TopicPartition, Long> end) {
+    }
+
+    /**
+     * Hands every committed record of {@code topic} in [from, until) (null: earliest, and latest as of the start) to
+     * {@code handler}, partition by partition as they arrive; fails naming the topic and the positions when no record
+     * arrives for {@code idle} before the end is reached.
+     */
+    public static Read readCommitted(KafkaClientConfig kafka, String topic, String from, String until, Duration idle,
+                                     java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> handler) {
+        try (KafkaConsumer<byte[], byte[]> consumer = committedReader(kafka)) {
+            List<TopicPartition> partitions = partitions(consumer, topic, idle);
+            Map<TopicPartition, Long> start = resolve(consumer, partitions, from == null ? "earliest" : from, "--from",
+                    topic);
+            Map<TopicPartition, Long> end = resolve(consumer, partitions, until == null ? "latest" : until, "--until",
+                    topic);
+            consumer.assign(partitions);
+            partitions.forEach(p -> consumer.seek(p, start.get(p)));
+            long lastProgress = System.nanoTime();
+            while (!reached(consumer, partitions, end)) {
+                boolean any = false;
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    any = true;
+                    if (r.offset() < end.get(new TopicPartition(r.topic(), r.partition()))) {
+                        handler.accept(r);
+                    }
+                }
+                if (any) {
+                    lastProgress = System.nanoTime();
+                } else if (System.nanoTime() - lastProgress > idle.toNanos()) {
+                    Map<TopicPartition, Long> positions = new HashMap<>();
+                    partitions.forEach(p -> positions.put(p, consumer.position(p)));
+                    throw new IllegalStateException("waited " + idle.toSeconds() + " s for records of " + topic
+                            + " up to offsets " + end + " and got none (positions " + positions + ")");
+                }
+            }
+            return new Read(start, end);
+        }
+    }
+
+    private static boolean reached(KafkaConsumer<byte[], byte[]> consumer, List<TopicPartition> partitions,
+                                   Map<TopicPartition, Long> end) {
+        for (TopicPartition p : partitions) {
+            if (consumer.position(p) < end.get(p)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -12,7 +12,8 @@ import java.util.Arrays;
  * <p>Variant: a buffer of 2l rows. Rows are appended until it is full; then, with B = U S V^T and
  * delta = s_l^2 (the l-th largest squared singular value, the median of the 2l), B becomes
  * sqrt(max(S^2 - delta, 0)) V^T, which leaves at most l - 1 non-zero rows, and delta is added to the
- * total shrinkage Delta. One SVD per l+1 rows (amortised O(l k) per row); memory 2l x k doubles.
+ * total shrinkage Delta. One SVD per l+1 rows; memory at most 2l x k doubles for the rows plus the Gram
+ * matrix's triangle ({@link #bytesAtMost}), allocated as rows arrive, so a large l costs only what a run fills.
  *
  * <p>Guarantee, at every moment (not only after a shrink), with Delta = {@link #totalShrinkage()}:
  * <ul>
@@ -22,19 +23,23 @@ import java.util.Arrays;
  *   shrink removes at least l x delta from ||B||_F^2; in particular Delta &lt;= ||A||_F^2 / l, and Delta = 0
  *   while A has rank below l.</li>
  * </ul>
- * The SVD is the eigen-decomposition of the small Gram matrix B B^T ({@link SymmetricEigen}), so the
- * work per shrink is O(l^2 k + l^3) and the result is deterministic: the same rows in the same order
- * give bitwise the same sketch, also after {@link #exportState()} / {@link #restore(byte[])}.
+ * The SVD is the eigen-decomposition of the Gram matrix B B^T ({@link SymmetricEigen}), which is kept as rows
+ * arrive (O(m k) per row, m the rows held); a shrink costs O(l^3 + l^2 k), and the result is deterministic: the
+ * same rows in the same order give bitwise the same sketch, also after {@link #exportState()} /
+ * {@link #restore(byte[])}.
  */
 public final class FrequentDirections {
     private static final int STATE_MAGIC = 0x46440001; // "FD", version 1
-    /** 2l x k must fit one Java array. */
-    static final long MAX_BUFFER_ELEMENTS = Integer.MAX_VALUE - 16;
 
     private final int width;
     private final int sketchRows;
-    /** [2l, k] row-major; rows at or beyond {@code occupied} are zero. */
-    private final double[] rows;
+    /** Up to 2l rows of length k, each allocated when first filled, so a large l costs only what the run uses. */
+    private final double[][] rows;
+    /**
+     * The lower triangle of G = B B^T, gram[a][b] = b_a . b_b for b &lt;= a, kept as rows arrive (O(m k) per
+     * row) so that a spectrum or a shrink never recomputes the O(m^2 k) products.
+     */
+    private final double[][] gram;
     private int occupied;
     private long rowsSeen;
     private long shrinks;
@@ -42,7 +47,7 @@ public final class FrequentDirections {
 
     /**
      * @param width      k, the length of every row
-     * @param sketchRows l (at least 2); the buffer holds 2l rows, and the error bound falls as 1/l
+     * @param sketchRows l (at least 2); the buffer holds up to 2l rows, and the error bound falls as 1/l
      */
     public FrequentDirections(int width, int sketchRows) {
         if (width < 1) {
@@ -51,25 +56,30 @@ public final class FrequentDirections {
         if (sketchRows < 2) {
             throw new IllegalArgumentException("sketchRows must be at least 2, got " + sketchRows);
         }
-        if ((long) 2 * sketchRows * width > MAX_BUFFER_ELEMENTS) {
-            throw new IllegalArgumentException("a buffer of 2 x " + sketchRows + " rows of width " + width
-                    + " does not fit in one Java array");
-        }
         this.width = width;
         this.sketchRows = sketchRows;
-        this.rows = new double[2 * sketchRows * width];
+        this.rows = new double[2 * sketchRows][];
+        this.gram = new double[2 * sketchRows][];
+    }
+
+    /**
+     * Bytes a sketch of l rows of width k holds at most: the 2l-row buffer and the Gram matrix's triangle
+     * (16 l k + 16 l^2); a spectrum or a shrink briefly needs a few more (2l)^2 doubles.
+     */
+    public static long bytesAtMost(int sketchRows, int width) {
+        return 16L * sketchRows * width + 16L * sketchRows * sketchRows;
     }
 
     /** Appends one row; returns true when it filled the buffer and the sketch shrank (a compact moment to save it). */
     public boolean insert(float[] row) {
         checkWidth(row.length);
-        int at = occupied * width;
+        double[] target = slot(occupied);
         for (int j = 0; j < width; j++) {
             float v = row[j];
             if (!Float.isFinite(v)) {
                 throw new IllegalArgumentException("row value at index " + j + " is " + v);
             }
-            rows[at + j] = v;
+            target[j] = v;
         }
         return appended();
     }
@@ -77,15 +87,20 @@ public final class FrequentDirections {
     /** Appends one row; returns true when it filled the buffer and the sketch shrank. */
     public boolean insert(double[] row) {
         checkWidth(row.length);
-        int at = occupied * width;
         for (int j = 0; j < width; j++) {
-            double v = row[j];
-            if (!Double.isFinite(v)) {
-                throw new IllegalArgumentException("row value at index " + j + " is " + v);
+            if (!Double.isFinite(row[j])) {
+                throw new IllegalArgumentException("row value at index " + j + " is " + row[j]);
             }
-            rows[at + j] = v;
         }
+        System.arraycopy(row, 0, slot(occupied), 0, width);
         return appended();
+    }
+
+    private double[] slot(int a) {
+        if (rows[a] == null) {
+            rows[a] = new double[width];
+        }
+        return rows[a];
     }
 
     private void checkWidth(int length) {
@@ -95,6 +110,7 @@ public final class FrequentDirections {
     }
 
     private boolean appended() {
+        gramRow(occupied);
         occupied++;
         rowsSeen++;
         if (occupied < 2 * sketchRows) {
@@ -104,24 +120,37 @@ public final class FrequentDirections {
         return true;
     }
 
+    /** Fills gram[a] with row a's products with rows 0..a. */
+    private void gramRow(int a) {
+        double[] g = new double[a + 1];
+        for (int b = 0; b <= a; b++) {
+            g[b] = dot(rows[a], 0, rows[b], 0, width);
+        }
+        gram[a] = g;
+    }
+
     /** B = U S V^T; B := sqrt(max(S^2 - s_l^2, 0)) V^T, computed as c_i (u_i^T B) with c_i = sqrt(1 - delta / s_i^2). */
     private void shrink() {
         SymmetricEigen.Decomposition eig = SymmetricEigen.of(gram());
         double[] lambda = eig.values();
         double delta = Math.max(lambda[sketchRows - 1], 0);
-        double[] shrunk = new double[(sketchRows - 1) * width];
+        double[][] shrunk = new double[sketchRows - 1][];
         int kept = 0;
         for (int i = 0; i < sketchRows - 1 && lambda[i] > delta; i++) {
             double[] w = combine(eig.vectors()[i]); // u_i^T B = s_i v_i^T
             double scale = Math.sqrt((lambda[i] - delta) / lambda[i]);
             for (int j = 0; j < width; j++) {
-                shrunk[kept * width + j] = scale * w[j];
+                w[j] *= scale;
             }
-            kept++;
+            shrunk[kept++] = w;
         }
-        Arrays.fill(rows, 0);
-        System.arraycopy(shrunk, 0, rows, 0, kept * width);
+        Arrays.fill(rows, null); // the rows beyond the kept ones are freed: memory follows what the sketch holds
+        Arrays.fill(gram, null);
+        System.arraycopy(shrunk, 0, rows, 0, kept);
         occupied = kept;
+        for (int a = 0; a < kept; a++) {
+            gramRow(a);
+        }
         totalShrinkage += delta;
         shrinks++;
     }
@@ -131,10 +160,9 @@ public final class FrequentDirections {
         int m = occupied;
         double[][] g = new double[m][m];
         for (int a = 0; a < m; a++) {
-            for (int b = a; b < m; b++) {
-                double dot = dot(rows, a * width, rows, b * width, width);
-                g[a][b] = dot;
-                g[b][a] = dot;
+            for (int b = 0; b <= a; b++) {
+                g[a][b] = gram[a][b];
+                g[b][a] = gram[a][b];
             }
         }
         return g;
@@ -142,7 +170,7 @@ public final class FrequentDirections {
 
     /** Row a of B dotted with x (length k). */
     double rowDot(int a, double[] x) {
-        return dot(rows, a * width, x, 0, width);
+        return dot(rows[a], 0, x, 0, width);
     }
 
     /** A copy of row a of B. */
@@ -150,7 +178,7 @@ public final class FrequentDirections {
         if (a < 0 || a >= occupied) {
             throw new IndexOutOfBoundsException("row " + a + " of " + occupied);
         }
-        return Arrays.copyOfRange(rows, a * width, (a + 1) * width);
+        return rows[a].clone();
     }
 
     /** sum_i u[i] b_i, a vector of length k. */
@@ -158,9 +186,9 @@ public final class FrequentDirections {
         double[] w = new double[width];
         for (int a = 0; a < u.length; a++) {
             double ua = u[a];
-            int at = a * width;
+            double[] r = rows[a];
             for (int j = 0; j < width; j++) {
-                w[j] += ua * rows[at + j];
+                w[j] += ua * r[j];
             }
         }
         return w;
@@ -252,10 +280,13 @@ public final class FrequentDirections {
 
     /** Everything, bitwise: width, l, counters, Delta and the occupied rows (8 x k bytes each). */
     public byte[] exportState() {
-        ByteBuffer out = ByteBuffer.allocate(4 * 4 + 3 * 8 + occupied * width * 8).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(4 * 4 + 3 * 8 + (long) occupied * width * 8)).order(ByteOrder.LITTLE_ENDIAN);
         out.putInt(STATE_MAGIC).putInt(width).putInt(sketchRows).putInt(occupied);
         out.putLong(rowsSeen).putLong(shrinks).putDouble(totalShrinkage);
-        out.asDoubleBuffer().put(rows, 0, occupied * width);
+        var values = out.asDoubleBuffer();
+        for (int a = 0; a < occupied; a++) {
+            values.put(rows[a]);
+        }
         return out.array();
     }
 
@@ -278,7 +309,11 @@ public final class FrequentDirections {
         fd.rowsSeen = in.getLong();
         fd.shrinks = in.getLong();
         fd.totalShrinkage = in.getDouble();
-        in.asDoubleBuffer().get(fd.rows, 0, occupied * fd.width);
+        var values = in.asDoubleBuffer();
+        for (int a = 0; a < occupied; a++) {
+            values.get(fd.slot(a));
+            fd.gramRow(a);
+        }
         return fd;
     }
 }

@@ -41,7 +41,8 @@ import java.util.Map;
  * {@link StateAtCheckpointOperator}) so that a checkpoint matches its Kafka offsets: the sketch as of its last
  * shrink ({@code spectrum-sketch}, rewritten after a shrink), the rows folded in since
  * ({@code spectrum-pending-rows}, appended; a restore re-inserts them, which rebuilds the sketch bitwise), the
- * recent steps' rows ({@code spectrum-recent}, one map entry per step) and the counters.
+ * recent steps' rows ({@code spectrum-recent}, one map entry per step: the late window), the first steps' rows
+ * ({@code spectrum-first-steps}, appended until the early window is full) and the counters.
  */
 public final class GradientSpectrumFunction extends KeyedProcessFunction<String, InputRecord, OutboundRecord>
         implements WorkingState<String> {
@@ -52,6 +53,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
     private transient ValueState<byte[]> sketchState;
     private transient ListState<byte[]> pendingState;
     private transient MapState<Integer, byte[]> recentState;
+    private transient ListState<byte[]> firstState;
     private transient ValueState<SpectrumCounters> countersState;
     private transient Counter rejected;
     /** Working copies of the keyed state, loaded on a key's first element after (re)start. */
@@ -74,6 +76,13 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
         int pendingWritten;
         /** recent-steps entries not yet written, by slot */
         final Map<Integer, byte[]> recentUnwritten = new LinkedHashMap<>();
+        /** the early window: the first R accepted steps and their rows */
+        final List<Long> firstSteps = new ArrayList<>();
+        final List<float[]> firstRows = new ArrayList<>();
+        /** early-window entries not yet written */
+        final List<byte[]> firstUnwritten = new ArrayList<>();
+        /** the early window's ranks once it is full (they cannot change after) */
+        WindowRanks earlyRanks;
 
         RunSession(SpectrumCounters counts, RecentSteps recent, SpectrumSketch sketch) {
             this.counts = counts;
@@ -97,6 +106,8 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
         pendingState = getRuntimeContext().getListState(new ListStateDescriptor<>("spectrum-pending-rows",
                 PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         recentState = getRuntimeContext().getMapState(new MapStateDescriptor<>("spectrum-recent", Types.INT,
+                PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        firstState = getRuntimeContext().getListState(new ListStateDescriptor<>("spectrum-first-steps",
                 PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         countersState = getRuntimeContext().getState(countersDescriptor());
         rejected = getRuntimeContext().getMetricGroup().counter("gradientRecordsRejected");
@@ -127,6 +138,10 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
         s.pendingWritten = s.pending.size();
         recentState.putAll(s.recentUnwritten);
         s.recentUnwritten.clear();
+        if (!s.firstUnwritten.isEmpty()) {
+            firstState.addAll(s.firstUnwritten);
+            s.firstUnwritten.clear();
+        }
         countersState.update(s.counts);
     }
 
@@ -159,7 +174,7 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
     private void fold(RunSession s, GradientValidator.Accepted a) throws Exception {
         SpectrumCounters c = s.counts;
         if (s.sketch == null) {
-            s.sketch = new SpectrumSketch(a.row().length, config.sketchRows());
+            s.sketch = new SpectrumSketch(a.row().length, config.sketchRowsFor(a.row().length));
             c.width = a.row().length;
             c.sketchMethod = a.step().getSketchMethod().name();
             c.sketchSeed = a.step().getSketchSeed();
@@ -172,6 +187,12 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
             s.pending.add(a.rowFloat32());
         }
         long step = a.step().getStep();
+        // only while the window holds every step so far (a state from before windows existed never starts one late)
+        if (s.firstRows.size() < config.recentSteps() && s.firstRows.size() == c.rowsSeen) {
+            s.firstSteps.add(step);
+            s.firstRows.add(a.row());
+            s.firstUnwritten.add(RecentSteps.encode(step, a.rowFloat32()));
+        }
         s.recent.put(c.rowsSeen, step, a.row());
         s.recentUnwritten.put(s.recent.slot(c.rowsSeen), RecentSteps.encode(step, a.rowFloat32()));
         c.rowsSeen++;
@@ -190,9 +211,21 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
     }
 
     private void publish(String run, RunSession s, Collector<OutboundRecord> out) {
-        var metrics = SpectrumRecords.metrics(run, s.sketch, s.recent, s.counts, config, Instant.now());
+        var metrics = SpectrumRecords.metrics(run, s.sketch, s.recent, s.counts, config, earlyWindow(s),
+                Instant.now());
         out.collect(OutboundRecord.of(TopicCatalog.SPECTRUM, run, metrics));
         s.counts.publishedAtRows = s.counts.rowsSeen;
+    }
+
+    private WindowRanks earlyWindow(RunSession s) {
+        if (s.earlyRanks != null) {
+            return s.earlyRanks;
+        }
+        WindowRanks ranks = WindowRanks.of(s.firstSteps, s.firstRows, config.rankThreshold());
+        if (s.firstRows.size() == config.recentSteps()) {
+            s.earlyRanks = ranks;
+        }
+        return ranks;
     }
 
     private OutboundRecord deadLetter(InputRecord record, String reason) {
@@ -222,6 +255,13 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
         s = new RunSession(c, restoreRecent(c), restoreSketch(run, c, pending));
         s.pending.addAll(pending);
         s.pendingWritten = pending.size();
+        Iterable<byte[]> first = firstState.get();
+        if (first != null) {
+            for (byte[] entry : first) {
+                s.firstSteps.add(RecentSteps.decodeStep(entry));
+                s.firstRows.add(RecentSteps.decodeRow(entry));
+            }
+        }
         sessions.put(run, s);
         return s;
     }
@@ -230,13 +270,13 @@ public final class GradientSpectrumFunction extends KeyedProcessFunction<String,
     private SpectrumSketch restoreSketch(String run, SpectrumCounters c, List<byte[]> pending) throws Exception {
         byte[] saved = sketchState.value();
         SpectrumSketch sketch = saved != null ? SpectrumSketch.restore(saved)
-                : c.width > 0 ? new SpectrumSketch(c.width, config.sketchRows()) : null;
+                : c.width > 0 ? new SpectrumSketch(c.width, config.sketchRowsFor(c.width)) : null;
         if (sketch == null) {
             return null;
         }
-        if (sketch.sketchRows() != config.sketchRows()) {
+        if (sketch.sketchRows() != config.sketchRowsFor(sketch.width())) {
             throw new IllegalStateException("run " + run + ": the restored sketch has l = " + sketch.sketchRows()
-                    + " rows but the job is configured with sketchRows = " + config.sketchRows()
+                    + " rows but the job is configured for l = " + config.sketchRowsFor(sketch.width())
                     + "; restore with the same l, or start the run's spectrum afresh");
         }
         for (byte[] row : pending) {

@@ -35,21 +35,23 @@ public final class GradientSpectrumJob {
                 .transform("spectrum", TypeInformation.of(OutboundRecord.class),
                         new GradientSpectrumFunction(config).operator())
                 .setMaxParallelism(SpectrumJobConfig.MAX_PARALLELISM)
-                .name("spectrum[" + config.run() + ", l=" + config.sketchRows() + "]").uid(SPECTRUM_UID);
+                .name("spectrum[" + config.run() + ", l=" + (config.sketchRows() == SpectrumJobConfig.AUTO_SKETCH_ROWS
+                        ? "auto" : config.sketchRows()) + "]").uid(SPECTRUM_UID);
     }
 
     /**
      * The job as Flink's own client submits it: {@code flink run -c org.saestream.spectrum.GradientSpectrumJob
-     * saestream-job.jar --bootstrap HOST:PORT --run RUN --checkpoint-dir DIR [--sketch-rows 64]
-     * [--publish-every 50] [--checkpoint-interval 2s] [--kafka-config FILE]}.
+     * saestream-job.jar --bootstrap HOST:PORT --run RUN --checkpoint-dir DIR [--sketch-rows auto]
+     * [--sketch-memory 256mb] [--publish-every 50] [--checkpoint-interval 2s] [--kafka-config FILE]}.
      */
     public static void main(String[] args) throws Exception {
         JobArguments a = JobArguments.parse(args, "GradientSpectrumJob --bootstrap HOST:PORT --run RUN "
-                + "--checkpoint-dir DIR [--sketch-rows 64] [--publish-every 50] [--checkpoint-interval 2s] "
+                + "--checkpoint-dir DIR [--sketch-rows auto] [--sketch-memory 256mb] [--publish-every 50] "
+                + "[--checkpoint-interval 2s] "
                 + "[--kafka-config FILE]");
         KafkaClientConfig kafka = a.kafka();
         SpectrumJobConfig config = SpectrumJobConfig.forRun(a.required("run"))
-                .withSketchRows(a.integer("sketch-rows", SpectrumJobConfig.DEFAULT_SKETCH_ROWS))
+                .withSketch(a.optional("sketch-rows").orElse("auto"), a.optional("sketch-memory").orElse("256mb"))
                 .withPublishEvery(a.integer("publish-every", SpectrumJobConfig.DEFAULT_PUBLISH_EVERY));
         Checkpointing checkpointing = a.checkpointing();
         a.requireNoOthers();

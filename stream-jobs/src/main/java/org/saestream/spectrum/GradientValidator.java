@@ -54,9 +54,11 @@ final class GradientValidator {
         if (width < 1) {
             return new Rejected("sketch_width " + width + " must be positive");
         }
-        if (2L * config.sketchRows() * width > FrequentDirections.MAX_BUFFER_ELEMENTS) {
-            return new Rejected("sketch_width " + width + " is too wide for a buffer of 2 x " + config.sketchRows()
-                    + " rows");
+        if (config.sketchRowsFor(width) == 0) {
+            int l = config.sketchRows() == SpectrumJobConfig.AUTO_SKETCH_ROWS ? 2 : config.sketchRows();
+            return new Rejected("sketch_width " + width + " is too wide: a sketch of l = " + l + " rows would take "
+                    + FrequentDirections.bytesAtMost(l, width) + " bytes, more than the job's sketch memory bound of "
+                    + config.sketchMemoryBytes());
         }
         if (sketch.remaining() != 4L * width) {
             return new Rejected("sketch holds " + sketch.remaining() + " bytes, expected 4 x sketch_width " + width);

@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The last R accepted steps and their rows, a ring indexed by the row's position in the stream
+ * The last R accepted steps and their rows (the late window), a ring indexed by the row's position in the stream
  * (slot = index mod R), so that keyed state needs one map entry written per step.
  */
 final class RecentSteps {
@@ -44,6 +44,15 @@ final class RecentSteps {
         List<Long> out = new ArrayList<>();
         for (long i = Math.max(0, added - capacity); i < added; i++) {
             out.add(steps[slot(i)]);
+        }
+        return out;
+    }
+
+    /** The held rows, oldest first. */
+    List<float[]> rowsOldestFirst() {
+        List<float[]> out = new ArrayList<>();
+        for (long i = Math.max(0, added - capacity); i < added; i++) {
+            out.add(rows[slot(i)]);
         }
         return out;
     }

@@ -137,6 +137,68 @@ class FrequentDirectionsTest {
                 huge.centeredSpectrum().singularValues(), huge.errorBound(), 1e-12 * top * top);
     }
 
+    /**
+     * Beyond {@link SymmetricEigen#JACOBI_LIMIT} and {@link SpectrumSketch#GRAM_SCHMIDT_LIMIT} rows the sketch takes
+     * the large-matrix routes (EJML's symmetric QR, Cholesky of the kept Gram matrix): exact while under 2l rows,
+     * within the bound after shrinks, and the centered values to sqrt(1e-16) of the largest.
+     */
+    @Test
+    void largeSketchesTakeTheGramRoutesAndKeepTheGuarantees() {
+        Random random = new Random(17);
+        int k = 96;
+        double[][] directions = ExactSvd.unitVectors(random, 41, k);
+        double[] scales = new double[40];
+        for (int j = 0; j < 40; j++) {
+            scales[j] = Math.pow(0.9, j);
+        }
+        float[][] rows = ExactSvd.rows(random, 520, Arrays.copyOf(directions, 40), scales, scaled(directions[40], 2),
+                0.01);
+        SpectrumSketch exactSoFar = new SpectrumSketch(k, 300);
+        for (int i = 0; i < 260; i++) {
+            exactSoFar.insert(rows[i]);
+        }
+        assertEquals(0, exactSoFar.errorBound(), "260 rows < 2l = 600: nothing shrunk");
+        double[][] first = ExactSvd.widen(Arrays.copyOf(rows, 260));
+        double[] exact = ExactSvd.singularValues(first);
+        double top = exact[0];
+        checkWithinBound("260 rows, uncentered", exact, exactSoFar.spectrum(3).singularValues(), 0, 1e-12 * top * top);
+        checkWithinBound("260 rows, centered", ExactSvd.singularValues(ExactSvd.centered(first)),
+                exactSoFar.centeredSpectrum().singularValues(), 0, 1e-9 * top * top);
+
+        SpectrumSketch shrinking = new SpectrumSketch(k, 200);
+        for (float[] row : rows) {
+            shrinking.insert(row);
+        }
+        assertEquals(1, shrinking.frequentDirections().shrinks(), "one shrink, at 400 rows, of a 400 x 400 Gram matrix");
+        double[][] all = ExactSvd.widen(rows);
+        double allTop = ExactSvd.singularValues(all)[0];
+        checkWithinBound("520 rows, l = 200, uncentered", ExactSvd.singularValues(all),
+                shrinking.spectrum(0).singularValues(), shrinking.errorBound(), 1e-12 * allTop * allTop);
+        checkWithinBound("520 rows, l = 200, centered", ExactSvd.singularValues(ExactSvd.centered(all)),
+                shrinking.centeredSpectrum().singularValues(), shrinking.errorBound(), 1e-9 * allTop * allTop);
+        SpectrumSketch restored = SpectrumSketch.restore(shrinking.exportState());
+        assertArrayEquals(shrinking.centeredSpectrum().singularValues(), restored.centeredSpectrum().singularValues(),
+                "the Gram matrix rebuilt at restore gives bitwise the same spectra");
+    }
+
+    @Test
+    void anAutomaticSketchIsAsLargeAsTheMemoryBoundAllows() {
+        SpectrumJobConfig config = SpectrumJobConfig.forRun("r");
+        assertEquals(SpectrumJobConfig.MAX_AUTO_SKETCH_ROWS, config.sketchRowsFor(4096),
+                "the default run's width: the ceiling, 84 MB");
+        int wide = 1 << 20;
+        int l = config.sketchRowsFor(wide);
+        assertTrue(FrequentDirections.bytesAtMost(l, wide) <= SpectrumJobConfig.DEFAULT_SKETCH_MEMORY_BYTES
+                && FrequentDirections.bytesAtMost(l + 1, wide) > SpectrumJobConfig.DEFAULT_SKETCH_MEMORY_BYTES,
+                "the largest l within 256 MiB at k = 2^20: " + l);
+        assertEquals(0, config.withSketchRows(8).sketchRowsFor(1 << 28), "a fixed l that cannot fit");
+        assertEquals(64, config.withSketch("64", "1g").sketchRowsFor(4096));
+        assertEquals(4, config.withSketch("auto", "1kb").sketchRowsFor(8), "16 x 4 x 8 + 16 x 16 = 768 <= 1024 < 1040 at l = 5");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> config.withSketch("many", "1g"));
+        assertTrue(e.getMessage().contains("--sketch-rows"), e.getMessage());
+    }
+
     private static double[] scaled(double[] v, double by) {
         double[] out = v.clone();
         for (int j = 0; j < out.length; j++) {

@@ -132,6 +132,25 @@ class GradientSpectrumFunctionTest {
         assertEquals(RANK + 1, last.getEffectiveRank(), "rank 4 plus the mean direction");
         assertEquals(RANK, last.getCenteredEffectiveRank(), "rank 4 once the mean is removed");
 
+        // the windows: steps 1..16 and 80..95, exact, the early one read back from state by the restored task
+        assertEquals(16, last.getWindowSteps());
+        assertEquals(List.of(1L, 16L, 80L, 95L), List.of(last.getEarlyFirstStep(), last.getEarlyLastStep(),
+                last.getLateFirstStep(), last.getLateLastStep()));
+        List<Long> earlySteps = new ArrayList<>();
+        List<Long> lateSteps = new ArrayList<>();
+        for (long s = 1; s <= 16; s++) {
+            earlySteps.add(s);
+            lateSteps.add(STEPS - 16 + s);
+        }
+        WindowRanks early = WindowRanks.of(earlySteps, Arrays.asList(rows).subList(0, 16), 0.1);
+        WindowRanks late = WindowRanks.of(lateSteps, Arrays.asList(rows).subList(STEPS - 16, STEPS), 0.1);
+        assertEquals(early.rank(), last.getEarlyEffectiveRank());
+        assertEquals(early.centeredRank(), last.getEarlyCenteredEffectiveRank());
+        assertEquals(late.rank(), last.getLateEffectiveRank());
+        assertEquals(late.centeredRank(), last.getLateCenteredEffectiveRank());
+        assertEquals(List.of(RANK + 1, RANK, RANK + 1, RANK), List.of(early.rank(), early.centeredRank(), late.rank(),
+                late.centeredRank()), "16 rank-4 steps around a mean, in either window");
+
         assertEquals(3, last.getTopDirections().size());
         for (DirectionLoadings d : last.getTopDirections()) {
             List<Long> steps = new ArrayList<>();
@@ -205,7 +224,7 @@ class GradientSpectrumFunctionTest {
                 "sketch value at index 7 is NaN", "step 5 does not follow the last accepted step 5",
                 "run_id 'run-b' is not this job's run 'run-a'", "GAUSSIAN seed 99 differs from the run's GAUSSIAN seed 1234",
                 "sketch holds 254 bytes, expected 4 x sketch_width 64",
-                "sketch_width 268435456 is too wide for a buffer of 2 x 8 rows"};
+                "sketch_width 268435456 is too wide: a sketch of l = 8 rows would take 34359739392 bytes"};
         assertEquals(expected.length, dead.size(), "every bad record dead-lettered once");
         for (int i = 0; i < expected.length; i++) {
             assertTrue(dead.get(i).getReason().contains(expected[i]), dead.get(i).getReason());

@@ -423,9 +423,23 @@ function renderSpectrum() {
         + history.at(-1).rank_threshold + ' σ₁)', xLabel: 'step', width: 480, series: [
       {name: 'effective rank', color: COLORS[0], points: history.map(h => [h.step, h.effective_rank])},
       {name: 'after subtracting the mean', color: COLORS[1], points: history.map(h => [h.step, h.centered_effective_rank])},
-      // the most the rank can be: a Frequent Directions sketch of l rows shows at most l directions
-      {name: 'cap: min(steps seen, sketch rows l = ' + history.at(-1).sketch_rows + ')', color: '#bbb',
-        points: history.map(h => [h.step, Math.min(h.steps_seen, h.sketch_rows)])}]}));
+      // the most the rank can be: a Frequent Directions buffer holds at most 2l - 1 rows between shrinks
+      {name: 'cap: min(steps seen, 2l − 1), sketch rows l = ' + history.at(-1).sketch_rows, color: '#bbb',
+        points: history.map(h => [h.step, Math.min(h.steps_seen, 2 * h.sketch_rows - 1)])}]}));
+    const windowed = history.filter(h => h.window_steps > 0);
+    if (windowed.length > 0) {
+      const n = windowed.at(-1).window_steps;
+      const last = windowed.at(-1);
+      charts.push(lineChart({id: 'window-rank-' + run, title: run + ': exact effective rank, first ' + n
+          + ' steps (' + last.early_first_step + '–' + last.early_last_step + ') and last ' + n + ' steps',
+        xLabel: 'step', width: 480, series: [
+          {name: 'last ' + n + ' steps', color: COLORS[0], points: windowed.map(h => [h.step, h.late_effective_rank])},
+          {name: 'last ' + n + ', mean subtracted', color: COLORS[1],
+            points: windowed.map(h => [h.step, h.late_centered_effective_rank])},
+          {name: 'first ' + n + ' steps', color: COLORS[2], points: windowed.map(h => [h.step, h.early_effective_rank])},
+          {name: 'first ' + n + ', mean subtracted', color: COLORS[3],
+            points: windowed.map(h => [h.step, h.early_centered_effective_rank])}]}));
+    }
   }
   box.replaceChildren(...charts);
 }
