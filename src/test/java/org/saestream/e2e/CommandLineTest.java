@@ -98,6 +98,17 @@ class CommandLineTest {
         assertFalse(Files.exists(dir.resolve("out")), "nothing was trained or written");
     }
 
+    @Test
+    void measuringTheHessianWithoutKafkaIsRefusedBeforeTraining(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("train.yaml");
+        Files.writeString(config, "model: {init_from: nowhere}\nsteps: 2\n");
+        Cli.Outcome o = run("train-lm", "--config", config.toString(), "--corpus", dir.toString(), "--run", "r",
+                "--out", dir.resolve("out").toString(), "--hessian-every", "100");
+        assertTrue(o.stderr().contains("--hessian-every publishes to Kafka: give --bootstrap or --kafka-dir"), o.stderr());
+        assertEquals(2, o.rc(), "a usage error, not a crash");
+        assertFalse(Files.exists(dir.resolve("out")), "nothing was trained or written");
+    }
+
     private static Cli.Outcome run(String... args) {
         return Cli.run(args);
     }

@@ -14,12 +14,14 @@ import org.saestream.records.DictionaryPair;
 import org.saestream.records.FeatureExample;
 import org.saestream.records.FeatureExamples;
 import org.saestream.records.FeatureTopK;
+import org.saestream.records.HessianSpectrum;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeComparison;
 import org.saestream.records.SaeEval;
 import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
+import org.saestream.records.SketchMethod;
 import org.saestream.records.SpectrumMetrics;
 import org.saestream.records.Topics;
 import org.saestream.sink.MetricsSink;
@@ -97,6 +99,9 @@ class DashboardBrowserTest {
                 for (int step = 10; step <= 30; step += 10) {
                     send(producer, Topics.SPECTRUM, "run", RecordCodec.SPECTRUM_METRICS.encode(spectrum(step)));
                 }
+                for (int step = 20; step <= 40; step += 20) {
+                    send(producer, Topics.HESSIAN, "run", RecordCodec.HESSIAN_SPECTRUM.encode(hessian(step)));
+                }
                 send(producer, Topics.SAE_FEATURES, EXPERIMENT + ":a", RecordCodec.FEATURE_EXAMPLES.encode(examples()));
                 for (int snapshot = 1; snapshot <= 2; snapshot++) {
                     send(producer, Topics.SAE_EVALS, EXPERIMENT + ":a", RecordCodec.SAE_EVAL.encode(eval(snapshot)));
@@ -118,6 +123,7 @@ class DashboardBrowserTest {
                 SinkApiPolling.await(base + "/api/experiments/" + EXPERIMENT + "/comparisons", n -> n.size() == 1);
                 SinkApiPolling.await(base + "/api/producers/run:p0/metrics", n -> n.size() == 2);
                 SinkApiPolling.await(base + "/api/spectrum/run", n -> n.size() == 3);
+                SinkApiPolling.await(base + "/api/hessian/run", n -> n.size() == 2);
                 SinkApiPolling.await(base + "/api/evals/" + EXPERIMENT + ":a", n -> n.size() == 2);
                 browser.navigate(base + "/?experiment=" + EXPERIMENT + "&sae=" + EXPERIMENT + ":a&feature=3");
                 browser.await("document.body.dataset.rendered || document.body.dataset.error || ''",
@@ -149,6 +155,13 @@ class DashboardBrowserTest {
                 assertEquals(4 * 3, browser.eval("+" + windows + ".dataset.points").asInt());
                 assertEquals(6, browser.eval("+" + windows + ".querySelector('path[data-series=\"first 8 steps\"]')"
                         + ".dataset.last").asInt());
+                // the loss Hessian during training: three eigenvalues at two steps, and the gradients' share
+                String sharpness = "document.querySelector('svg[data-chart=\"hessian-eigenvalues-run\"]')";
+                assertEquals(3 * 2, browser.eval("+" + sharpness + ".dataset.points").asInt());
+                assertEquals(5.0 + 40, browser.eval("+" + sharpness + ".querySelector('path[data-series=\"λ1 (sharpness)\"]')"
+                        + ".dataset.last").asDouble(), 0);
+                assertEquals(2 + 2 * 2, browser.eval("+document.querySelector('svg[data-chart=\"hessian-overlap-run\"]')"
+                        + ".dataset.points").asInt());
                 // every snapshot's spliced evaluation, against tokens trained
                 assertEquals(2, browser.eval("+document.querySelector('svg[data-chart=\"ce-loss-recovered\"]').dataset.points").asInt());
                 // the Matryoshka SAE's prefixes, one line each; none for the plain one
@@ -331,6 +344,16 @@ class DashboardBrowserTest {
                 .setWindowSteps(8).setEarlyFirstStep(1).setEarlyLastStep(8).setEarlyEffectiveRank(6)
                 .setEarlyCenteredEffectiveRank(5).setLateFirstStep(step - 7).setLateLastStep(step)
                 .setLateEffectiveRank(step / 10).setLateCenteredEffectiveRank(1)
+                .setTimeMs(Instant.ofEpochMilli(1_700_000_000_000L + step)).build();
+    }
+
+    private static HessianSpectrum hessian(int step) {
+        return HessianSpectrum.newBuilder().setRunId("run").setModelId("m").setStep(step).setTokensSeen(step * 2048L)
+                .setLoss(4.0).setTokens(508).setParameters(7_232_256L).setParameterGlob("")
+                .setEigenvalues(List.of(5.0 + step, 3.0, 1.0)).setResiduals(List.of(0.1, 0.2, 0.3)).setLanczosIterations(29)
+                .setTopParameters(List.of("a", "b", "c")).setOverlapSteps(List.of(step - 1L, (long) step))
+                .setOverlaps(List.of(0.2, 0.4)).setOverlapMean(0.3).setSketchMethod(SketchMethod.COUNT_SKETCH)
+                .setSketchWidth(4096).setSeconds(12.0).setStepSeconds(2.0)
                 .setTimeMs(Instant.ofEpochMilli(1_700_000_000_000L + step)).build();
     }
 

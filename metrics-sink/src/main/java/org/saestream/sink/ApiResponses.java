@@ -41,7 +41,7 @@ final class ApiResponses {
     static void notFound(HttpExchange exchange, String path) throws IOException {
         send(exchange, 404, error("no such path: " + path + " (try /api/saes, /api/saes/{id}, /api/saes/{id}/metrics, "
                 + "/api/saes/{id}/snapshots, /api/saes/{id}/drift[/history], /api/saes/{id}/features/{index}, "
-                + "/api/experiments, /api/producers, /api/spectrum, /api/evals, /api/events)"));
+                + "/api/experiments, /api/producers, /api/spectrum, /api/evals, /api/hessian, /api/events)"));
     }
 
     static ArrayNode array(List<GenericRecord> records) {

@@ -10,7 +10,8 @@ import java.util.function.Function;
 /**
  * A topic the sink keeps as "latest per key" and "history per key in arrival order", beside the SAE
  * metrics and snapshots it treats specially: ensemble comparisons (key experiment), producer metrics
- * (key run:producer), gradient spectra (key run) and spliced evaluations (key experiment:sae).
+ * (key run:producer), gradient spectra (key run), spliced evaluations (key experiment:sae) and the loss Hessian's
+ * spectra during training (key run).
  *
  * @param topic  the Kafka topic
  * @param event  the Server-Sent Events type its new records are pushed as
@@ -25,7 +26,9 @@ public record RecordStream(String topic, String event, Function<byte[], GenericR
             new RecordStream(Topics.SPECTRUM, "spectrum", RecordCodec.SPECTRUM_METRICS::decode);
     public static final RecordStream EVALS =
             new RecordStream(Topics.SAE_EVALS, "eval", RecordCodec.SAE_EVAL::decode);
-    public static final List<RecordStream> ALL = List.of(COMPARISONS, PRODUCERS, SPECTRUM, EVALS);
+    public static final RecordStream HESSIAN =
+            new RecordStream(Topics.HESSIAN, "hessian", RecordCodec.HESSIAN_SPECTRUM::decode);
+    public static final List<RecordStream> ALL = List.of(COMPARISONS, PRODUCERS, SPECTRUM, EVALS, HESSIAN);
 
     /** {@code <key>/<offset, 19 digits>} → value: a prefix scan gives one key's records in arrival order. */
     public String historyStore() {

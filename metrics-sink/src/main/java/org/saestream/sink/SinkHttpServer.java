@@ -39,8 +39,9 @@ import static org.saestream.sink.ApiResponses.send;
  *   <li>{@code /api/producers}, {@code /api/producers/{run:producer}/metrics}: producer progress</li>
  *   <li>{@code /api/spectrum}, {@code /api/spectrum/{run}}: gradient spectra</li>
  *   <li>{@code /api/evals}, {@code /api/evals/{experiment:sae}}: snapshots spliced into the model (SaeEval)</li>
+ *   <li>{@code /api/hessian}, {@code /api/hessian/{run}}: the loss Hessian's top eigenvalues during training</li>
  *   <li>{@code /api/events}: Server-Sent Events, one per materialised record (types metrics, comparison,
- *       producer, spectrum, features; data {"key", "value"})</li>
+ *       producer, spectrum, eval, hessian, features; data {"key", "value"})</li>
  *   <li>{@code /}: the dashboard (static pages from the jar, plotting the above, live over /api/events)</li>
  * </ul>
  * With a bearer token configured every request needs {@code Authorization: Bearer <token>} or
@@ -109,6 +110,7 @@ public final class SinkHttpServer implements AutoCloseable {
                 "producers", new RecordStreamResource(RecordStream.PRODUCERS, Optional.of("metrics"), queries, routing),
                 "spectrum", new RecordStreamResource(RecordStream.SPECTRUM, Optional.empty(), queries, routing),
                 "evals", new RecordStreamResource(RecordStream.EVALS, Optional.empty(), queries, routing),
+                "hessian", new RecordStreamResource(RecordStream.HESSIAN, Optional.empty(), queries, routing),
                 "events", req -> new EventStream(events, routes, peers, executor)
                         .serve(req.exchange(), req.scopeLocal(), req.authorization()));
         server.createContext("/", this::handle);

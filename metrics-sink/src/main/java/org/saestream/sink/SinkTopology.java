@@ -112,7 +112,7 @@ public final class SinkTopology {
     public static List<TopicSpec<?>> topics() {
         List<TopicSpec<?>> topics = new java.util.ArrayList<>(List.of(TopicCatalog.SAE_METRICS, TopicCatalog.SAE_SNAPSHOTS,
                 TopicCatalog.SAE_FEATURES, TopicCatalog.SAE_COMPARISONS, TopicCatalog.PRODUCER_METRICS,
-                TopicCatalog.SPECTRUM, TopicCatalog.SAE_EVALS));
+                TopicCatalog.SPECTRUM, TopicCatalog.SAE_EVALS, TopicCatalog.HESSIAN));
         sourceTopics().forEach(t -> topics.add(TopicCatalog.deadLetters(t)));
         return topics;
     }

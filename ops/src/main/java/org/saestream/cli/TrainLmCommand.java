@@ -3,6 +3,7 @@ package org.saestream.cli;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import org.saestream.hessian.TrainingCurvature;
 import org.saestream.lm.HookPoint;
 import org.saestream.records.SketchMethod;
 import org.saestream.records.Topics;
@@ -126,6 +127,27 @@ public final class TrainLmCommand implements Callable<Integer> {
     @Option(names = "--tap-every", description = "With --tap-hooks: every N steps (default: ${DEFAULT-VALUE})")
     int tapEvery = 1;
 
+    @Option(names = "--hessian-every", paramLabel = "M", description = "Every M steps, the top eigenvalues of the "
+            + "loss Hessian on a fixed token set and the recent gradients' share in their span, to the hessian topic "
+            + "(needs Kafka and publish_gradients)")
+    Integer hessianEvery;
+
+    @Option(names = "--hessian-top", paramLabel = "K", description = "With --hessian-every: eigenpairs "
+            + "(default: ${DEFAULT-VALUE})")
+    int hessianTop = 4;
+
+    @Option(names = "--hessian-iterations", description = "With --hessian-every: Lanczos iterations, one "
+            + "Hessian-vector product (two gradients of the token set) each (default: 3 x K + 20)")
+    Integer hessianIterations;
+
+    @Option(names = "--hessian-tokens", description = "With --hessian-every: predictions of the fixed token set "
+            + "(whole training windows) (default: ${DEFAULT-VALUE})")
+    long hessianTokens = 512;
+
+    @Option(names = "--hessian-params", paramLabel = "GLOB[,GLOB]", description = "With --hessian-every: the "
+            + "parameters the Hessian is taken over (default: all)")
+    String hessianParams;
+
     @Option(names = "--resume", description = "Continue from a checkpoint directory this run wrote (OUT/checkpoint-N)")
     Path resume;
 
@@ -156,7 +178,17 @@ public final class TrainLmCommand implements Callable<Integer> {
         if (tapHooks != null && cluster == null) {
             throw new IllegalArgumentException("--tap-hooks publishes to Kafka: give --bootstrap or --kafka-dir");
         }
+        if (hessianEvery != null && cluster == null) {
+            throw new IllegalArgumentException("--hessian-every publishes to Kafka: give --bootstrap or --kafka-dir");
+        }
+        TrainingCurvature.Settings curvature = hessianEvery == null ? null : new TrainingCurvature.Settings(
+                hessianEvery, hessianTop, hessianIterations != null ? hessianIterations : 3 * hessianTop + 20,
+                hessianTokens, hessianParams, 0);
         TrainConfig trainConfig = readConfig(config);
+        if (curvature != null && !trainConfig.publishGradients()) {
+            throw new IllegalArgumentException("--hessian-every compares the Hessian with the gradient sketches: the "
+                    + "config's publish_gradients must be true");
+        }
         if (tapHooks != null) { // a hook the model lacks fails here, before any topic exists or a step is taken
             var family = TrainingRun.configuredFamily(trainConfig);
             tapHooks.forEach(h -> family.checkHook(HookPoint.parse(h)));
@@ -177,7 +209,25 @@ public final class TrainLmCommand implements Callable<Integer> {
                 ? new KafkaGradientSink(client, run) : GradientSink.NONE;
         TrainingRun.Options options = new TrainingRun.Options(run, out, corpus, Optional.ofNullable(resume), device);
         KafkaActivationTap tap = tapHooks == null ? null : new KafkaActivationTap(client, run, tapHooks, tapEvery);
-        try (sink; tap; TrainingRun training = TrainingRun.prepare(trainConfig, options, sink)) {
+        TrainingCurvature.Publisher hessian = curvature == null ? null : TrainingCurvature.kafka(client, run);
+        try (sink; tap; hessian; TrainingRun training = TrainingRun.prepare(trainConfig, options, sink)) {
+            CurvatureCost cost = new CurvatureCost();
+            if (curvature != null) {
+                TrainingCurvature watch = new TrainingCurvature(curvature, training.model(), training.data(),
+                        trainConfig.seed(), training.gradientSketch().orElseThrow(), run, run, r -> {
+                            hessian.publish(r);
+                            cost.add(r);
+                            System.out.printf(Locale.ROOT, "hessian at step %d: top eigenvalues %s, residual of the "
+                                            + "first %.2g, gradient share in their span %.3f; %.1f s (%.1f steps)%n",
+                                    r.getStep(), r.getEigenvalues().stream().map(v -> String.format(Locale.ROOT,
+                                            "%.4g", v)).toList(), r.getResiduals().get(0), r.getOverlapMean(),
+                                    r.getSeconds(), r.getSeconds() / Math.max(1e-9, r.getStepSeconds()));
+                        });
+                training.observe(watch);
+                System.out.printf(Locale.ROOT, "loss Hessian every %d steps: top %d, %d products over %d tokens, to %s%n",
+                        curvature.every(), curvature.top(), curvature.iterations(), curvature.tokens(),
+                        Topics.HESSIAN);
+            }
             if (tap != null) {
                 training.tapActivations(tap);
                 System.out.printf(Locale.ROOT, "publishing activations of %s every %d steps to %s%n", tapHooks, tapEvery,
@@ -196,6 +246,11 @@ public final class TrainLmCommand implements Callable<Integer> {
             Files.writeString(curve, LossCurve.svg(TrainingLog.read(out.resolve(TrainingLog.FILE)),
                     "saestream train-lm " + run + ": " + training.model().family().modelType()));
             printSummary(result, sink);
+            if (cost.count > 0) {
+                System.out.printf(Locale.ROOT, "hessian              %d measurements to %s, %.1f s each, %.1f%% of the "
+                                + "wall time%n", cost.count, Topics.HESSIAN, cost.seconds / cost.count,
+                        100 * cost.seconds / result.sessionSeconds());
+            }
             System.out.printf(Locale.ROOT, "loss curve           %s (per-step log: %s)%n", curve, out.resolve(TrainingLog.FILE));
         } finally {
             if (connection != null) {
@@ -203,6 +258,17 @@ public final class TrainLmCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** What the Hessian measurements cost this session. */
+    private static final class CurvatureCost {
+        int count;
+        double seconds;
+
+        void add(org.saestream.records.HessianSpectrum r) {
+            count++;
+            seconds += r.getSeconds();
+        }
     }
 
     private static LmTrainer.Listener both(LmTrainer.Listener a, LmTrainer.Listener b) {

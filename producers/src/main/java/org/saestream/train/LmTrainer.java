@@ -79,6 +79,9 @@ public final class LmTrainer implements AutoCloseable {
 
     private ActivationTap tap;
     private ForwardRequest tappedRequest;
+    private StepObserver observer;
+    /** the last step's gradient sketch (null when skipped or not sketched), for the observer */
+    private float[] lastSketch;
     private long step;
     private long tokensSeen;
     private double emaSum;
@@ -133,6 +136,16 @@ public final class LmTrainer implements AutoCloseable {
                     + data.contextLength() + " tokens, fewer than one batch ('data.batch_size' " + config.data().batchSize()
                     + ")");
         }
+    }
+
+    /** Tells {@code observer} after every step (one observer; null for none). */
+    public void observe(StepObserver observer) {
+        this.observer = observer;
+    }
+
+    /** The map of the run's gradient sketches, when it publishes them. */
+    public java.util.Optional<GradientSketch> gradientSketch() {
+        return java.util.Optional.ofNullable(sketch);
     }
 
     /** Also publish activations at the tap's hooks from the forward pass of every tapped step. */
@@ -191,6 +204,9 @@ public final class LmTrainer implements AutoCloseable {
                 lastLoss = report.loss();
             }
             listener.onStep(report);
+            if (observer != null) {
+                observer.afterStep(report, report.skipped() ? null : lastSketch);
+            }
             if (checkpointer != null && every > 0 && step % every == 0 && step < config.steps()) {
                 sink.flush();
                 if (tap != null) {
@@ -284,6 +300,7 @@ public final class LmTrainer implements AutoCloseable {
             consecutiveSkips = 0;
             long t2 = System.nanoTime();
             float[] sketched = null;
+            lastSketch = null;
             if (sketch != null) {
                 double[] acc = new double[sketch.width()];
                 long offset = 0;
@@ -307,6 +324,7 @@ public final class LmTrainer implements AutoCloseable {
             emaWeight = EMA_DECAY * emaWeight + (1 - EMA_DECAY);
             if (sketched != null) {
                 sink.publish(record(loss, lr, norm, clipped, norms, sketched));
+                lastSketch = sketched;
             }
             if (tap != null && tap.taps(step)) {
                 publishActivations(result, batch);

@@ -145,6 +145,16 @@ public final class TrainingRun implements AutoCloseable {
         trainer.tapActivations(tap);
     }
 
+    /** Tells {@code observer} after every step. */
+    public void observe(StepObserver observer) {
+        trainer.observe(observer);
+    }
+
+    /** The map of the run's gradient sketches, when it publishes them. */
+    public java.util.Optional<GradientSketch> gradientSketch() {
+        return trainer.gradientSketch();
+    }
+
     /** The step training starts after: 0, or the resumed checkpoint's step. */
     public long startStep() {
         return trainer.step();

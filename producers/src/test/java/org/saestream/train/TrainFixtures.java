@@ -16,14 +16,14 @@ import java.util.List;
  * skipped, with a message, where {@code shared/fixtures/hf} is absent), a tiny GPT-NeoX config and a
  * small corpus written on the fly.
  */
-final class TrainFixtures {
+public final class TrainFixtures {
     static final ObjectMapper JSON = new ObjectMapper();
 
     private TrainFixtures() {
     }
 
     /** shared/fixtures/hf/tokenizer/tokenizer.json, found as the lm tests find it (or -Dsaestream.fixtures.hf=DIR). */
-    static Path tokenizer() {
+    public static Path tokenizer() {
         List<Path> tried = new ArrayList<>();
         String override = System.getProperty("saestream.fixtures.hf");
         if (override != null) {
@@ -50,14 +50,14 @@ final class TrainFixtures {
     }
 
     /** GPT-NeoX, 2 layers of width 32, tied embeddings, the GPT-2 vocabulary padded to 50304: 1.6M parameters. */
-    static ObjectNode tinyNeoX() {
+    public static ObjectNode tinyNeoX() {
         ObjectNode c = TrainBenchmark.smallNeoX(2, 32, 4);
         c.put("intermediate_size", 64);
         return c;
     }
 
     /** A small jsonl corpus of repetitive English: a model learns it within a few dozen steps. */
-    static Path corpus(Path dir) throws IOException {
+    public static Path corpus(Path dir) throws IOException {
         String[] sentences = {
             "The quick brown fox jumps over the lazy dog.",
             "In the beginning was the word, and the word was with the reader.",
@@ -80,7 +80,7 @@ final class TrainFixtures {
     }
 
     /** A training config for the tiny model over that corpus, written as JSON into dir; overrides merged in. */
-    static Path config(Path dir, String overridesJson) throws IOException {
+    public static Path config(Path dir, String overridesJson) throws IOException {
         ObjectNode root = JSON.createObjectNode();
         root.putObject("model").set("model_config", tinyNeoX());
         root.put("tokenizer", tokenizer().toString());

@@ -37,6 +37,8 @@ public final class RecordCodec<T extends SpecificRecordBase> implements ValueCod
             new RecordCodec<>(SaeEval.getClassSchema(), SaeEval.getEncoder(), SaeEval.getDecoder());
     public static final RecordCodec<SpectrumMetrics> SPECTRUM_METRICS =
             new RecordCodec<>(SpectrumMetrics.getClassSchema(), SpectrumMetrics.getEncoder(), SpectrumMetrics.getDecoder());
+    public static final RecordCodec<HessianSpectrum> HESSIAN_SPECTRUM =
+            new RecordCodec<>(HessianSpectrum.getClassSchema(), HessianSpectrum.getEncoder(), HessianSpectrum.getDecoder());
     public static final RecordCodec<ProducerMetrics> PRODUCER_METRICS =
             new RecordCodec<>(ProducerMetrics.getClassSchema(), ProducerMetrics.getEncoder(), ProducerMetrics.getDecoder());
     public static final RecordCodec<SaeComparison> SAE_COMPARISON =

@@ -12,6 +12,8 @@ public final class Topics {
     /** ProducerMetrics, keyed by run:producer. */
     public static final String PRODUCER_METRICS = "producer-metrics";
     public static final String SPECTRUM = "spectrum";
+    /** HessianSpectrum (train-lm --hessian-every: the loss Hessian's top eigenvalues during training), keyed by run. */
+    public static final String HESSIAN = "hessian";
     /** FeatureExamples (top-activating contexts per feature and window), keyed by experiment:sae. */
     public static final String SAE_FEATURES = "sae-features";
     /** SaeEval (an SAE snapshot spliced into the model on held-out text), keyed by experiment:sae. */

@@ -5,6 +5,7 @@ import org.saestream.records.ActivationBlock;
 import org.saestream.records.DeadLetter;
 import org.saestream.records.FeatureExamples;
 import org.saestream.records.GradientStep;
+import org.saestream.records.HessianSpectrum;
 import org.saestream.records.ProducerMetrics;
 import org.saestream.records.RecordCodec;
 import org.saestream.records.SaeComparison;
@@ -57,6 +58,8 @@ public final class TopicCatalog {
             RecordCodec.FEATURE_EXAMPLES, sized(MAX_RECORD_BYTES));
     public static final TopicSpec<SpectrumMetrics> SPECTRUM = new TopicSpec<>(Topics.SPECTRUM,
             RecordCodec.SPECTRUM_METRICS, Map.of());
+    public static final TopicSpec<HessianSpectrum> HESSIAN = new TopicSpec<>(Topics.HESSIAN,
+            RecordCodec.HESSIAN_SPECTRUM, Map.of());
     public static final TopicSpec<SaeEval> SAE_EVALS = new TopicSpec<>(Topics.SAE_EVALS, RecordCodec.SAE_EVAL,
             Map.of());
 

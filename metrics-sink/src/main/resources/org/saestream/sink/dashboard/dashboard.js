@@ -18,6 +18,7 @@ const state = {
   comparisons: new Map(),   // experiment -> comparison history
   producers: new Map(),     // run:producer -> metrics history
   spectrum: new Map(),      // run -> spectrum history
+  hessian: new Map(),       // run -> loss Hessian measurements during training (step order)
   evals: new Map(),         // experiment:sae -> spliced evaluations (snapshot order)
   feature: null,            // feature index on show
 };
@@ -403,14 +404,16 @@ function renderEvals() {
 
 function renderSpectrum() {
   const box = document.getElementById('spectrum-charts');
-  const runs = [...state.spectrum.keys()].sort();
+  const runs = [...new Set([...state.spectrum.keys(), ...state.hessian.keys()])].sort();
   if (runs.length === 0) {
     box.replaceChildren(el('div', {class: 'empty'}, 'no spectrum yet (saestream spectrum, or demo --train-live)'));
     return;
   }
   const charts = [];
   for (const run of runs) {
-    const history = state.spectrum.get(run);
+    charts.push(...hessianCharts(run, state.hessian.get(run) || []));
+    const history = state.spectrum.get(run) || [];
+    if (history.length === 0) continue;
     const k = Math.min(8, Math.max(...history.map(h => h.singular_values.length)));
     const values = [];
     for (let i = 0; i < k; i++) {
@@ -442,6 +445,28 @@ function renderSpectrum() {
     }
   }
   box.replaceChildren(...charts);
+}
+
+/** The loss Hessian during training: the top eigenvalues (sharpness) and the gradients' share in their span. */
+function hessianCharts(run, history) {
+  if (history.length === 0) return [];
+  const k = Math.max(...history.map(h => h.eigenvalues.length));
+  const values = [];
+  for (let i = 0; i < k; i++) {
+    values.push({name: 'λ' + (i + 1) + (i === 0 ? ' (sharpness)' : ''), color: COLORS[i % COLORS.length],
+      points: history.filter(h => h.eigenvalues.length > i).map(h => [h.step, h.eigenvalues[i]])});
+  }
+  const last = history.at(-1);
+  const steps = (last.seconds / Math.max(1e-9, last.step_seconds)).toFixed(1);
+  return [
+    lineChart({id: 'hessian-eigenvalues-' + run, title: run + ': loss Hessian, top eigenvalues (' + last.tokens
+        + ' tokens; last measurement ' + last.seconds.toFixed(1) + ' s, the time of ' + steps + ' training steps)',
+      xLabel: 'step', width: 480, series: values}),
+    lineChart({id: 'hessian-overlap-' + run, title: run + ': share of each step\'s gradient in the top-' + k
+        + ' Hessian eigenspace (sketch space)', xLabel: 'step', width: 480, series: [
+      {name: 'mean over the recent steps', color: COLORS[0], points: history.map(h => [h.step, h.overlap_mean])},
+      {name: 'each recent step', color: '#bbb',
+        points: history.flatMap(h => h.overlap_steps.map((s, i) => [s, h.overlaps[i]]))}]})];
 }
 
 async function renderFeature() {
@@ -553,6 +578,9 @@ async function loadAll() {
   const spectra = await api('/api/spectrum');
   await Promise.all(Object.keys(spectra).map(async run =>
     state.spectrum.set(run, await api('/api/spectrum/' + encodeURIComponent(run)))));
+  const hessian = await api('/api/hessian');
+  await Promise.all(Object.keys(hessian).map(async run =>
+    state.hessian.set(run, await api('/api/hessian/' + encodeURIComponent(run)))));
   const evals = await api('/api/evals');
   await Promise.all(Object.keys(evals).map(async k =>
     state.evals.set(k, await api('/api/evals/' + encodeURIComponent(k)))));
@@ -634,6 +662,11 @@ function connect() {
   source.addEventListener('spectrum', ev => {
     const {key, value} = JSON.parse(ev.data);
     appendNewer(state.spectrum, key, value);
+    schedule('spectrum');
+  });
+  source.addEventListener('hessian', ev => {
+    const {key, value} = JSON.parse(ev.data);
+    appendNewer(state.hessian, key, value);
     schedule('spectrum');
   });
   source.addEventListener('eval', ev => {
