@@ -47,6 +47,10 @@ public final class DemoCommand implements Callable<Integer> {
             + " ${DEFAULT-VALUE})")
     int spectrumEvery = 10;
 
+    @Option(names = "--hessian-every", description = "With --train-live: the loss Hessian's top 3 eigenvalues on 256 "
+            + "tokens every M steps (train-lm --hessian-every; 0: never) (default: ${DEFAULT-VALUE})")
+    int hessianEvery = 50;
+
     @Option(names = "--serve", description = "Keep the sink and dashboard up after the demo ends, until Ctrl-C")
     boolean serve;
 

@@ -121,6 +121,10 @@ final class TrainLiveDemo {
                 "--run", options.run, "--out", out.toString(), "--bootstrap", bootstrap,
                 "--steps", Long.toString(config.steps()), "--warmup-steps", Integer.toString(config.schedule().warmupSteps()),
                 "--tap-hooks", options.lmHook, "--tap-every", Integer.toString(options.tapEvery), "--progress-every", "5s"));
+        if (options.hessianEvery > 0) {
+            command.addAll(List.of("--hessian-every", Integer.toString(options.hessianEvery), "--hessian-top", "3",
+                    "--hessian-iterations", "15", "--hessian-tokens", "256"));
+        }
         System.out.println("trainer    saestream train-lm (child JVM): " + config.steps() + " steps, warm-up "
                 + config.schedule().warmupSteps());
         return new ProcessBuilder(command).inheritIO().start();
