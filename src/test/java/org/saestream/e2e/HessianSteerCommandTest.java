@@ -39,12 +39,17 @@ class HessianSteerCommandTest {
         assertEquals(0, o.rc(), o.stderr());
         JsonNode report = new ObjectMapper().readTree(dir.resolve("steer.json").toFile());
         assertEquals(4, report.path("points").size());
-        assertEquals(2, Files.readString(dir.resolve("steer.svg")).split("<polyline").length - 1, "two curves");
+        assertEquals(4, Files.readString(dir.resolve("steer.svg")).split("<polyline").length - 1,
+                "two curves, and the two of the random control direction");
         double atZero = report.path("points").get(1).path("loss_a").asDouble();
         double atHalf = report.path("points").get(2).path("loss_a").asDouble();
         assertEquals(atZero, heldOutLossA(model, model, a), 1e-5, "alpha 0: the model as it was");
         assertEquals(atHalf, heldOutLossA(dir.resolve("steered"), model, a), 1e-4, "the saved model at alpha 0.5");
         assertTrue(Math.abs(atHalf - atZero) > 1e-4, "the step moved the loss: " + atZero + " -> " + atHalf);
+        assertEquals(atZero, report.path("points").get(1).path("control_loss_a").asDouble(), 0,
+                "alpha 0 along the control direction: the same model");
+        double controlAtHalf = report.path("points").get(2).path("control_loss_a").asDouble();
+        assertTrue(Math.abs(controlAtHalf - atHalf) > 1e-6, "the control is another direction: " + controlAtHalf);
     }
 
     /** The loss of {@code dir}'s model on A's held-out windows as the command takes them (the 3rd and 4th). */

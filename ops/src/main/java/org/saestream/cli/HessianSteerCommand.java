@@ -87,17 +87,20 @@ public final class HessianSteerCommand implements Callable<Integer> {
             HessianSpectrum spectrumB = spectrum(lm, b, chosen, "B (" + names(keep) + ")");
             AblationSteering steering = AblationSteering.run(lm, spectrumA, spectrumB,
                     LossCurvature.of(lm, TextWindows.batches(a.heldOut, batch), chosen),
-                    LossCurvature.of(lm, TextWindows.batches(b.heldOut, batch), chosen), alphas);
+                    LossCurvature.of(lm, TextWindows.batches(b.heldOut, batch), chosen), alphas, curvature.seed + 1);
             System.out.printf(Locale.ROOT, "A's top eigenvalue %.4g, B's %.4g; %.1f%% of A's top eigenvector lay in B's "
                             + "top-%d eigenspace and was projected out%n", spectrumA.lanczos().pairs().get(0).value(),
                     spectrumB.lanczos().pairs().get(0).value(), 100 * steering.overlap(), top);
             AblationSteering.Point origin = steering.points().stream().filter(p -> p.alpha() == 0).findFirst()
                     .orElse(null);
-            System.out.println("   alpha   held-out loss A   held-out loss B     change A     change B");
+            System.out.println("   alpha   held-out loss A   held-out loss B     change A     change B"
+                    + "   control: change A   change B");
             for (AblationSteering.Point p : steering.points()) {
-                System.out.printf(Locale.ROOT, "%8.3f   %15.4f   %15.4f   %10s   %10s%n", p.alpha(), p.lossA(), p.lossB(),
-                        origin == null ? "" : String.format(Locale.ROOT, "%+.4f", p.lossA() - origin.lossA()),
-                        origin == null ? "" : String.format(Locale.ROOT, "%+.4f", p.lossB() - origin.lossB()));
+                System.out.printf(Locale.ROOT, "%8.3f   %15.4f   %15.4f   %10s   %10s   %17s   %8s%n", p.alpha(),
+                        p.lossA(), p.lossB(), change(p.lossA(), origin, AblationSteering.Point::lossA),
+                        change(p.lossB(), origin, AblationSteering.Point::lossB),
+                        change(p.controlLossA(), origin, AblationSteering.Point::lossA),
+                        change(p.controlLossB(), origin, AblationSteering.Point::lossB));
             }
             double[] x = steering.points().stream().mapToDouble(AblationSteering.Point::alpha).toArray();
             String svg = LineCharts.svg("Loss along A's top Hessian eigenvector, B's top " + top
@@ -106,7 +109,11 @@ public final class HessianSteerCommand implements Callable<Integer> {
                             new LineCharts.Series("A: " + names(ablate), x,
                                     steering.points().stream().mapToDouble(AblationSteering.Point::lossA).toArray()),
                             new LineCharts.Series("B: " + names(keep), x,
-                                    steering.points().stream().mapToDouble(AblationSteering.Point::lossB).toArray())))),
+                                    steering.points().stream().mapToDouble(AblationSteering.Point::lossB).toArray()),
+                            new LineCharts.Series("A, random direction (control)", x, steering.points().stream()
+                                    .mapToDouble(AblationSteering.Point::controlLossA).toArray()),
+                            new LineCharts.Series("B, random direction (control)", x, steering.points().stream()
+                                    .mapToDouble(AblationSteering.Point::controlLossB).toArray())))),
                     1);
             Path parent = plot.toAbsolutePath().getParent();
             Files.createDirectories(parent);
@@ -134,6 +141,12 @@ public final class HessianSteerCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** value minus the unmoved model's (blank without α 0). */
+    private static String change(double value, AblationSteering.Point origin,
+                                 java.util.function.ToDoubleFunction<AblationSteering.Point> at) {
+        return origin == null ? "" : String.format(Locale.ROOT, "%+.4f", value - at.applyAsDouble(origin));
     }
 
     private record Split(List<long[]> forHessian, List<long[]> heldOut) {
