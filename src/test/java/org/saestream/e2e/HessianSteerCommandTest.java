@@ -52,12 +52,18 @@ class HessianSteerCommandTest {
         assertTrue(Math.abs(controlAtHalf - atHalf) > 1e-6, "the control is another direction: " + controlAtHalf);
     }
 
-    /** The loss of {@code dir}'s model on A's held-out windows as the command takes them (the 3rd and 4th). */
+    /** The loss of {@code dir}'s model on A's held-out windows as the command takes them (documents after the first 2 windows'). */
     private static double heldOutLossA(Path dir, Path tokenizer, Path a) throws Exception {
         try (LanguageModel lm = LanguageModel.load(dir, Device.cpu(), ComputeDtype.FLOAT64);
              HfTokenizer tok = HfTokenizer.load(tokenizer)) {
-            List<long[]> windows = TextWindows.first(tok, Corpus.list(a), 512, 128);
-            return LossCurvature.of(lm, TextWindows.batches(windows.subList(2, 4), 8), name -> true).loss();
+            TextWindows.Split split = TextWindows.split(tok, Corpus.list(a), 256, 256, 128);
+            assertEquals(2, split.heldOut().size());
+            List<long[]> first = TextWindows.first(tok, Corpus.list(a), 1 << 20, 128);
+            for (long[] held : split.heldOut()) {
+                long[] asFirst = first.stream().filter(w -> java.util.Arrays.equals(w, held)).findFirst().orElseThrow();
+                assertTrue(first.indexOf(asFirst) >= 2, "held out: after the Hessian's windows");
+            }
+            return LossCurvature.of(lm, TextWindows.batches(split.heldOut(), 8), name -> true).loss();
         }
     }
 }

@@ -81,13 +81,13 @@ public final class HessianSteerCommand implements Callable<Integer> {
         int batch = curvature.batch;
         int top = curvature.top;
         try (LanguageModel lm = curvature.load(); HfTokenizer tok = curvature.tokenizer()) {
-            Split a = split(tok, ablate, "--ablate");
-            Split b = split(tok, keep, "--keep");
+            TextWindows.Split a = split(tok, ablate, "--ablate");
+            TextWindows.Split b = split(tok, keep, "--keep");
             HessianSpectrum spectrumA = spectrum(lm, a, chosen, "A (" + names(ablate) + ")");
             HessianSpectrum spectrumB = spectrum(lm, b, chosen, "B (" + names(keep) + ")");
             AblationSteering steering = AblationSteering.run(lm, spectrumA, spectrumB,
-                    LossCurvature.of(lm, TextWindows.batches(a.heldOut, batch), chosen),
-                    LossCurvature.of(lm, TextWindows.batches(b.heldOut, batch), chosen), alphas, curvature.seed + 1);
+                    LossCurvature.of(lm, TextWindows.batches(a.heldOut(), batch), chosen),
+                    LossCurvature.of(lm, TextWindows.batches(b.heldOut(), batch), chosen), alphas, curvature.seed + 1);
             System.out.printf(Locale.ROOT, "A's top eigenvalue %.4g, B's %.4g; %.1f%% of A's top eigenvector lay in B's "
                             + "top-%d eigenspace and was projected out%n", spectrumA.lanczos().pairs().get(0).value(),
                     spectrumB.lanczos().pairs().get(0).value(), 100 * steering.overlap(), top);
@@ -149,30 +149,27 @@ public final class HessianSteerCommand implements Callable<Integer> {
         return origin == null ? "" : String.format(Locale.ROOT, "%+.4f", value - at.applyAsDouble(origin));
     }
 
-    private record Split(List<long[]> forHessian, List<long[]> heldOut) {
-    }
-
-    /** The first windows for the Hessian, the next ones held out for the losses. */
+    /** The first corpus file's name, and how many more. */
     private static String names(List<Path> paths) {
         String first = paths.get(0).getFileName().toString();
         return paths.size() == 1 ? first : first + " and " + (paths.size() - 1) + " more";
     }
 
-    private Split split(HfTokenizer tok, List<Path> corpus, String option) throws Exception {
+    private TextWindows.Split split(HfTokenizer tok, List<Path> corpus, String option) throws Exception {
         int context = curvature.context;
-        int hessianWindows = Math.toIntExact((tokens + context - 1) / context);
-        List<long[]> all = TextWindows.first(tok, Corpus.list(corpus), tokens + heldOutTokens, context);
-        if (all.size() <= hessianWindows) {
-            throw new IllegalArgumentException(option + " " + corpus + " holds " + all.size() + " full windows of "
-                    + context + " tokens; " + hessianWindows + " for the Hessian and more for the held-out loss needed");
+        TextWindows.Split split = TextWindows.split(tok, Corpus.list(corpus), tokens, heldOutTokens, context);
+        if (split.heldOut().isEmpty()) {
+            throw new IllegalArgumentException(option + " " + corpus + " holds " + split.first().size() + " full windows "
+                    + "of " + context + " tokens in the documents that fill the Hessian's " + tokens + " tokens, and "
+                    + "none after them for the held-out loss");
         }
-        return new Split(all.subList(0, hessianWindows), all.subList(hessianWindows, all.size()));
+        return split;
     }
 
-    private HessianSpectrum spectrum(LanguageModel lm, Split split, Predicate<String> chosen, String what) {
-        LossCurvature loss = LossCurvature.of(lm, TextWindows.batches(split.forHessian, curvature.batch), chosen);
+    private HessianSpectrum spectrum(LanguageModel lm, TextWindows.Split split, Predicate<String> chosen, String what) {
+        LossCurvature loss = LossCurvature.of(lm, TextWindows.batches(split.first(), curvature.batch), chosen);
         System.out.printf(Locale.ROOT, "%s: Hessian over %,d tokens w.r.t. %,d parameters, top %d%n", what,
-                (long) split.forHessian.size() * curvature.context, loss.dimension(), curvature.top);
+                (long) split.first().size() * curvature.context, loss.dimension(), curvature.top);
         return curvature.spectrum(loss, 5);
     }
 }

@@ -25,28 +25,49 @@ public final class TextWindows {
      */
     public static List<long[]> first(HfTokenizer tokenizer, List<CorpusShard> shards, long tokens, int context)
             throws ShardReadException {
-        List<long[]> windows = new ArrayList<>();
+        return split(tokenizer, shards, tokens, 0, context).first();
+    }
+
+    /** Windows in two sets that share no document. */
+    public record Split(List<long[]> first, List<long[]> heldOut) {
+    }
+
+    /**
+     * The first full windows enough for {@code tokens}, then, from the documents after the one that completed them,
+     * windows enough for {@code heldOutTokens} (fewer when the shards run out).
+     */
+    public static Split split(HfTokenizer tokenizer, List<CorpusShard> shards, long tokens, long heldOutTokens,
+                              int context) throws ShardReadException {
+        List<long[]> first = new ArrayList<>();
+        List<long[]> heldOut = new ArrayList<>();
         long wanted = (tokens + context - 1) / context;
+        long wantedHeldOut = (heldOutTokens + context - 1) / context;
         for (CorpusShard shard : shards) {
             try (ShardReader reader = ShardReader.open(shard, CorpusOptions.defaults())) {
-                for (Optional<Document> d; windows.size() < wanted && (d = reader.next()).isPresent(); ) {
+                for (Optional<Document> d; heldOut.size() < wantedHeldOut || first.size() < wanted;) {
+                    if ((d = reader.next()).isEmpty()) {
+                        break;
+                    }
+                    // a document belongs wholly to one set: the one still filling when it starts
+                    List<long[]> into = first.size() < wanted ? first : heldOut;
+                    long limit = into == first ? wanted : wantedHeldOut;
                     long[] ids = tokenizer.encode(d.get().text(), false);
                     int[] ints = new int[ids.length];
                     for (int i = 0; i < ids.length; i++) {
                         ints[i] = Math.toIntExact(ids[i]);
                     }
                     for (ContextWindows.Window w : ContextWindows.cut(ints, context, false, 0).windows()) {
-                        if (w.tokenIds().length == context && windows.size() < wanted) {
-                            windows.add(Arrays.stream(w.tokenIds()).asLongStream().toArray());
+                        if (w.tokenIds().length == context && into.size() < limit) {
+                            into.add(Arrays.stream(w.tokenIds()).asLongStream().toArray());
                         }
                     }
                 }
             }
-            if (windows.size() >= wanted) {
+            if (first.size() >= wanted && heldOut.size() >= wantedHeldOut) {
                 break;
             }
         }
-        return windows;
+        return new Split(first, heldOut);
     }
 
     /** The windows in batches of {@code batch}, in order. */
