@@ -37,6 +37,18 @@ public final class StudyCommand implements Runnable {
         new picocli.CommandLine(this).usage(System.out);
     }
 
+    /** A study's outputs in {@code out}: table.md, NAME.svg and NAME.json (snake_case); prints the table. */
+    static void writeAll(Path out, String table, String name, String svg, Object json) throws java.io.IOException {
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("table.md"), table, StandardCharsets.UTF_8);
+        Files.writeString(out.resolve(name + ".svg"), svg, StandardCharsets.UTF_8);
+        new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve(name + ".json").toFile(), json);
+        System.out.print(table);
+        System.out.println("wrote " + out.resolve("table.md") + ", " + out.resolve(name + ".svg") + " and "
+                + out.resolve(name + ".json"));
+    }
+
     /** `saestream study repeated-data`: fresh data against K passes over 1/K of it, on known features. */
     @Command(name = "repeated-data", mixinStandardHelpOptions = true,
             description = "Fresh data versus K passes over 1/K of it, same token budget, synthetic features with "
@@ -82,10 +94,6 @@ public final class StudyCommand implements Runnable {
                     config.architecture().saeLensName(), config.dSae(), features, dIn, tokens, passes,
                     config.options().driftWindowTokens(), config.deadWindowTokens());
             List<RepeatedData.Run> runs = RepeatedData.run(setup, System.out::println);
-            Files.createDirectories(out);
-            String table = table(runs);
-            Files.writeString(out.resolve("table.md"), table, StandardCharsets.UTF_8);
-            Files.writeString(out.resolve("curves.svg"), plot(runs, config, tokens), StandardCharsets.UTF_8);
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("architecture", config.architecture().saeLensName());
             json.put("d_in", dIn);
@@ -94,12 +102,7 @@ public final class StudyCommand implements Runnable {
             json.put("tokens", tokens);
             json.put("dead_window_tokens", config.deadWindowTokens());
             json.put("runs", runs);
-            new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-                    .enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("curves.json").toFile(),
-                    json);
-            System.out.print(table);
-            System.out.println("wrote " + out.resolve("table.md") + ", " + out.resolve("curves.svg") + " and "
-                    + out.resolve("curves.json"));
+            writeAll(out, table(runs), "curves", plot(runs, config, tokens), json);
             return 0;
         }
 
@@ -180,16 +183,7 @@ public final class StudyCommand implements Runnable {
                     log.width(), log.skipped());
             GradientSpectrumStudy.Result result = GradientSpectrumStudy.analyse(log, window, threshold, sketchRows,
                     System.out::println);
-            Files.createDirectories(out);
-            String table = table(result);
-            Files.writeString(out.resolve("table.md"), table, StandardCharsets.UTF_8);
-            Files.writeString(out.resolve("spectrum.svg"), plot(result), StandardCharsets.UTF_8);
-            new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-                    .enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("spectrum.json").toFile(),
-                    result);
-            System.out.print(table);
-            System.out.println("wrote " + out.resolve("table.md") + ", " + out.resolve("spectrum.svg") + " and "
-                    + out.resolve("spectrum.json"));
+            writeAll(out, table(result), "spectrum", plot(result), result);
             return 0;
         }
 
