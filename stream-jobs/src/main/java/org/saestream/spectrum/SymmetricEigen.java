@@ -1,9 +1,5 @@
 package org.saestream.spectrum;
 
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
-
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.stream.IntStream;
@@ -11,16 +7,16 @@ import java.util.stream.IntStream;
 /**
  * Eigen-decomposition of a symmetric matrix, A = U diag(values) U^T with U orthogonal, deterministic. Up to
  * {@link #JACOBI_LIMIT} rows by cyclic Jacobi rotations (accurate to a few ulps of the largest |eigenvalue|,
- * plain doubles, sequential loops, no fused multiply-add); beyond it by EJML's Householder tridiagonalisation
- * and implicit symmetric QR, whose O(n^3) with a small constant is what makes a sketch of a thousand rows
- * affordable (Jacobi's sweeps cost minutes at n = 2000, EJML 4 s for the values, 11 s with the vectors, on
+ * plain doubles, sequential loops, no fused multiply-add); beyond it by {@link org.saestream.sae.SymmetricEigen}'s
+ * EJML path (Householder tridiagonalisation and implicit symmetric QR), which is what makes a sketch of a thousand
+ * rows affordable (Jacobi's sweeps cost minutes at n = 2000, EJML 4 s for the values, 11 s with the vectors, on
  * one core). DJL 0.35 has no eigen or SVD routine.
  */
 final class SymmetricEigen {
     /** Quadratic convergence takes 6 to 10 sweeps for the sizes used here; this many means something is wrong. */
     private static final int MAX_SWEEPS = 60;
-    /** Largest matrix decomposed by Jacobi rotations (the sketches the tests and small jobs keep). */
-    static final int JACOBI_LIMIT = 192;
+    /** Largest matrix decomposed by Jacobi rotations here; larger ones go to the trainer module's EJML path. */
+    static final int JACOBI_LIMIT = org.saestream.sae.SymmetricEigen.JACOBI_LIMIT;
 
     /**
      * @param values  eigenvalues, largest first
@@ -53,29 +49,23 @@ final class SymmetricEigen {
         }
     }
 
-    /** EJML's symmetric decomposition; vectors empty unless asked for. */
+    /** The trainer module's large-matrix path (EJML), rows of vectors as this class gives them. */
     private static Decomposition tridiagonalQr(double[][] a, boolean withVectors) {
         int n = a.length;
-        DMatrixRMaj matrix = new DMatrixRMaj(a);
-        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(n, withVectors, true);
-        if (!eig.decompose(matrix)) {
-            throw new IllegalStateException("the symmetric QR algorithm did not converge on a " + n + "x" + n
-                    + " matrix; is it finite?");
-        }
-        double[] raw = new double[n];
+        double[] flat = new double[n * n];
         for (int i = 0; i < n; i++) {
-            raw[i] = eig.getEigenvalue(i).getReal();
+            System.arraycopy(a[i], 0, flat, i * n, n);
         }
-        Integer[] order = descending(raw);
-        double[] values = new double[n];
+        org.saestream.sae.SymmetricEigen eig = withVectors ? org.saestream.sae.SymmetricEigen.of(flat, n)
+                : org.saestream.sae.SymmetricEigen.valuesOf(flat, n);
         double[][] vectors = new double[withVectors ? n : 0][];
-        for (int i = 0; i < n; i++) {
-            values[i] = raw[order[i]];
-            if (withVectors) {
-                vectors[i] = Arrays.copyOf(eig.getEigenVector(order[i]).getData(), n);
+        for (int c = 0; c < vectors.length; c++) {
+            vectors[c] = new double[n];
+            for (int k = 0; k < n; k++) {
+                vectors[c][k] = eig.vectors()[k * n + c];
             }
         }
-        return new Decomposition(values, vectors);
+        return new Decomposition(eig.values(), vectors);
     }
 
     /** Indices of {@code values}, largest first; ties keep their index order, so the result is deterministic. */
