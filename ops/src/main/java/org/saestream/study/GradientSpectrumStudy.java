@@ -88,6 +88,13 @@ public final class GradientSpectrumStudy {
                 seen.method = step.getSketchMethod().name().toLowerCase(java.util.Locale.ROOT);
                 seen.seed = step.getSketchSeed();
             }
+            long need = needBytes(steps.size() + 1L, seen.width);
+            if (need > 0.6 * Runtime.getRuntime().maxMemory()) {
+                throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "%s: %d steps of width %d and "
+                        + "their Gram matrices need about %.1f GB, more than this heap allows (%.1f GB); give the JVM "
+                        + "more (SAESTREAM_JAVA_OPTS=-Xmx...)", topic, steps.size() + 1, seen.width, need / 1e9,
+                        Runtime.getRuntime().maxMemory() / 1e9));
+            }
             seen.lastStep = step.getStep();
             steps.add(step.getStep());
             rows.add(TensorCodec.decode(bytes, DType.F32));
@@ -99,6 +106,11 @@ public final class GradientSpectrumStudy {
             throw new IllegalArgumentException("topic " + topic + " holds no GradientStep of run " + run);
         }
         return new Log(run, steps, rows, seen.width, seen.method, seen.seed, seen.skipped);
+    }
+
+    /** What the analysis holds at once for n rows of width k: the rows, and three n x n matrices of doubles. */
+    static long needBytes(long n, int k) {
+        return 4L * n * k + 24L * n * n;
     }
 
     /**
