@@ -50,7 +50,9 @@ final class FeatureExamplesProcessor implements Processor<String, byte[], String
         }
         String key = StoreNames.featureChunkKey(saeKey, examples.getFirstFeature());
         byte[] current = store.get(key);
-        if (current != null && isNewer(RecordCodec.FEATURE_EXAMPLES.decode(current), examples)) {
+        FeatureExamples stored = current == null ? null
+                : StoredValues.decodeOrNull(current, RecordCodec.FEATURE_EXAMPLES::decode, key);
+        if (stored != null && isNewer(stored, examples)) {
             return;
         }
         store.put(key, record.value());

@@ -30,7 +30,12 @@ final class StoreQueries implements SinkQueries {
         // one store per partition: all() is ordered within a partition only, so sort by key here
         java.util.TreeMap<String, SaeMetrics> byKey = new java.util.TreeMap<>();
         try (KeyValueIterator<String, byte[]> it = stores.apply(StoreNames.METRICS_LATEST).all()) {
-            it.forEachRemaining(kv -> byKey.put(kv.key, RecordCodec.SAE_METRICS.decode(kv.value)));
+            it.forEachRemaining(kv -> {
+                SaeMetrics m = StoredValues.decodeOrNull(kv.value, RecordCodec.SAE_METRICS::decode, kv.key);
+                if (m != null) {
+                    byKey.put(kv.key, m);
+                }
+            });
         }
         return new ArrayList<>(byKey.values());
     }
@@ -38,7 +43,8 @@ final class StoreQueries implements SinkQueries {
     @Override
     public Optional<SaeMetrics> latest(String saeKey) {
         byte[] value = stores.apply(StoreNames.METRICS_LATEST).get(saeKey);
-        return value == null ? Optional.empty() : Optional.of(RecordCodec.SAE_METRICS.decode(value));
+        return value == null ? Optional.empty()
+                : Optional.ofNullable(StoredValues.decodeOrNull(value, RecordCodec.SAE_METRICS::decode, saeKey));
     }
 
     @Override
@@ -74,7 +80,12 @@ final class StoreQueries implements SinkQueries {
     public java.util.SortedMap<String, org.apache.avro.generic.GenericRecord> latest(RecordStream stream) {
         java.util.TreeMap<String, org.apache.avro.generic.GenericRecord> byKey = new java.util.TreeMap<>();
         try (KeyValueIterator<String, byte[]> it = stores.apply(stream.latestStore()).all()) {
-            it.forEachRemaining(kv -> byKey.put(kv.key, stream.decode().apply(kv.value)));
+            it.forEachRemaining(kv -> {
+                org.apache.avro.generic.GenericRecord r = StoredValues.decodeOrNull(kv.value, stream.decode(), kv.key);
+                if (r != null) {
+                    byKey.put(kv.key, r);
+                }
+            });
         }
         return byKey;
     }
@@ -84,7 +95,12 @@ final class StoreQueries implements SinkQueries {
         List<T> out = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> it = stores.apply(store)
                 .prefixScan(StoreNames.prefix(saeKey), Serdes.String().serializer())) {
-            it.forEachRemaining(kv -> out.add(decode.apply(kv.value)));
+            it.forEachRemaining(kv -> {
+                T value = StoredValues.decodeOrNull(kv.value, decode, kv.key);
+                if (value != null) {
+                    out.add(value);
+                }
+            });
         }
         return out;
     }
