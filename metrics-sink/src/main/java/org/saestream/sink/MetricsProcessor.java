@@ -50,8 +50,9 @@ final class MetricsProcessor implements Processor<String, byte[], String, byte[]
         history.put(StoreNames.historyKey(saeKey, m.getStep()), record.value());
         byte[] current = latest.get(saeKey);
         // by step, not arrival: a late record of an earlier step does not replace the newest
-        if (current == null || StoredValues.decodeOrNull(current, RecordCodec.SAE_METRICS::decode, saeKey) == null
-                || RecordCodec.SAE_METRICS.decode(current).getStep() <= m.getStep()) {
+        SaeMetrics stored = current == null ? null
+                : StoredValues.decodeOrNull(current, RecordCodec.SAE_METRICS::decode, saeKey);
+        if (stored == null || stored.getStep() <= m.getStep()) {
             latest.put(saeKey, record.value());
         }
         events.publish("metrics", saeKey, MetricsJson.toJson(m));

@@ -3,6 +3,7 @@ package org.saestream.hessian;
 import ai.djl.ndarray.types.Shape;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.saestream.eval.TextWindows;
 import org.saestream.lm.LanguageModel;
 import org.saestream.lm.LossCurvature;
 import org.saestream.lm.TokenBatch;
@@ -123,17 +124,9 @@ public final class TrainingCurvature implements StepObserver {
     public static List<TokenBatch> tokenSet(TrainingData data, long tokens, long seed) {
         int perWindow = Math.max(1, data.contextLength() - 1);
         int windows = (int) Math.min(data.windowCount(), (tokens + perWindow - 1) / perWindow);
-        List<int[]> chosen = data.windowsOf(1, windows, seed);
-        List<TokenBatch> out = new ArrayList<>();
-        for (int start = 0; start < chosen.size(); start += 8) {
-            List<int[]> part = chosen.subList(start, Math.min(chosen.size(), start + 8));
-            long[][] ids = new long[part.size()][];
-            for (int i = 0; i < ids.length; i++) {
-                ids[i] = java.util.Arrays.stream(part.get(i)).asLongStream().toArray();
-            }
-            out.add(TokenBatch.of(ids));
-        }
-        return out;
+        List<long[]> chosen = data.windowsOf(1, windows, seed).stream()
+                .map(w -> java.util.Arrays.stream(w).asLongStream().toArray()).toList();
+        return TextWindows.batches(chosen, 8);
     }
 
     @Override
@@ -215,16 +208,16 @@ public final class TrainingCurvature implements StepObserver {
         List<double[]> basis = new ArrayList<>();
         for (double[] v : vectors) {
             double[] u = v.clone();
-            double before = Math.sqrt(dot(u, u));
+            double before = Lanczos.norm(u);
             for (int pass = 0; pass < 2; pass++) {
                 for (double[] b : basis) {
-                    double p = dot(u, b);
+                    double p = Lanczos.dot(u, b);
                     for (int j = 0; j < u.length; j++) {
                         u[j] -= p * b[j];
                     }
                 }
             }
-            double norm = Math.sqrt(dot(u, u));
+            double norm = Lanczos.norm(u);
             if (norm > 1e-10 * before) {
                 for (int j = 0; j < u.length; j++) {
                     u[j] /= norm;
@@ -253,14 +246,6 @@ public final class TrainingCurvature implements StepObserver {
             inside += p * p;
         }
         return inside / norm;
-    }
-
-    private static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int j = 0; j < a.length; j++) {
-            s += a[j] * b[j];
-        }
-        return s;
     }
 
     /** Publishes to the {@code hessian} topic, keyed by run (created if absent), idempotently with acks=all. */

@@ -6,7 +6,7 @@ package org.saestream.sae;
  * rounding, O(n^3) per sweep with a few sweeps), which suits Lanczos's small tridiagonal matrices; beyond it by EJML's
  * Householder tridiagonalisation and implicit symmetric QR, whose O(n^3) has a small constant and a cache-friendly
  * order: the d_in x d_in covariances of the linear baselines at real widths (Jacobi took 20.7 s at n = 512 on one
- * core and grows as n^3 from there; EJML 0.2 s) and the spectrum job's Gram matrices of a thousand rows.
+ * core and grows as n^3 from there; EJML 0.3 s) and the spectrum job's Gram matrices of a thousand rows.
  *
  * @param values  [n] eigenvalues, descending
  * @param vectors [n, n] row-major; column c is the unit eigenvector of values[c] (empty from {@link #valuesOf})

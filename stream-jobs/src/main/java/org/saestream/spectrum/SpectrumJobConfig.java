@@ -36,7 +36,8 @@ public record SpectrumJobConfig(String run, String sourceTopic, int sketchRows, 
     public static final int AUTO_SKETCH_ROWS = 0;
     /**
      * The automatic l's ceiling: a 2048-row buffer holds a 2000-step run exactly, and a spectrum of that many rows
-     * costs seconds, a shrink about ten on one core ({@link SymmetricEigen}); beyond it the cost grows as l^3.
+     * costs seconds, a shrink about ten on one core ({@link SymmetricEigen}: EJML took 11 s for the eigenvectors of a
+     * 2000 x 2000 matrix); beyond it the cost grows as l^3.
      */
     public static final int MAX_AUTO_SKETCH_ROWS = 1024;
     public static final long DEFAULT_SKETCH_MEMORY_BYTES = 256L << 20;
@@ -89,13 +90,16 @@ public record SpectrumJobConfig(String run, String sourceTopic, int sketchRows, 
      * within the memory bound; 0 when not even l = 2 fits.
      */
     public int sketchRowsFor(int width) {
-        int l = sketchRows != AUTO_SKETCH_ROWS ? sketchRows : MAX_AUTO_SKETCH_ROWS;
+        long l = sketchRows;
         if (sketchRows == AUTO_SKETCH_ROWS) {
-            while (l > 2 && FrequentDirections.bytesAtMost(l, width) > sketchMemoryBytes) {
+            // the root of 16 l (k + l) = bound, then down past rounding
+            l = (long) ((-width + Math.sqrt((double) width * width + sketchMemoryBytes / 4.0)) / 2);
+            l = Math.max(2, Math.min(MAX_AUTO_SKETCH_ROWS, l + 1));
+            while (l > 2 && FrequentDirections.bytesAtMost((int) l, width) > sketchMemoryBytes) {
                 l--;
             }
         }
-        return FrequentDirections.bytesAtMost(l, width) <= sketchMemoryBytes ? l : 0;
+        return FrequentDirections.bytesAtMost((int) l, width) <= sketchMemoryBytes ? (int) l : 0;
     }
 
     public SpectrumJobConfig withSketchRows(int l) {
