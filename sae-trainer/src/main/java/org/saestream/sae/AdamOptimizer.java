@@ -27,7 +27,6 @@ final class AdamOptimizer implements AutoCloseable {
     private final double beta2;
     private final double epsilon;
     private final List<String> names;
-    private final int dIn;
     private final int dSae;
     private final Map<String, NDArray> firstMoments;
     private final Map<String, NDArray> secondMoments;
@@ -38,8 +37,7 @@ final class AdamOptimizer implements AutoCloseable {
         this.beta1 = config.beta1();
         this.beta2 = config.beta2();
         this.epsilon = config.epsilon();
-        this.names = SaeParameters.trainableNames(config.architecture());
-        this.dIn = config.dIn();
+        this.names = config.shape().trainableNames(config.architecture());
         this.dSae = config.dSae();
         this.firstMoments = Collections.unmodifiableMap(m);
         this.secondMoments = Collections.unmodifiableMap(v);
@@ -50,8 +48,8 @@ final class AdamOptimizer implements AutoCloseable {
     static AdamOptimizer create(NDManager manager, SaeConfig config) {
         Map<String, float[]> zerosM = new LinkedHashMap<>();
         Map<String, float[]> zerosV = new LinkedHashMap<>();
-        for (String name : SaeParameters.trainableNames(config.architecture())) {
-            int size = (int) SaeParameters.shapeOf(name, config.dIn(), config.dSae()).size();
+        for (String name : config.shape().trainableNames(config.architecture())) {
+            int size = (int) config.shape().shapeOf(name).size();
             zerosM.put(name, new float[size]);
             zerosV.put(name, new float[size]);
         }
@@ -67,8 +65,8 @@ final class AdamOptimizer implements AutoCloseable {
         Map<String, NDArray> mArrays = new LinkedHashMap<>();
         Map<String, NDArray> vArrays = new LinkedHashMap<>();
         try {
-            for (String name : SaeParameters.trainableNames(config.architecture())) {
-                var shape = SaeParameters.shapeOf(name, config.dIn(), config.dSae());
+            for (String name : config.shape().trainableNames(config.architecture())) {
+                var shape = config.shape().shapeOf(name);
                 mArrays.put(name, SaeParameters.persistent(manager, require(m, name, "m"), shape, "adam.m." + name));
                 vArrays.put(name, SaeParameters.persistent(manager, require(v, name, "v"), shape, "adam.v." + name));
             }
@@ -121,8 +119,8 @@ final class AdamOptimizer implements AutoCloseable {
         }
         for (String name : names) {
             if (FeatureSlices.isPerFeature(name)) {
-                FeatureSlices.zero(firstMoments.get(name), name, features, dIn, dSae);
-                FeatureSlices.zero(secondMoments.get(name), name, features, dIn, dSae);
+                FeatureSlices.zero(firstMoments.get(name), name, features);
+                FeatureSlices.zero(secondMoments.get(name), name, features);
             }
         }
     }

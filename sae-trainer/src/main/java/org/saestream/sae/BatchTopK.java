@@ -109,8 +109,8 @@ public record BatchTopK(int k, int auxK, double auxKCoefficient, double threshol
     }
 
     @Override
-    public TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context) {
-        return trainingPass(p, x, context, KSparseTraining.Decoding.forShape(k, p.dSae()));
+    public TrainingPass trainingPass(SaeParameters p, NDArray x, NDArray target, TrainingContext context) {
+        return trainingPass(p, x, target, context, KSparseTraining.Decoding.forShape(k, p.dSae()));
     }
 
     /** The k x B largest relu'd pre-activations of the batch [B, dSae]. */
@@ -143,14 +143,20 @@ public record BatchTopK(int k, int auxK, double auxKCoefficient, double threshol
     }
 
     TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context, KSparseTraining.Decoding decoding) {
+        return trainingPass(p, x, x, context, decoding);
+    }
+
+    TrainingPass trainingPass(SaeParameters p, NDArray x, NDArray target, TrainingContext context,
+                              KSparseTraining.Decoding decoding) {
         Encoder.Pre enc = Encoder.preactivations(p, x);
         NDArray pre = enc.pre();
         Encoder.Selection kept = select(pre);
         Map<String, NDArray> bufferUpdates = Map.of(TOPK_THRESHOLD, thresholdUpdate(p, kept, thresholdLearningRate));
+        KSparseTraining.Batch batch = new KSparseTraining.Batch(x, target, enc);
         if (decoding == KSparseTraining.Decoding.SPARSE) {
-            return KSparseTraining.sparsePass(p, x, enc, kept.pairs(), auxK, auxKCoefficient, context, bufferUpdates);
+            return KSparseTraining.sparsePass(p, batch, kept.pairs(), auxK, auxKCoefficient, context, bufferUpdates);
         }
         NDArray active = kept.mask().muli(Encoder.positive(pre));             // [B, dSae]
-        return KSparseTraining.pass(p, x, enc, active, auxK, auxKCoefficient, context, bufferUpdates);
+        return KSparseTraining.pass(p, batch, active, auxK, auxKCoefficient, context, bufferUpdates);
     }
 }

@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import org.saestream.files.SaeLensLayout;
+
+import java.util.Map;
 
 /**
  * The affine maps that TopK, BatchTopK and JumpReLU share with ReLU + L1, and the top-k selection
@@ -12,7 +15,8 @@ import ai.djl.ndarray.types.Shape;
 final class Encoder {
 
     /**
-     * @param centred x - b_dec [B, dIn]
+     * @param centred what the encoder multiplies: x - b_dec [B, dIn] for an autoencoder, x itself for a transcoder
+     *                (never changed in place)
      * @param pre     pre-activations x_c W_enc + b_enc [B, dSae]
      */
     record Pre(NDArray centred, NDArray pre) {
@@ -22,14 +26,42 @@ final class Encoder {
     }
 
     static Pre preactivations(SaeParameters p, NDArray x) {
-        NDArray centred = x.sub(p.bDec());                                    // [B, dIn]
+        NDArray centred = p.shape().centresInput() ? x.sub(p.bDec()) : x;    // [B, dIn]
         NDArray pre = centred.matMul(p.wEnc()).addi(p.bEnc());                // [B, dIn] x [dIn, dSae] = [B, dSae]
         return new Pre(centred, pre);
     }
 
-    /** f W_dec + b_dec: [B, dSae] x [dSae, dIn] = [B, dIn]. */
+    /** f W_dec + b_dec: [B, dSae] x [dSae, dOut] = [B, dOut] (without a skip transcoder's skip term). */
     static NDArray decode(SaeParameters p, NDArray latents) {
         return latents.matMul(p.wDec()).addi(p.bDec());
+    }
+
+    /** The reconstruction: {@link #decode}, plus x W_skip^T [B, dOut] for a skip transcoder. */
+    static NDArray reconstruct(SaeParameters p, NDArray latents, NDArray x) {
+        return withSkip(p, decode(p, latents), x);
+    }
+
+    /** {@code decoded} [B, dOut] plus x W_skip^T where the SAE has W_skip (in place), else as it is. */
+    static NDArray withSkip(SaeParameters p, NDArray decoded, NDArray x) {
+        p.wSkip().ifPresent(w -> decoded.addi(x.matMul(w.transpose())));   // [B, dIn] x [dIn, dOut]
+        return decoded;
+    }
+
+    /**
+     * d loss / d b_dec given d loss / d x_hat summed over the batch [dOut] (changed in place) and d loss / d b_enc: an
+     * autoencoder's b_dec also reaches the loss through x_c = x - b_dec (minus W_enc dBenc); a transcoder's does not.
+     */
+    static NDArray decoderBiasGradient(SaeParameters p, NDArray dXhatSum, NDArray dBenc) {
+        return p.shape().centresInput() ? dXhatSum.subi(p.wEnc().matMul(dBenc)) : dXhatSum;
+    }
+
+    /** Adds d loss / d W_skip = dX_hat^T x [dOut, dIn] to the gradients where the SAE has W_skip. */
+    static Map<String, NDArray> withSkipGradient(SaeParameters p, Map<String, NDArray> gradients, NDArray x,
+                                                 NDArray dXhat) {
+        if (p.wSkip().isPresent()) {
+            gradients.put(SaeLensLayout.W_SKIP, dXhat.transpose().matMul(x));   // [dOut, B] x [B, dIn]
+        }
+        return gradients;
     }
 
     /** 1 where pre > 0, else 0, in pre's dtype (max(sign, 0): a third of the cost of gt + cast on CPU). */

@@ -8,8 +8,8 @@ import java.nio.FloatBuffer;
 
 /**
  * Which part of each tensor belongs to one feature (latent) i: column i of W_enc [dIn, dSae], row i
- * of W_dec [dSae, dIn], entry i of b_enc and of JumpReLU's log_threshold [dSae]. b_dec and BatchTopK's
- * global threshold are shared by all features. Freezing and resampling edit exactly these slices.
+ * of W_dec [dSae, dOut], entry i of b_enc and of JumpReLU's log_threshold [dSae]. b_dec, a skip transcoder's W_skip
+ * and BatchTopK's global threshold are shared by all features. Freezing and resampling edit exactly these slices.
  */
 final class FeatureSlices {
 
@@ -42,8 +42,11 @@ final class FeatureSlices {
      * Sets the slices of the selected features to exactly +0 in place (through a Java copy: the edit is
      * rare, and multiplying by a 0/1 mask would leave -0 where values were negative).
      */
-    static void zero(NDArray array, String name, boolean[] features, int dIn, int dSae) {
+    static void zero(NDArray array, String name, boolean[] features) {
         float[] values = array.toFloatArray();
+        int dSae = features.length;
+        int dIn = name.equals(SaeLensLayout.W_ENC) || name.equals(SaeLensLayout.W_DEC)
+                ? Math.toIntExact(values.length / dSae) : 1;                // W_enc's rows, W_dec's columns
         for (int i = 0; i < dSae; i++) {
             if (!features[i]) {
                 continue;
@@ -54,7 +57,7 @@ final class FeatureSlices {
                         values[j * dSae + i] = 0f;                    // [dIn, dSae] column i
                     }
                 }
-                case SaeLensLayout.W_DEC -> java.util.Arrays.fill(values, i * dIn, (i + 1) * dIn, 0f); // row i
+                case SaeLensLayout.W_DEC -> java.util.Arrays.fill(values, i * dIn, (i + 1) * dIn, 0f); // row i (dOut wide)
                 case SaeLensLayout.B_ENC, JumpReLU.LOG_THRESHOLD -> values[i] = 0f;
                 default -> throw new IllegalArgumentException("'" + name + "' has no feature axis");
             }

@@ -28,7 +28,7 @@ public final class InferenceSae implements AutoCloseable {
         LoadedSae loaded = SaeLensFormat.read(dir);
         SaeConfig config = loaded.config();
         PretrainedWeights weights = PretrainedWeights.of(config, loaded, dir);
-        SaeParameters params = SaeParameters.fromFloats(manager, config.dIn(), config.dSae(), config.architecture(),
+        SaeParameters params = SaeParameters.fromFloats(manager, config.shape(), config.architecture(),
                 weights.values());
         return new InferenceSae(config, loaded.tokensSeen(), params, weights.scale());
     }
@@ -43,7 +43,8 @@ public final class InferenceSae implements AutoCloseable {
     }
 
     /**
-     * Latents [N, dSae] and reconstruction [N, dIn] of raw float32 activations x [N, dIn], in raw units;
+     * Latents [N, dSae] and reconstruction [N, dOut] (a transcoder's of its output hook; dOut = dIn otherwise) of raw
+     * float32 activations x [N, dIn], in raw units;
      * temporaries belong to the caller's scope.
      */
     public SaeArchitecture.Forward forward(NDArray x) {

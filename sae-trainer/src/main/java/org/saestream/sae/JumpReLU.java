@@ -132,7 +132,7 @@ public record JumpReLU(double l0Coefficient, double bandwidth, double initialThr
     }
 
     @Override
-    public TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context) {
+    public TrainingPass trainingPass(SaeParameters p, NDArray x, NDArray target, TrainingContext context) {
         Encoder.Pre enc = Encoder.preactivations(p, x);
         NDArray pre = enc.pre();                                              // [B, dSae]
         long batch = x.getShape().get(0);
@@ -143,20 +143,20 @@ public record JumpReLU(double l0Coefficient, double bandwidth, double initialThr
         NDArray shifted = pre.sub(theta);                                     // [B, dSae]  pre - theta
         NDArray gate = Encoder.positive(shifted);                             // [B, dSae]  H(pre - theta)
         NDArray latents = pre.mul(gate);                                      // [B, dSae]
-        NDArray xHat = Encoder.decode(p, latents);                            // [B, dIn]
-        NDArray err = xHat.sub(x);                                            // [B, dIn]  x_hat - x
+        NDArray xHat = Encoder.reconstruct(p, latents, x);                    // [B, dOut]
+        NDArray err = xHat.sub(target);                                       // [B, dOut] x_hat - y
         NDArray mse = err.square().sum().muli(invB);                          // []
         NDArray firesPerLatent = gate.sum(new int[]{0});                      // [dSae]
         NDArray l0 = firesPerLatent.sum().muli(invB);                         // []
         NDArray loss = l0.duplicate().muli(l0Coefficient).addi(mse);          // []
 
-        NDArray dXhat = err.mul(2.0 * invB);                                  // [B, dIn]
-        NDArray dWdec = latents.transpose().matMul(dXhat);                    // [dSae, B] x [B, dIn] = [dSae, dIn]
-        NDArray dLatents = dXhat.matMul(p.wDec().transpose());                // [B, dIn] x [dIn, dSae] = [B, dSae]
+        NDArray dXhat = err.mul(2.0 * invB);                                  // [B, dOut]
+        NDArray dWdec = latents.transpose().matMul(dXhat);                    // [dSae, B] x [B, dOut] = [dSae, dOut]
+        NDArray dLatents = dXhat.matMul(p.wDec().transpose());                // [B, dOut] x [dOut, dSae] = [B, dSae]
         NDArray dPre = dLatents.mul(gate);                                    // [B, dSae]
         NDArray dWenc = enc.centred().transpose().matMul(dPre);               // [dIn, B] x [B, dSae] = [dIn, dSae]
         NDArray dBenc = dPre.sum(new int[]{0});                               // [dSae]
-        NDArray dBdec = dXhat.sum(new int[]{0}).subi(p.wEnc().matMul(dBenc)); // [dIn]
+        NDArray dBdec = Encoder.decoderBiasGradient(p, dXhat.sum(new int[]{0}), dBenc);   // [dOut]
 
         // straight-through estimators: d loss / d theta = -(1/eps) sum_b K_b * (theta * dL/df_b + l0 / B)
         NDArray kernel = shifted.divi(bandwidth).abs().lt(0.5)                // [B, dSae]  K((pre - theta) / eps)
@@ -170,6 +170,7 @@ public record JumpReLU(double l0Coefficient, double bandwidth, double initialThr
         grads.put(SaeLensLayout.B_ENC, dBenc);
         grads.put(SaeLensLayout.W_DEC, dWdec);
         grads.put(SaeLensLayout.B_DEC, dBdec);
+        Encoder.withSkipGradient(p, grads, x, dXhat);
         grads.put(LOG_THRESHOLD, dLogTheta);
         return new TrainingPass(new Forward(latents, xHat), mse, l0, loss, grads, firesPerLatent, Map.of());
     }

@@ -26,7 +26,10 @@ import java.util.Optional;
  *   loss   = mse + alpha * (||x - mean_b x||^2 / B) * L_aux
  * </pre>
  *
- * L_aux is the paper's normalised MSE of the residual (OpenAI's reference normalises by the residual's
+ * A transcoder scores x_hat (plus x W_skip^T for a skip transcoder) against its target y in place of x, in e and
+ * in the normaliser alike.
+ *
+ * <p>L_aux is the paper's normalised MSE of the residual (OpenAI's reference normalises by the residual's
  * batch variance the same way, and sets it to 0 when that variance is 0). The paper adds alpha * L_aux
  * to the normalised MSE ||e||^2 / ||x - mean x||^2; the loss here is that sum times ||x - mean x||^2 / B,
  * so that its first term stays the mse every architecture reports and the two terms keep the paper's
@@ -62,6 +65,13 @@ final class KSparseTraining {
     }
 
     /**
+     * One batch: the input x [B, dIn], what the reconstruction is scored against (x for an autoencoder, a
+     * transcoder's other hook [B, dOut]) and the encoder's pre-activations of x.
+     */
+    record Batch(NDArray x, NDArray target, Encoder.Pre enc) {
+    }
+
+    /**
      * The pass with dense latents.
      *
      * @param active        [B, dSae] 1 where a latent is kept for a token and its pre-activation is positive
@@ -69,17 +79,18 @@ final class KSparseTraining {
      * @param auxCoefficient alpha
      * @param bufferUpdates passed through to the result
      */
-    static SaeArchitecture.TrainingPass pass(SaeParameters p, NDArray x, Encoder.Pre enc, NDArray active, int kAux,
+    static SaeArchitecture.TrainingPass pass(SaeParameters p, Batch batch, NDArray active, int kAux,
                                              double auxCoefficient, SaeArchitecture.TrainingContext context,
                                              Map<String, NDArray> bufferUpdates) {
+        Encoder.Pre enc = batch.enc();
         NDArray latents = enc.pre().mul(active);                              // [B, dSae]
-        Reconstruction r = Reconstruction.of(x, Encoder.decode(p, latents));
-        NDArray dWdec = latents.transpose().matMul(r.dXhat());                // [dSae, B] x [B, dIn] = [dSae, dIn]
-        NDArray dPre = r.dXhat().matMul(p.wDec().transpose()).muli(active);  // [B, dIn] x [dIn, dSae] = [B, dSae]
+        Reconstruction r = Reconstruction.of(batch.target(), Encoder.reconstruct(p, latents, batch.x()));
+        NDArray dWdec = latents.transpose().matMul(r.dXhat());                // [dSae, B] x [B, dOut] = [dSae, dOut]
+        NDArray dPre = r.dXhat().matMul(p.wDec().transpose()).muli(active);  // [B, dOut] x [dOut, dSae] = [B, dSae]
         NDArray dBenc = dPre.sum(new int[]{0});                               // [dSae]
         NDArray dBdec = r.dBdec(p, dBenc);                                    // before AuxK: it does not reach b_dec
 
-        Optional<AuxK> aux = AuxK.of(p, x, enc.pre(), r, kAux, auxCoefficient, context);
+        Optional<AuxK> aux = AuxK.of(p, batch.target(), enc.pre(), r, kAux, auxCoefficient, context);
         if (aux.isPresent()) {
             dWdec.addi(aux.get().dWdec());
             dPre.addi(aux.get().dPre().coo().toDense());
@@ -87,8 +98,8 @@ final class KSparseTraining {
         }
         NDArray dWenc = enc.centred().transpose().matMul(dPre);               // [dIn, B] x [B, dSae] = [dIn, dSae]
         return new SaeArchitecture.TrainingPass(new SaeArchitecture.Forward(latents, r.xHat()), r.mse(),
-                auxLoss(r, aux), loss(r.mse(), aux), gradients(dWenc, dBenc, dWdec, dBdec), active.sum(new int[]{0}),
-                bufferUpdates);
+                auxLoss(r, aux), loss(r.mse(), aux), gradients(p, batch, r.dXhat(), dWenc, dBenc, dWdec, dBdec),
+                active.sum(new int[]{0}), bufferUpdates);
     }
 
     /**
@@ -99,20 +110,22 @@ final class KSparseTraining {
      * @param kept the kept (token, latent) pairs of [B, dSae] with their pre-activations (a pair whose
      *             pre-activation is not positive is kept at 0)
      */
-    static SaeArchitecture.TrainingPass sparsePass(SaeParameters p, NDArray x, Encoder.Pre enc, SparsePairs kept,
+    static SaeArchitecture.TrainingPass sparsePass(SaeParameters p, Batch batch, SparsePairs kept,
                                                    int kAux, double auxCoefficient,
                                                    SaeArchitecture.TrainingContext context,
                                                    Map<String, NDArray> bufferUpdates) {
+        Encoder.Pre enc = batch.enc();
         NDArray fires = Encoder.positive(kept.values());                      // [N] 1 where active
         SparsePairs latents = kept.withValues(kept.values().mul(fires));      // [N] f
-        Reconstruction r = Reconstruction.of(x, latents.times(p.wDec()).addi(p.bDec()));
-        NDArray dWdec = latents.transposeTimes(r.dXhat());                    // [dSae, dIn]
+        Reconstruction r = Reconstruction.of(batch.target(),
+                Encoder.withSkip(p, latents.times(p.wDec()).addi(p.bDec()), batch.x()));
+        NDArray dWdec = latents.transposeTimes(r.dXhat());                    // [dSae, dOut]
         SparsePairs dPre = kept.withValues(                                   // [N] (dX_hat W_dec^T) at the pairs
                 kept.sampledProduct(r.dXhat(), p.wDec()).muli(fires));
         NDArray dBenc = dPre.columnSums();                                    // [dSae]
         NDArray dBdec = r.dBdec(p, dBenc);                                    // before AuxK: it does not reach b_dec
 
-        Optional<AuxK> aux = AuxK.of(p, x, enc.pre(), r, kAux, auxCoefficient, context);
+        Optional<AuxK> aux = AuxK.of(p, batch.target(), enc.pre(), r, kAux, auxCoefficient, context);
         if (aux.isPresent()) {
             dWdec.addi(aux.get().dWdec());
             dBenc.addi(aux.get().dPre().columnSums());
@@ -123,7 +136,7 @@ final class KSparseTraining {
         NDArray dWenc = dPre.transposeTimes(enc.centred()).transpose()       // [dIn, dSae]
                 .reshape(dIn * p.dSae()).reshape(dIn, p.dSae());
         return new SaeArchitecture.TrainingPass(new SaeArchitecture.Forward(latents.coo(), r.xHat()), r.mse(),
-                auxLoss(r, aux), loss(r.mse(), aux), gradients(dWenc, dBenc, dWdec, dBdec),
+                auxLoss(r, aux), loss(r.mse(), aux), gradients(p, batch, r.dXhat(), dWenc, dBenc, dWdec, dBdec),
                 kept.withValues(fires).columnSums(), bufferUpdates);
     }
 
@@ -137,12 +150,15 @@ final class KSparseTraining {
      *
      * @param widths the prefix sizes, strictly increasing, the last d_sae
      */
-    static SaeArchitecture.TrainingPass nestedPass(SaeParameters p, NDArray x, Encoder.Pre enc, SparsePairs kept,
+    static SaeArchitecture.TrainingPass nestedPass(SaeParameters p, Batch input, SparsePairs kept,
                                                    List<Integer> widths, int kAux, double auxCoefficient,
                                                    SaeArchitecture.TrainingContext context,
                                                    Map<String, NDArray> bufferUpdates) {
-        long batch = x.getShape().get(0);
+        Encoder.Pre enc = input.enc();
+        NDArray y = input.target();
+        long batch = y.getShape().get(0);
         long dIn = p.dIn();
+        long dOut = p.dOut();
         int levels = widths.size();
         NDArray fires = Encoder.positive(kept.values());                      // [N] 1 where active
         NDArray f = kept.values().mul(fires);                                 // [N]
@@ -152,20 +168,22 @@ final class KSparseTraining {
         }
         SparsePairs stacked = new SparsePairs(kept.rows().add(group.muli(batch)), kept.columns(), f,
                 new Shape(levels * batch, p.dSae()));
-        NDArray xHats = stacked.times(p.wDec()).reshape(levels, batch, dIn)  // [M, B, dIn] partial reconstructions
-                .cumSum(0).addi(p.bDec());                                    // [M, B, dIn] x_hat_m
-        NDArray dXhats = xHats.sub(x).muli(2.0 / batch);                      // [M, B, dIn] d mse_m / d x_hat_m
-        NDArray total = dXhats.sum(new int[]{0});                             // [B, dIn] D_1
-        NDArray dGroups = total.expandDims(0).sub(dXhats.cumSum(0)).addi(dXhats).reshape(levels * batch, dIn);
-        NDArray dWdec = stacked.transposeTimes(dGroups);                      // [dSae, dIn]
+        // what every prefix adds to its latents' decoding: b_dec, plus a skip transcoder's x W_skip^T
+        NDArray offset = p.wSkip().map(w -> input.x().matMul(w.transpose()).addi(p.bDec())).orElse(p.bDec());
+        NDArray xHats = stacked.times(p.wDec()).reshape(levels, batch, dOut) // [M, B, dOut] partial reconstructions
+                .cumSum(0).addi(offset);                                      // [M, B, dOut] x_hat_m
+        NDArray dXhats = xHats.sub(y).muli(2.0 / batch);                      // [M, B, dOut] d mse_m / d x_hat_m
+        NDArray total = dXhats.sum(new int[]{0});                             // [B, dOut] D_1
+        NDArray dGroups = total.expandDims(0).sub(dXhats.cumSum(0)).addi(dXhats).reshape(levels * batch, dOut);
+        NDArray dWdec = stacked.transposeTimes(dGroups);                      // [dSae, dOut]
         SparsePairs dPre = kept.withValues(stacked.sampledProduct(dGroups, p.wDec()).muli(fires));   // [N]
         NDArray dBenc = dPre.columnSums();                                    // [dSae]
-        NDArray dBdec = total.sum(new int[]{0}).subi(p.wEnc().matMul(dBenc)); // [dIn], before AuxK
+        NDArray dBdec = Encoder.decoderBiasGradient(p, total.sum(new int[]{0}), dBenc);   // [dOut], before AuxK
         // mean_b ||x_hat_m - x||^2 = (B / 4) ||dXhat_m||^2
         NDArray prefixMse = dXhats.square().sum(new int[]{1, 2}).muli(batch / 4.0);   // [M]
 
-        Reconstruction r = Reconstruction.of(x, xHats.get(levels - 1));
-        Optional<AuxK> aux = AuxK.of(p, x, enc.pre(), r, kAux, auxCoefficient, context);
+        Reconstruction r = Reconstruction.of(y, xHats.get(levels - 1));
+        Optional<AuxK> aux = AuxK.of(p, y, enc.pre(), r, kAux, auxCoefficient, context);
         if (aux.isPresent()) {
             dWdec.addi(aux.get().dWdec());
             dBenc.addi(aux.get().dPre().columnSums());
@@ -174,27 +192,28 @@ final class KSparseTraining {
         NDArray dWenc = dPre.transposeTimes(enc.centred()).transpose()       // [dIn, dSae], contiguous as in sparsePass
                 .reshape(dIn * p.dSae()).reshape(dIn, p.dSae());
         return new SaeArchitecture.TrainingPass(new SaeArchitecture.Forward(kept.withValues(f).coo(), r.xHat()),
-                r.mse(), auxLoss(r, aux), loss(prefixMse.sum(), aux), gradients(dWenc, dBenc, dWdec, dBdec),
-                kept.withValues(fires).columnSums(), bufferUpdates, prefixMse);
+                r.mse(), auxLoss(r, aux), loss(prefixMse.sum(), aux),
+                gradients(p, input, total, dWenc, dBenc, dWdec, dBdec), kept.withValues(fires).columnSums(),
+                bufferUpdates, prefixMse);
     }
 
     /**
      * x_hat and what the loss's reconstruction term gives from it.
      *
-     * @param err   [B, dIn] x_hat - x
+     * @param err   [B, dOut] x_hat - y (y the target: x for an autoencoder)
      * @param mse   [] mean_b ||e||^2
-     * @param dXhat [B, dIn] d mse / d x_hat
+     * @param dXhat [B, dOut] d mse / d x_hat
      */
     private record Reconstruction(NDArray xHat, NDArray err, NDArray mse, NDArray dXhat) {
-        static Reconstruction of(NDArray x, NDArray xHat) {
-            double invB = 1.0 / x.getShape().get(0);
-            NDArray err = xHat.sub(x);                                        // [B, dIn]
+        static Reconstruction of(NDArray target, NDArray xHat) {
+            double invB = 1.0 / target.getShape().get(0);
+            NDArray err = xHat.sub(target);                                   // [B, dOut]
             return new Reconstruction(xHat, err, err.square().sum().muli(invB), err.mul(2.0 * invB));
         }
 
-        /** d mse / d b_dec: via x_hat, minus via x_c = x - b_dec (W_enc [dIn, dSae] x dBenc [dSae]). */
+        /** d mse / d b_dec: via x_hat, minus (for an autoencoder) via x_c = x - b_dec. */
         NDArray dBdec(SaeParameters p, NDArray dBenc) {
-            return dXhat.sum(new int[]{0}).subi(p.wEnc().matMul(dBenc));      // [dIn]
+            return Encoder.decoderBiasGradient(p, dXhat.sum(new int[]{0}), dBenc);   // [dOut]
         }
     }
 
@@ -208,6 +227,7 @@ final class KSparseTraining {
      */
     private record AuxK(NDArray lAux, NDArray weighted, NDArray dWdec, SparsePairs dPre) {
 
+        /** {@code x} is the target: the normaliser is its batch variance. */
         static Optional<AuxK> of(SaeParameters p, NDArray x, NDArray pre, Reconstruction r, int kAux,
                                  double auxCoefficient, SaeArchitecture.TrainingContext context) {
             int kEff = Math.min(kAux, context.deadCount());
@@ -251,13 +271,15 @@ final class KSparseTraining {
         return aux.map(AuxK::lAux).orElseGet(() -> r.mse().zerosLike());
     }
 
-    private static Map<String, NDArray> gradients(NDArray dWenc, NDArray dBenc, NDArray dWdec, NDArray dBdec) {
+    /** The four gradients, and W_skip's from d mse / d x_hat (AuxK's reconstruction has no skip term). */
+    private static Map<String, NDArray> gradients(SaeParameters p, Batch batch, NDArray dXhat, NDArray dWenc,
+                                                  NDArray dBenc, NDArray dWdec, NDArray dBdec) {
         Map<String, NDArray> grads = new LinkedHashMap<>();
         grads.put(SaeLensLayout.W_ENC, dWenc);
         grads.put(SaeLensLayout.B_ENC, dBenc);
         grads.put(SaeLensLayout.W_DEC, dWdec);
         grads.put(SaeLensLayout.B_DEC, dBdec);
-        return grads;
+        return Encoder.withSkipGradient(p, grads, batch.x(), dXhat);
     }
 
     /** The indices of the dead latents, ascending. */

@@ -128,13 +128,13 @@ public record MatryoshkaBatchTopK(int k, int auxK, double auxKCoefficient, doubl
     }
 
     @Override
-    public TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context) {
+    public TrainingPass trainingPass(SaeParameters p, NDArray x, NDArray target, TrainingContext context) {
         Encoder.Pre enc = Encoder.preactivations(p, x);
         BatchTopK selection = batchTopK();
         Encoder.Selection kept = selection.select(enc.pre());
         Map<String, NDArray> bufferUpdates = Map.of(BatchTopK.TOPK_THRESHOLD,
                 BatchTopK.thresholdUpdate(p, kept, thresholdLearningRate));
-        return KSparseTraining.nestedPass(p, x, enc, kept.pairs(), widths, auxK, auxKCoefficient, context,
-                bufferUpdates);
+        return KSparseTraining.nestedPass(p, new KSparseTraining.Batch(x, target, enc), kept.pairs(), widths, auxK,
+                auxKCoefficient, context, bufferUpdates);
     }
 }

@@ -26,7 +26,11 @@ record PretrainedWeights(Map<String, float[]> values, double scale) {
     static PretrainedWeights of(SaeConfig config, LoadedSae sae, Path dir) {
         int dIn = config.dIn();
         int dSae = config.dSae();
-        if (sae.config().dIn() != dIn || sae.config().dSae() != dSae) {
+        if (!sae.config().shape().equals(config.shape())) {
+            if (sae.config().isTranscoder() || config.isTranscoder()) {
+                throw new IllegalArgumentException(dir + ": a " + describe(sae.config().shape()) + " cannot run as SAE "
+                        + config.saeId() + " (" + describe(config.shape()) + ")");
+            }
             throw new IllegalArgumentException("init_from " + dir + ": a " + sae.config().dIn() + " x "
                     + sae.config().dSae() + " SAE cannot start SAE " + config.saeId() + " (d_in " + dIn + ", d_sae "
                     + dSae + ")");
@@ -42,7 +46,7 @@ record PretrainedWeights(Map<String, float[]> values, double scale) {
         float[] bEnc = sae.bEnc().clone();
         float[] wDec = sae.wDec().clone();
         float[] bDec = sae.bDec().clone();
-        if (!sae.applyBDecToInput()) {
+        if (!sae.applyBDecToInput() && !config.isTranscoder()) {
             // x W_enc + b_enc = (x - b_dec) W_enc + (b_enc + b_dec W_enc)
             for (int i = 0; i < dSae; i++) {
                 double acc = bEnc[i];
@@ -70,8 +74,8 @@ record PretrainedWeights(Map<String, float[]> values, double scale) {
             }
         }
         Map<String, float[]> values = new LinkedHashMap<>();
-        for (String name : SaeParameters.allNames(architecture)) {
-            if (!SaeParameters.standardNames().contains(name)) {
+        for (String name : config.shape().allNames(architecture)) {
+            if (!SaeParameters.standardNames().contains(name) && !name.equals(SaeLensLayout.W_SKIP)) {
                 values.put(name, architecture.initialValue(name, dSae)); // replaced below where the SAE has it
             }
         }
@@ -79,6 +83,9 @@ record PretrainedWeights(Map<String, float[]> values, double scale) {
         values.put(SaeLensLayout.B_ENC, bEnc);
         values.put(SaeLensLayout.W_DEC, wDec);
         values.put(SaeLensLayout.B_DEC, bDec);
+        if (config.shape().skip()) {
+            values.put(SaeLensLayout.W_SKIP, sae.wSkip().clone());
+        }
         if (architecture instanceof JumpReLU) {
             float[] logTheta = new float[dSae];
             for (int i = 0; i < dSae; i++) {
@@ -93,5 +100,10 @@ record PretrainedWeights(Map<String, float[]> values, double scale) {
             values.put(BatchTopK.TOPK_THRESHOLD, new float[] {(float) (mean / dSae)});
         }
         return new PretrainedWeights(values, sae.activationScale());
+    }
+
+    private static String describe(SaeShape shape) {
+        return shape.transcoder() ? (shape.skip() ? "skip transcoder " : "transcoder ") + shape.dIn() + " -> "
+                + shape.dSae() + " -> " + shape.dOut() : shape.dIn() + " x " + shape.dSae() + " SAE";
     }
 }

@@ -19,6 +19,9 @@ import java.util.Map;
  *   l1(t) = l1Coefficient * min(1, (t + 1) / l1WarmUpSteps)   (t = steps before this one; l1 without warm-up)
  * </pre>
  *
+ * A transcoder reads x as it is (no b_dec subtracted), scores x_hat against its target y instead of x, and a skip
+ * transcoder adds x W_skip^T to x_hat.
+ *
  * Gradients are written out by hand (one matmul fewer than autograd and no graph) and checked against
  * autograd in the tests.
  *
@@ -69,14 +72,14 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
     }
 
     @Override
-    public TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context) {
+    public TrainingPass trainingPass(SaeParameters p, NDArray x, NDArray target, TrainingContext context) {
         Encoded enc = encode(p, x);
         long batch = x.getShape().get(0);
         double invB = 1.0 / batch;
         double l1 = l1CoefficientAt(context.stepsBefore());
 
         // loss terms
-        NDArray err = enc.reconstruction.sub(x);                              // [B, dIn]  x_hat - x
+        NDArray err = enc.reconstruction.sub(target);                         // [B, dOut] x_hat - y
         NDArray mse = err.square().sum().muli(invB);                          // []
         NDArray decNorms = p.wDec().square().sum(new int[]{1}).sqrt();        // [dSae]    ||W_dec_i||
         NDArray latentSums = enc.latents.sum(new int[]{0});                   // [dSae]    sum_b f_bi
@@ -84,24 +87,24 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
         NDArray loss = sparsity.duplicate().muli(l1).addi(mse);               // [] (in place: keeps the dtype of 0-d arrays)
 
         // backward
-        NDArray dXhat = err.mul(2.0 * invB);                                  // [B, dIn]  dL/dx_hat
-        NDArray dWdec = enc.latents.transpose().matMul(dXhat);                // [dSae, B] x [B, dIn] = [dSae, dIn]
+        NDArray dXhat = err.mul(2.0 * invB);                                  // [B, dOut] dL/dx_hat
+        NDArray dWdec = enc.latents.transpose().matMul(dXhat);                // [dSae, B] x [B, dOut] = [dSae, dOut]
         NDArray l1Pull = latentSums.mul(l1 * invB).divi(decNorms);            // [dSae]   l1/B * sum_b f_bi / ||W_dec_i||
         dWdec.addi(p.wDec().mul(l1Pull.expandDims(1)));                      // + [dSae, 1] * [dSae, dIn]
-        NDArray dLatents = dXhat.matMul(p.wDec().transpose())                 // [B, dIn] x [dIn, dSae] = [B, dSae]
+        NDArray dLatents = dXhat.matMul(p.wDec().transpose())                 // [B, dOut] x [dOut, dSae] = [B, dSae]
                 .addi(decNorms.mul(l1 * invB));                               // + [dSae] broadcast over rows
         NDArray active = enc.latents.sign();                                  // [B, dSae] 1 where f > 0, else 0
         NDArray dPre = dLatents.muli(active);                                 // [B, dSae] relu' = active
         NDArray dWenc = enc.centred.transpose().matMul(dPre);                 // [dIn, B] x [B, dSae] = [dIn, dSae]
         NDArray dBenc = dPre.sum(new int[]{0});                               // [dSae]
-        NDArray dBdec = dXhat.sum(new int[]{0})                               // [dIn]  via x_hat
-                .subi(p.wEnc().matMul(dBenc));                                // - [dIn, dSae] x [dSae] via x_c
+        NDArray dBdec = Encoder.decoderBiasGradient(p, dXhat.sum(new int[]{0}), dBenc);   // [dOut]
 
         Map<String, NDArray> grads = new LinkedHashMap<>();
         grads.put(SaeLensLayout.W_ENC, dWenc);
         grads.put(SaeLensLayout.B_ENC, dBenc);
         grads.put(SaeLensLayout.W_DEC, dWdec);
         grads.put(SaeLensLayout.B_DEC, dBdec);
+        Encoder.withSkipGradient(p, grads, x, dXhat);
         return new TrainingPass(enc.forward(), mse, sparsity, loss, grads, active.sum(new int[]{0}), Map.of());
     }
 
@@ -115,6 +118,6 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
     private static Encoded encode(SaeParameters p, NDArray x) {
         Encoder.Pre pre = Encoder.preactivations(p, x);
         NDArray latents = Activation.relu(pre.pre());                         // [B, dSae]
-        return new Encoded(pre.centred(), latents, Encoder.decode(p, latents));
+        return new Encoded(pre.centred(), latents, Encoder.reconstruct(p, latents, x));
     }
 }

@@ -83,14 +83,25 @@ public sealed interface SaeArchitecture extends Serializable permits ReluL1, Top
     /** The latents [B, dSae] of one batch as the SAE encodes at inference, without decoding them. */
     NDArray latents(SaeParameters p, NDArray x);
 
-    /** Encode then decode one batch as the SAE runs at inference. */
+    /** Encode then decode one batch as the SAE runs at inference (a skip transcoder adds x W_skip^T). */
     default Forward forward(SaeParameters p, NDArray x) {
         NDArray latents = latents(p, x);
-        return new Forward(latents, Encoder.decode(p, latents));
+        return new Forward(latents, Encoder.reconstruct(p, latents, x));
     }
 
-    /** Forward pass, loss terms and the gradient of the total loss with respect to every trainable parameter. */
-    TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context);
+    /** An autoencoder's training pass: the target is the input. */
+    default TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context) {
+        return trainingPass(p, x, x, context);
+    }
+
+    /**
+     * Forward pass, loss terms and the gradient of the total loss with respect to every trainable parameter.
+     *
+     * @param x      [B, dIn] the input
+     * @param target [B, dOut] what the reconstruction is scored against: x itself for an autoencoder, the other
+     *               hook's activations of the same tokens for a transcoder
+     */
+    TrainingPass trainingPass(SaeParameters p, NDArray x, NDArray target, TrainingContext context);
 
     /**
      * What a training pass may depend on besides the parameters and the batch.
@@ -144,7 +155,7 @@ public sealed interface SaeArchitecture extends Serializable permits ReluL1, Top
     /**
      * @param latents        [B, dSae] latent activations f, never negative (a latent is active where f > 0);
      *                       a sparse (COO) array where a training pass decoded sparsely
-     * @param reconstruction [B, dIn] x_hat
+     * @param reconstruction [B, dOut] x_hat (the target's reconstruction)
      */
     record Forward(NDArray latents, NDArray reconstruction) {
         /** The latents as a dense [B, dSae] array. */
@@ -155,7 +166,7 @@ public sealed interface SaeArchitecture extends Serializable permits ReluL1, Top
 
     /**
      * @param forward         the forward pass the loss was computed on
-     * @param mse             scalar: mean over the batch of ||x - x_hat||^2 summed over dimensions
+     * @param mse             scalar: mean over the batch of ||target - x_hat||^2 summed over dimensions
      * @param sparsityPenalty scalar: the architecture's penalty before its coefficient (ReLU + L1: mean over
      *                        the batch of sum_i f_i ||W_dec_i||; TopK and BatchTopK: the AuxK loss; JumpReLU:
      *                        the mean L0)

@@ -24,10 +24,15 @@ import java.util.List;
  *                         feature densities are counted
  * @param options          initialisation from data, activation normalisation, drift windows, freezing and
  *                         resampling ({@link TrainingOptions#defaults()} unless set)
+ * @param target           what it reconstructs: its input ({@link Target#OWN_INPUT}, an autoencoder) or another hook
+ *                         of the same tokens ({@link Target.OtherHook}, a transcoder: ReLU + L1, BatchTopK, Matryoshka
+ *                         BatchTopK or JumpReLU, which SAELens loads as "transcoder", "skip_transcoder",
+ *                         "jumprelu_transcoder" or "jumprelu_skip_transcoder")
  */
 public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture architecture, double learningRate,
                         double beta1, double beta2, double epsilon, int batchSize, long seed, String hookName,
-                        String modelName, long deadWindowTokens, TrainingOptions options) implements Serializable {
+                        String modelName, long deadWindowTokens, TrainingOptions options, Target target)
+        implements Serializable {
 
     /**
      * Tuned on the synthetic ground-truth task (d=64, 256 true features, 5 active per token, magnitudes
@@ -112,6 +117,77 @@ public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture archite
             throw new IllegalArgumentException("resampling applies to ReLU + L1 SAEs only (the k-sparse ones train"
                     + " dead latents with AuxK); this one is " + architecture.saeLensName());
         }
+        if (target == null) {
+            throw new IllegalArgumentException("target must not be null (Target.OWN_INPUT for an autoencoder)");
+        }
+        if (target instanceof Target.OtherHook out) {
+            checkTranscoder(saeId, dIn, dSae, architecture, batchSize, hookName, options, out);
+        }
+    }
+
+    private static void checkTranscoder(String saeId, int dIn, int dSae, SaeArchitecture architecture, int batchSize,
+                                        String hookName, TrainingOptions options, Target.OtherHook out) {
+        String what = "SAE " + saeId + " is a transcoder (hook_name_out " + out.hookName() + "): ";
+        if (architecture instanceof TopK) {
+            throw new IllegalArgumentException(what + "SAELens has no TopK transcoder to load it as; train batchtopk"
+                    + " (loaded as jumprelu_transcoder), jumprelu or standard instead");
+        }
+        if (out.hookName().equals(hookName)) {
+            throw new IllegalArgumentException(what + "its input hook is the same hook; an SAE reconstructs its"
+                    + " input without hook_name_out");
+        }
+        if (options.normalizeActivations()) {
+            throw new IllegalArgumentException(what + "normalize_activations is not supported for transcoders (one"
+                    + " scale would not fit both hooks); train on raw activations");
+        }
+        if (options.resampling() != null) {
+            throw new IllegalArgumentException(what + "resampling is not supported for transcoders");
+        }
+        if (options.initFrom() != null) {
+            throw new IllegalArgumentException(what + "init_from is not supported for transcoders");
+        }
+        if ((long) dSae * out.dOut() > Integer.MAX_VALUE || (long) out.dOut() * dIn > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(what + "d_sae " + dSae + " x d_out " + out.dOut() + " or d_out x d_in "
+                    + dIn + " exceeds one Java array");
+        }
+        if ((long) batchSize * (dIn + out.dOut()) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(what + "batchSize " + batchSize + " x (d_in + d_out) exceeds one Java"
+                    + " array");
+        }
+    }
+
+    /** An autoencoder ({@link Target#OWN_INPUT}). */
+    public SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture architecture, double learningRate,
+                     double beta1, double beta2, double epsilon, int batchSize, long seed, String hookName,
+                     String modelName, long deadWindowTokens, TrainingOptions options) {
+        this(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed, hookName,
+                modelName, deadWindowTokens, options, Target.OWN_INPUT);
+    }
+
+    /** Whether the SAE reconstructs another hook than the one it reads. */
+    public boolean isTranscoder() {
+        return target instanceof Target.OtherHook;
+    }
+
+    /** The width of what it reconstructs: d_in for an autoencoder, the target hook's for a transcoder. */
+    public int dOut() {
+        return target instanceof Target.OtherHook out ? out.dOut() : dIn;
+    }
+
+    /** The hook it reconstructs: its own ({@link #hookName()}) for an autoencoder. */
+    public String hookNameOut() {
+        return target instanceof Target.OtherHook out ? out.hookName() : hookName;
+    }
+
+    /** Floats per training row: the input, then for a transcoder its target ([d_in + d_out]). */
+    public int rowWidth() {
+        return isTranscoder() ? dIn + dOut() : dIn;
+    }
+
+    /** Its tensors' widths. */
+    public SaeShape shape() {
+        return new SaeShape(dIn, dSae, dOut(), isTranscoder(),
+                target instanceof Target.OtherHook out && out.skip());
     }
 
     /** The config of the first thirteen components with {@link TrainingOptions#defaults()}. */
@@ -163,7 +239,7 @@ public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture archite
 
     public SaeConfig withArchitecture(SaeArchitecture value) {
         return new SaeConfig(saeId, dIn, dSae, value, learningRate, beta1, beta2, epsilon, batchSize, seed, hookName,
-                modelName, deadWindowTokens, options);
+                modelName, deadWindowTokens, options, target);
     }
 
     /** A ReLU + L1 config with another L1 coefficient (warm-up kept); other architectures have no L1. */
@@ -192,37 +268,43 @@ public record SaeConfig(String saeId, int dIn, int dSae, SaeArchitecture archite
 
     public SaeConfig withLearningRate(double value) {
         return new SaeConfig(saeId, dIn, dSae, architecture, value, beta1, beta2, epsilon, batchSize, seed, hookName,
-                modelName, deadWindowTokens, options);
+                modelName, deadWindowTokens, options, target);
     }
 
     public SaeConfig withAdam(double newBeta1, double newBeta2, double newEpsilon) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, newBeta1, newBeta2, newEpsilon, batchSize,
-                seed, hookName, modelName, deadWindowTokens, options);
+                seed, hookName, modelName, deadWindowTokens, options, target);
     }
 
     public SaeConfig withBatchSize(int value) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, value, seed, hookName,
-                modelName, deadWindowTokens, options);
+                modelName, deadWindowTokens, options, target);
     }
 
     public SaeConfig withSeed(long value) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, value,
-                hookName, modelName, deadWindowTokens, options);
+                hookName, modelName, deadWindowTokens, options, target);
     }
 
     public SaeConfig withSource(String newHookName, String newModelName) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed,
-                newHookName, newModelName, deadWindowTokens, options);
+                newHookName, newModelName, deadWindowTokens, options, target);
     }
 
     public SaeConfig withDeadWindowTokens(long value) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed,
-                hookName, modelName, value, options);
+                hookName, modelName, value, options, target);
     }
 
     /** The same SAE trained with other {@link TrainingOptions} (validated against the architecture). */
     public SaeConfig withOptions(TrainingOptions value) {
         return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed,
-                hookName, modelName, deadWindowTokens, value);
+                hookName, modelName, deadWindowTokens, value, target);
+    }
+
+    /** The same SAE reconstructing another target (a transcoder's {@link Target.OtherHook}, or its own input). */
+    public SaeConfig withTarget(Target value) {
+        return new SaeConfig(saeId, dIn, dSae, architecture, learningRate, beta1, beta2, epsilon, batchSize, seed,
+                hookName, modelName, deadWindowTokens, options, value);
     }
 }

@@ -80,10 +80,11 @@ public final class SaeLensFormat {
         double scale = trainer.activationScale();
         Provenance provenance = new Provenance(hookLayer(c.hookName()), trainer.tokensSeen(), trainer.steps(), scale,
                 source);
-        files.put(SaeLensLayout.CONFIG_FILE, configJson(c, c.architecture().inferenceSaeLensName(), provenance, true,
-                false));
+        files.put(SaeLensLayout.CONFIG_FILE, configJson(c, c.architecture().inferenceSaeLensName(), provenance,
+                !c.isTranscoder(), false));
         files.put(SaeLensLayout.WEIGHTS_FILE, weightsFile(c, (float) scale, trainer.encoder(), trainer.encoderBias(),
-                trainer.decoder(), trainer.decoderBias(), trainer.inferenceThreshold().orElse(new float[0])));
+                trainer.decoder(), trainer.decoderBias(), trainer.inferenceThreshold().orElse(new float[0]),
+                c.shape().skip() ? trainer.tensor(SaeLensLayout.W_SKIP) : new float[0]));
 
         Map<String, Tensor> sparsity = new LinkedHashMap<>();
         sparsity.put(SaeLensLayout.SPARSITY_TENSOR, Tensor.ofFloats(trainer.statistics().log10Density(), c.dSae()));
@@ -155,7 +156,7 @@ public final class SaeLensFormat {
             throw new UncheckedIOException(e);
         }
         files.put(SaeLensLayout.WEIGHTS_FILE, weightsFile(c, 1f, b.wEnc(), new float[b.k()], b.wDec(), b.mean(),
-                new float[0]));
+                new float[0], new float[0]));
         return files;
     }
 
@@ -168,15 +169,19 @@ public final class SaeLensFormat {
      * activations times {@code s}, with s folded in as SAELens's fold_activation_norm_scaling_factor does (W_enc * s,
      * W_dec / s, b_dec / s; b_enc and thresholds unchanged, since the pre-activations are:
      * (x - b_dec / s) (s W_enc) = (s x - b_dec) W_enc). SAELens's load_from_disk applies no input scaling, so a
-     * directory whose weights expected scaled inputs would compute something else there.
+     * directory whose weights expected scaled inputs would compute something else there. A transcoder (never
+     * scaled) writes W_dec [d_sae, d_out], b_dec [d_out] and a skip transcoder's W_skip [d_out, d_in].
      */
     private static byte[] weightsFile(SaeConfig c, float s, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
-                                      float[] threshold) {
+                                      float[] threshold, float[] wSkip) {
         Map<String, Tensor> weights = new LinkedHashMap<>();
         weights.put(SaeLensLayout.W_ENC, Tensor.ofFloats(scaled(wEnc, s), c.dIn(), c.dSae()));
-        weights.put(SaeLensLayout.W_DEC, Tensor.ofFloats(scaled(wDec, 1f / s), c.dSae(), c.dIn()));
+        weights.put(SaeLensLayout.W_DEC, Tensor.ofFloats(scaled(wDec, 1f / s), c.dSae(), c.dOut()));
         weights.put(SaeLensLayout.B_ENC, Tensor.ofFloats(bEnc, c.dSae()));
-        weights.put(SaeLensLayout.B_DEC, Tensor.ofFloats(scaled(bDec, 1f / s), c.dIn()));
+        weights.put(SaeLensLayout.B_DEC, Tensor.ofFloats(scaled(bDec, 1f / s), c.dOut()));
+        if (wSkip.length > 0) {
+            weights.put(SaeLensLayout.W_SKIP, Tensor.ofFloats(wSkip, c.dOut(), c.dIn()));
+        }
         if (threshold.length > 0) {
             weights.put(SaeLensLayout.THRESHOLD_TENSOR, Tensor.ofFloats(positive(threshold), c.dSae()));
         }
@@ -218,9 +223,13 @@ public final class SaeLensFormat {
                                      boolean applyBDecToInput, boolean rescaleActsByDecoderNorm) {
         ObjectNode cfg = JSON.createObjectNode();
         SaeArchitecture architecture = c.architecture();
-        cfg.put("architecture", inferenceArchitecture);
+        cfg.put("architecture", c.isTranscoder() ? transcoderName(inferenceArchitecture, c.shape().skip())
+                : inferenceArchitecture);
         cfg.put("d_in", c.dIn());
         cfg.put("d_sae", c.dSae());
+        if (c.isTranscoder()) {
+            cfg.put("d_out", c.dOut());
+        }
         cfg.put("dtype", "float32");
         cfg.put("device", "cpu");
         cfg.put("apply_b_dec_to_input", applyBDecToInput);
@@ -240,6 +249,10 @@ public final class SaeLensFormat {
         meta.put("model_name", c.modelName());
         meta.put("hook_name", c.hookName());
         meta.putNull("hook_head_index");
+        if (c.isTranscoder()) {
+            meta.put("hook_name_out", c.hookNameOut());
+            meta.putNull("hook_head_index_out");
+        }
         ActivationSource source = provenance.source();
         if (source.contextSize() > 0) {
             meta.put("context_size", source.contextSize());
@@ -410,7 +423,9 @@ public final class SaeLensFormat {
         }
         int dIn = requiredInt(cfg, "d_in", cfgFile);
         int dSae = requiredInt(cfg, "d_sae", cfgFile);
-        String architectureName = cfg.path("architecture").asText("standard");
+        String savedName = cfg.path("architecture").asText("standard");
+        Target target = target(savedName, cfg, dIn, cfgFile);
+        String architectureName = target instanceof Target.OtherHook ? autoencoderName(savedName) : savedName;
         SaeArchitecture architecture = architecture(cfg.path("training_architecture").asText(architectureName), cfg,
                 dIn, cfgFile);
         SaeConfig defaults = SaeConfig.withDefaults(cfg.path("sae_id").asText(dir.getFileName().toString()), dIn, dSae,
@@ -425,14 +440,17 @@ public final class SaeLensFormat {
                 textOr(cfg.path("metadata"), "hook_name", textOr(cfg, "hook_name", defaults.hookName())),
                 textOr(cfg.path("metadata"), "model_name", textOr(cfg, "model_name", defaults.modelName())),
                 cfg.path("dead_window_tokens").asLong(defaults.deadWindowTokens()),
-                options(cfg, cfgFile));
+                options(cfg, cfgFile), target);
+        int dOut = config.dOut();
 
         Path weightsFile = dir.resolve(SaeLensLayout.WEIGHTS_FILE);
         Safetensors.Contents weights = Safetensors.read(weightsFile);
         float[] wEnc = floats(weights, SaeLensLayout.W_ENC, weightsFile, dIn, dSae);
-        float[] wDec = floats(weights, SaeLensLayout.W_DEC, weightsFile, dSae, dIn);
+        float[] wDec = floats(weights, SaeLensLayout.W_DEC, weightsFile, dSae, dOut);
         float[] bEnc = floats(weights, SaeLensLayout.B_ENC, weightsFile, dSae);
-        float[] bDec = floats(weights, SaeLensLayout.B_DEC, weightsFile, dIn);
+        float[] bDec = floats(weights, SaeLensLayout.B_DEC, weightsFile, dOut);
+        float[] wSkip = config.shape().skip() ? floats(weights, SaeLensLayout.W_SKIP, weightsFile, dOut, dIn)
+                : new float[0];
         boolean hasThreshold = weights.tensors().containsKey(SaeLensLayout.THRESHOLD_TENSOR);
         if (architectureName.equals("jumprelu") && !hasThreshold) {
             throw new IllegalArgumentException(weightsFile + ": a jumprelu SAE needs a '" + SaeLensLayout.THRESHOLD_TENSOR
@@ -450,7 +468,47 @@ public final class SaeLensFormat {
         return new LoadedSae(config, source, architectureName, cfg.path("hook_layer").asInt(0),
                 cfg.path("tokens_seen").asLong(0), cfg.path("steps").asLong(0), wEnc, bEnc, wDec, bDec, threshold,
                 sparsity, activationScale(dir, cfg), cfg.path("apply_b_dec_to_input").asBoolean(true),
-                cfg.path("rescale_acts_by_decoder_norm").asBoolean(false));
+                cfg.path("rescale_acts_by_decoder_norm").asBoolean(false), wSkip);
+    }
+
+    /** SAELens's transcoder architectures by the autoencoder architecture they run, and whether they skip. */
+    private static final Map<String, String> TRANSCODERS = Map.of(
+            "transcoder", "standard", "skip_transcoder", "standard",
+            "jumprelu_transcoder", "jumprelu", "jumprelu_skip_transcoder", "jumprelu");
+
+    /** The SAELens name a transcoder of this inference architecture is saved under. */
+    private static String transcoderName(String inferenceArchitecture, boolean skip) {
+        return switch (inferenceArchitecture) {
+            case "standard" -> skip ? "skip_transcoder" : "transcoder";
+            case "jumprelu" -> skip ? "jumprelu_skip_transcoder" : "jumprelu_transcoder";
+            default -> throw new IllegalArgumentException("SAELens has no transcoder of architecture '"
+                    + inferenceArchitecture + "'");
+        };
+    }
+
+    private static String autoencoderName(String transcoderName) {
+        return TRANSCODERS.get(transcoderName);
+    }
+
+    /**
+     * What the directory's SAE reconstructs: a SAELens transcoder architecture (d_out at the top level,
+     * hook_name_out in metadata, as SAELens 6 saves them) is a transcoder; anything else an autoencoder.
+     */
+    private static Target target(String savedName, JsonNode cfg, int dIn, Path file) {
+        if (!TRANSCODERS.containsKey(savedName)) {
+            return Target.OWN_INPUT;
+        }
+        int dOut = requiredInt(cfg, "d_out", file);
+        String hookOut = textOr(cfg.path("metadata"), "hook_name_out", textOr(cfg, "hook_name_out", ""));
+        if (hookOut.isBlank()) {
+            throw new IllegalArgumentException(file + ": a " + savedName + " needs metadata.hook_name_out, the hook"
+                    + " it reconstructs");
+        }
+        if (cfg.path("apply_b_dec_to_input").asBoolean(false)) {
+            throw new IllegalArgumentException(file + ": apply_b_dec_to_input is not supported for transcoders (b_dec"
+                    + " has d_out " + dOut + " entries, the input d_in " + dIn + ")");
+        }
+        return new Target.OtherHook(hookOut, dOut, savedName.contains("skip"));
     }
 
     /**
@@ -513,7 +571,7 @@ public final class SaeLensFormat {
         files.put(SaeLensLayout.CONFIG_FILE, configJson(c, sae.architecture(), provenance, sae.applyBDecToInput(),
                 sae.rescaleActsByDecoderNorm()));
         files.put(SaeLensLayout.WEIGHTS_FILE, weightsFile(c, (float) sae.activationScale(), sae.wEnc(), sae.bEnc(),
-                sae.wDec(), sae.bDec(), sae.threshold()));
+                sae.wDec(), sae.bDec(), sae.threshold(), sae.wSkip()));
         Path sparsity = snapshotDir.resolve(SaeLensLayout.SPARSITY_FILE);
         if (Files.exists(sparsity)) {
             try {

@@ -16,106 +16,135 @@ import java.util.Random;
 
 /**
  * The tensors of an SAE by their SAELens names, in a fixed order: the four every architecture has
- * (W_enc [dIn, dSae], b_enc [dSae], W_dec [dSae, dIn], b_dec [dIn]), then the architecture's extra
- * trainable ones (JumpReLU: log_threshold [dSae]), then its buffers, state that training updates
- * without gradients (BatchTopK: topk_threshold []). The arrays live in the owner's manager and are
- * updated in place.
+ * (W_enc [dIn, dSae], b_enc [dSae], W_dec [dSae, dOut], b_dec [dOut]; dOut = dIn but for a transcoder), a skip
+ * transcoder's W_skip [dOut, dIn], then the architecture's extra trainable ones (JumpReLU: log_threshold [dSae]),
+ * then its buffers, state that training updates without gradients (BatchTopK: topk_threshold []). See
+ * {@link SaeShape}. The arrays live in the owner's manager and are updated in place.
  */
 public final class SaeParameters implements AutoCloseable {
 
-    private final int dIn;
-    private final int dSae;
+    private final SaeShape shape;
     private final List<String> trainable;
     private final List<String> buffers;
     private final Map<String, NDArray> arrays;
 
-    private SaeParameters(int dIn, int dSae, SaeArchitecture architecture, Map<String, NDArray> arrays) {
-        this.dIn = dIn;
-        this.dSae = dSae;
-        this.trainable = trainableNames(architecture);
+    private SaeParameters(SaeShape shape, SaeArchitecture architecture, Map<String, NDArray> arrays) {
+        this.shape = shape;
+        this.trainable = shape.trainableNames(architecture);
         this.buffers = architecture.buffers();
         this.arrays = Collections.unmodifiableMap(arrays);
+    }
+
+    /** An autoencoder's initial parameters ({@link #initial(NDManager, SaeShape, long, SaeArchitecture)}). */
+    public static SaeParameters initial(NDManager manager, int dIn, int dSae, long seed, SaeArchitecture architecture) {
+        return initial(manager, SaeShape.autoencoder(dIn, dSae), seed, architecture);
     }
 
     /**
      * The standard initialisation: W_dec rows are Gaussian vectors normalised to unit length (drawn
      * with {@code java.util.Random(seed)}, so the same seed gives the same SAE on any engine),
      * W_enc = W_dec^T, b_enc = 0, b_dec = 0; the architecture's extra tensors at their initial values.
+     * A transcoder's W_enc is drawn apart (its input and output spaces differ: the columns are unit Gaussian
+     * vectors from the same generator, after W_dec) and its W_skip starts at zero, as SAELens's does.
      * The data-dependent part (b_dec at the mean or geometric median of a first buffer, activation scale)
      * comes afterwards, from {@link SaeTrainer#prepare}.
      */
-    public static SaeParameters initial(NDManager manager, int dIn, int dSae, long seed, SaeArchitecture architecture) {
+    public static SaeParameters initial(NDManager manager, SaeShape shape, long seed, SaeArchitecture architecture) {
         Random random = new Random(seed);
-        float[] wDec = new float[dSae * dIn];                    // [dSae, dIn]
-        double[] row = new double[dIn];
-        for (int i = 0; i < dSae; i++) {
-            double norm2;
-            do {
-                norm2 = 0;
-                for (int j = 0; j < dIn; j++) {
-                    row[j] = random.nextGaussian();
-                    norm2 += row[j] * row[j];
-                }
-            } while (norm2 == 0);
-            double inv = 1.0 / Math.sqrt(norm2);
-            for (int j = 0; j < dIn; j++) {
-                wDec[i * dIn + j] = (float) (row[j] * inv);
-            }
-        }
-        float[] wEnc = new float[dIn * dSae];                    // [dIn, dSae] = W_dec^T
+        int dIn = shape.dIn();
+        int dSae = shape.dSae();
+        int dOut = shape.dOut();
+        float[] wDec = unitRows(random, dSae, dOut);             // [dSae, dOut]
+        float[] wEnc = new float[dIn * dSae];                    // [dIn, dSae]
+        float[] encoderRows = shape.transcoder() ? unitRows(random, dSae, dIn) : wDec;   // [dSae, dIn]
         for (int i = 0; i < dSae; i++) {
             for (int j = 0; j < dIn; j++) {
-                wEnc[j * dSae + i] = wDec[i * dIn + j];
+                wEnc[j * dSae + i] = encoderRows[i * dIn + j];
             }
         }
         Map<String, float[]> values = new LinkedHashMap<>();
         values.put(SaeLensLayout.W_ENC, wEnc);
         values.put(SaeLensLayout.B_ENC, new float[dSae]);
         values.put(SaeLensLayout.W_DEC, wDec);
-        values.put(SaeLensLayout.B_DEC, new float[dIn]);
+        values.put(SaeLensLayout.B_DEC, new float[dOut]);
+        if (shape.skip()) {
+            values.put(SaeLensLayout.W_SKIP, new float[dOut * dIn]);
+        }
         for (String name : architecture.extraParameters()) {
             values.put(name, architecture.initialValue(name, dSae));
         }
         for (String name : architecture.buffers()) {
             values.put(name, architecture.initialValue(name, dSae));
         }
-        return fromFloats(manager, dIn, dSae, architecture, values);
+        return fromFloats(manager, shape, architecture, values);
     }
 
-    /** Tensors from row-major float32 values by name; every name of {@link #allNames} is required. */
+    /** {@code rows} Gaussian vectors of {@code width} normalised to unit length, row-major. */
+    private static float[] unitRows(Random random, int rows, int width) {
+        float[] out = new float[rows * width];
+        double[] row = new double[width];
+        for (int i = 0; i < rows; i++) {
+            double norm2;
+            do {
+                norm2 = 0;
+                for (int j = 0; j < width; j++) {
+                    row[j] = random.nextGaussian();
+                    norm2 += row[j] * row[j];
+                }
+            } while (norm2 == 0);
+            double inv = 1.0 / Math.sqrt(norm2);
+            for (int j = 0; j < width; j++) {
+                out[i * width + j] = (float) (row[j] * inv);
+            }
+        }
+        return out;
+    }
+
+    /** An autoencoder's tensors from row-major float32 values ({@link #fromFloats(NDManager, SaeShape, ...)}). */
     public static SaeParameters fromFloats(NDManager manager, int dIn, int dSae, SaeArchitecture architecture,
+                                           Map<String, float[]> values) {
+        return fromFloats(manager, SaeShape.autoencoder(dIn, dSae), architecture, values);
+    }
+
+    /** Tensors from row-major float32 values by name; every name of {@link SaeShape#allNames} is required. */
+    public static SaeParameters fromFloats(NDManager manager, SaeShape shape, SaeArchitecture architecture,
                                            Map<String, float[]> values) {
         Map<String, NDArray> arrays = new LinkedHashMap<>();
         try {
-            for (String name : allNames(architecture)) {
+            for (String name : shape.allNames(architecture)) {
                 float[] v = values.get(name);
                 if (v == null) {
                     throw new IllegalArgumentException("missing parameter '" + name + "'");
                 }
-                arrays.put(name, persistent(manager, v, shapeOf(name, dIn, dSae), name));
+                arrays.put(name, persistent(manager, v, shape.shapeOf(name), name));
             }
         } catch (RuntimeException e) {
             arrays.values().forEach(NDArray::close);
             throw e;
         }
-        return new SaeParameters(dIn, dSae, architecture, arrays);
+        return new SaeParameters(shape, architecture, arrays);
+    }
+
+    /** Wraps an autoencoder's existing arrays ({@link #wrap(SaeShape, SaeArchitecture, Map)}). */
+    static SaeParameters wrap(int dIn, int dSae, SaeArchitecture architecture, Map<String, NDArray> arrays) {
+        return wrap(SaeShape.autoencoder(dIn, dSae), architecture, arrays);
     }
 
     /** Wraps existing arrays (any float dtype; tests use float64) under the architecture's names; takes ownership. */
-    static SaeParameters wrap(int dIn, int dSae, SaeArchitecture architecture, Map<String, NDArray> arrays) {
+    static SaeParameters wrap(SaeShape shape, SaeArchitecture architecture, Map<String, NDArray> arrays) {
         Map<String, NDArray> ordered = new LinkedHashMap<>();
-        for (String name : allNames(architecture)) {
+        for (String name : shape.allNames(architecture)) {
             NDArray a = arrays.get(name);
             if (a == null) {
                 throw new IllegalArgumentException("missing parameter '" + name + "'");
             }
-            if (!a.getShape().equals(shapeOf(name, dIn, dSae))) {
-                throw new IllegalArgumentException(name + ": expected shape " + shapeOf(name, dIn, dSae) + ", got "
+            if (!a.getShape().equals(shape.shapeOf(name))) {
+                throw new IllegalArgumentException(name + ": expected shape " + shape.shapeOf(name) + ", got "
                         + a.getShape());
             }
             ordered.put(name, a);
         }
-        return new SaeParameters(dIn, dSae, architecture, ordered);
+        return new SaeParameters(shape, architecture, ordered);
     }
 
     /** The four tensors every SAE has, in their fixed order. */
@@ -123,29 +152,19 @@ public final class SaeParameters implements AutoCloseable {
         return List.of(SaeLensLayout.W_ENC, SaeLensLayout.B_ENC, SaeLensLayout.W_DEC, SaeLensLayout.B_DEC);
     }
 
-    /** The tensors the optimizer trains: the standard four, then the architecture's extras. */
+    /** An autoencoder's trainable tensors: the standard four, then the architecture's extras. */
     public static List<String> trainableNames(SaeArchitecture architecture) {
-        List<String> names = new ArrayList<>(standardNames());
-        names.addAll(architecture.extraParameters());
-        return List.copyOf(names);
+        return SaeShape.autoencoder(1, 1).trainableNames(architecture);
     }
 
-    /** Every tensor: the trainable ones, then the buffers. */
+    /** An autoencoder's tensors: the trainable ones, then the buffers. */
     public static List<String> allNames(SaeArchitecture architecture) {
-        List<String> names = new ArrayList<>(trainableNames(architecture));
-        names.addAll(architecture.buffers());
-        return List.copyOf(names);
+        return SaeShape.autoencoder(1, 1).allNames(architecture);
     }
 
+    /** A tensor's shape in an autoencoder. */
     public static Shape shapeOf(String name, int dIn, int dSae) {
-        return switch (name) {
-            case SaeLensLayout.W_ENC -> new Shape(dIn, dSae);
-            case SaeLensLayout.B_ENC, JumpReLU.LOG_THRESHOLD -> new Shape(dSae);
-            case SaeLensLayout.W_DEC -> new Shape(dSae, dIn);
-            case SaeLensLayout.B_DEC -> new Shape(dIn);
-            case BatchTopK.TOPK_THRESHOLD -> new Shape();
-            default -> throw new IllegalArgumentException("unknown parameter '" + name + "'");
-        };
+        return SaeShape.autoencoder(dIn, dSae).shapeOf(name);
     }
 
     /**
@@ -167,11 +186,19 @@ public final class SaeParameters implements AutoCloseable {
     }
 
     public int dIn() {
-        return dIn;
+        return shape.dIn();
     }
 
     public int dSae() {
-        return dSae;
+        return shape.dSae();
+    }
+
+    public int dOut() {
+        return shape.dOut();
+    }
+
+    public SaeShape shape() {
+        return shape;
     }
 
     /** [dIn, dSae] */
@@ -184,14 +211,19 @@ public final class SaeParameters implements AutoCloseable {
         return arrays.get(SaeLensLayout.B_ENC);
     }
 
-    /** [dSae, dIn], rows of unit length between steps. */
+    /** [dSae, dOut], rows of unit length between steps. */
     public NDArray wDec() {
         return arrays.get(SaeLensLayout.W_DEC);
     }
 
-    /** [dIn] */
+    /** [dOut] */
     public NDArray bDec() {
         return arrays.get(SaeLensLayout.B_DEC);
+    }
+
+    /** A skip transcoder's W_skip [dOut, dIn], if it has one. */
+    public java.util.Optional<NDArray> wSkip() {
+        return java.util.Optional.ofNullable(arrays.get(SaeLensLayout.W_SKIP));
     }
 
     /** All tensors by name, in the fixed order. */

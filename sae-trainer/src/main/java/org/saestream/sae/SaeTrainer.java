@@ -51,7 +51,7 @@ public final class SaeTrainer implements AutoCloseable {
         this.architecture = config.architecture();
         this.manager = parent.newSubManager();
         try {
-            this.params = SaeParameters.initial(manager, config.dIn(), config.dSae(), config.seed(), architecture);
+            this.params = SaeParameters.initial(manager, config.shape(), config.seed(), architecture);
             this.adam = AdamOptimizer.create(manager, config);
         } catch (RuntimeException e) {
             manager.close();
@@ -60,7 +60,7 @@ public final class SaeTrainer implements AutoCloseable {
         this.statistics = new FeatureStatistics(config.dSae(), config.deadWindowTokens());
         this.steps = 0;
         this.activationScale = 1.0;
-        this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
+        this.drift = new DriftTracker(config.options(), config.dSae(), config.dOut());
     }
 
     /**
@@ -79,8 +79,7 @@ public final class SaeTrainer implements AutoCloseable {
         this.architecture = config.architecture();
         this.manager = parent.newSubManager();
         try {
-            this.params = SaeParameters.fromFloats(manager, config.dIn(), config.dSae(), architecture,
-                    pretrained.values());
+            this.params = SaeParameters.fromFloats(manager, config.shape(), architecture, pretrained.values());
             this.adam = AdamOptimizer.create(manager, config);
         } catch (RuntimeException e) {
             manager.close();
@@ -89,7 +88,7 @@ public final class SaeTrainer implements AutoCloseable {
         this.statistics = new FeatureStatistics(config.dSae(), config.deadWindowTokens());
         this.activationScale = 1.0;
         this.pretrainedScale = pretrained.scale();
-        this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
+        this.drift = new DriftTracker(config.options(), config.dSae(), config.dOut());
     }
 
     private SaeTrainer(SaeConfig config, NDManager parent, SaeTrainerState.Decoded state) {
@@ -97,8 +96,7 @@ public final class SaeTrainer implements AutoCloseable {
         this.architecture = config.architecture();
         this.manager = parent.newSubManager();
         try {
-            this.params = SaeParameters.fromFloats(manager, config.dIn(), config.dSae(), architecture,
-                    state.parameters());
+            this.params = SaeParameters.fromFloats(manager, config.shape(), architecture, state.parameters());
             this.adam = AdamOptimizer.restore(manager, config, state.firstMoments(), state.secondMoments(),
                     state.adamStep());
             this.statistics = state.statistics();
@@ -113,9 +111,9 @@ public final class SaeTrainer implements AutoCloseable {
             }
             this.resampledTotal = progress.resampledTotal();
             if (progress.drift() != null) {
-                this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn(), progress.drift());
+                this.drift = new DriftTracker(config.options(), config.dSae(), config.dOut(), progress.drift());
             } else { // a format-1 state: drift windows start here
-                this.drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
+                this.drift = new DriftTracker(config.options(), config.dSae(), config.dOut());
                 if (prepared) {
                     long tokens = statistics.tokensSeen();
                     drift.start(params.toFloats(SaeLensLayout.W_DEC), tokens,
@@ -148,9 +146,12 @@ public final class SaeTrainer implements AutoCloseable {
 
     /**
      * Initialises from data, once, before the first step: b_dec per {@link TrainingOptions#decoderBiasInit()}
+     * (a transcoder's from its target columns; its b_enc then centres the pre-activations, -mu_x W_enc with mu_x the
+     * same statistic of its input, as EleutherAI's sparsify starts its transcoders)
      * and, with {@link TrainingOptions#normalizeActivations()}, the activation scale s (mean over these rows
      * of ||s x||^2 = dIn, s rounded to float32), both from the first {@code count} rows of {@code rows}
-     * (row-major [count, dIn]; count may exceed the batch size: pass the whole first buffer). b_dec is
+     * (row-major [count, {@link SaeConfig#rowWidth()}]; count may exceed the batch size: pass the whole first
+     * buffer). b_dec is
      * computed on the scaled rows. Takes drift boundary 0 (the decoder as initialised). Without a call,
      * the first {@link #step} prepares from its own batch. Throws IllegalStateException when already
      * prepared, IllegalArgumentException for non-finite rows or all-zero rows when normalising.
@@ -159,6 +160,10 @@ public final class SaeTrainer implements AutoCloseable {
         if (prepared) {
             throw new IllegalStateException("SAE " + config.saeId() + " is already prepared (prepare runs at most once,"
                     + " before the first step; steps taken: " + steps + ")");
+        }
+        if (config.isTranscoder()) {
+            prepareTranscoder(rows, count);
+            return;
         }
         DataInitialization.Result init = DataInitialization.compute(config.options(), rows, count, config.dIn());
         activationScale = init.activationScale();
@@ -178,6 +183,39 @@ public final class SaeTrainer implements AutoCloseable {
         drift.start(params.toFloats(SaeLensLayout.W_DEC), tokens, tokens / config.options().driftWindowTokens());
     }
 
+    /** b_dec from the target's columns, b_enc = -mu_x W_enc from the input's (both on raw activations). */
+    private void prepareTranscoder(float[] rows, int count) {
+        int dIn = config.dIn();
+        int width = config.rowWidth();
+        if (count < 1 || (long) count * width > rows.length) {
+            throw new IllegalArgumentException("prepare needs 1 <= count and count * (d_in + d_out) <= " + rows.length
+                    + " floats, got count " + count + " of width " + width);
+        }
+        float[] inputs = new float[count * dIn];
+        float[] targets = new float[count * config.dOut()];
+        for (int r = 0; r < count; r++) {
+            System.arraycopy(rows, r * width, inputs, r * dIn, dIn);
+            System.arraycopy(rows, r * width + dIn, targets, r * config.dOut(), config.dOut());
+        }
+        float[] inputCentre = DataInitialization.compute(config.options(), inputs, count, dIn).decoderBias();
+        float[] bDec = DataInitialization.compute(config.options(), targets, count, config.dOut()).decoderBias();
+        float[] wEnc = params.toFloats(SaeLensLayout.W_ENC);                                    // [dIn, dSae]
+        int dSae = config.dSae();
+        float[] bEnc = new float[dSae];
+        for (int i = 0; i < dSae; i++) {
+            double acc = 0;
+            for (int j = 0; j < dIn; j++) {
+                acc -= (double) inputCentre[j] * wEnc[j * dSae + i];
+            }
+            bEnc[i] = (float) acc;
+        }
+        FeatureSlices.overwrite(params.bDec(), bDec);
+        FeatureSlices.overwrite(params.bEnc(), bEnc);
+        prepared = true;
+        long tokens = statistics.tokensSeen();
+        drift.start(params.toFloats(SaeLensLayout.W_DEC), tokens, tokens / config.options().driftWindowTokens());
+    }
+
     private static float[] times(float[] values, float factor) {
         float[] out = values.clone();
         for (int i = 0; i < out.length; i++) {
@@ -186,10 +224,16 @@ public final class SaeTrainer implements AutoCloseable {
         return out;
     }
 
-    /** What preparation may change, to undo it: b_dec, and for a pretrained start W_enc and W_dec too. */
+    /**
+     * What preparation may change, to undo it: b_dec, for a transcoder b_enc, and for a pretrained start W_enc and
+     * W_dec too.
+     */
     private Map<String, float[]> beforePreparation() {
         Map<String, float[]> before = new java.util.LinkedHashMap<>();
         before.put(SaeLensLayout.B_DEC, params.toFloats(SaeLensLayout.B_DEC));
+        if (config.isTranscoder()) {
+            before.put(SaeLensLayout.B_ENC, params.toFloats(SaeLensLayout.B_ENC));
+        }
         if (pretrainedScale > 0) {
             before.put(SaeLensLayout.W_ENC, params.toFloats(SaeLensLayout.W_ENC));
             before.put(SaeLensLayout.W_DEC, params.toFloats(SaeLensLayout.W_DEC));
@@ -202,19 +246,20 @@ public final class SaeTrainer implements AutoCloseable {
         before.forEach((name, values) -> FeatureSlices.overwrite(params.get(name), values));
         activationScale = 1.0;
         prepared = false;
-        drift = new DriftTracker(config.options(), config.dSae(), config.dIn());
+        drift = new DriftTracker(config.options(), config.dSae(), config.dOut());
     }
 
     /**
      * Trains on the first {@code rows} tokens of {@code batch}, row-major [rows, dIn]
-     * (1 <= rows <= batchSize; batch may be longer than rows * dIn), multiplied by the activation scale.
+     * (1 <= rows <= batchSize; batch may be longer than rows * dIn), multiplied by the activation scale. A
+     * transcoder's rows are [rows, dIn + dOut]: each token's input, then its target ({@link SaeConfig#rowWidth()}).
      * Prepares the trainer from this batch first if {@link #prepare} was not called. Throws
      * IllegalStateException, leaving the state unchanged, if the loss (or, for the preparing step, the
      * input) is not finite, and if the SAE has {@link #finished()}; IllegalArgumentException, also leaving
      * it unchanged, for a bad shape or a preparing batch that cannot be normalised (all zeros).
      */
     public StepResult step(float[] batch, int rows) {
-        int dIn = config.dIn();
+        int width = config.rowWidth();
         if (finished()) {
             throw new IllegalStateException("SAE " + config.saeId() + " has finished: every live feature is frozen"
                     + " (freezing.stopWhenAllLiveFrozen); check finished() before stepping");
@@ -222,13 +267,13 @@ public final class SaeTrainer implements AutoCloseable {
         if (rows < 1 || rows > config.batchSize()) {
             throw new IllegalArgumentException("rows must be in [1, batchSize=" + config.batchSize() + "], got " + rows);
         }
-        if (batch.length < rows * dIn) {
-            throw new IllegalArgumentException("batch holds " + batch.length + " floats but " + rows + " rows of dIn "
-                    + dIn + " need " + rows * dIn);
+        if (batch.length < rows * width) {
+            throw new IllegalArgumentException("batch holds " + batch.length + " floats but " + rows + " rows of "
+                    + (config.isTranscoder() ? "d_in + d_out " : "dIn ") + width + " need " + rows * width);
         }
         Map<String, float[]> beforePreparation = null;
         if (!prepared) {
-            for (int i = 0; i < rows * dIn; i++) {
+            for (int i = 0; i < rows * width; i++) {
                 if (!Float.isFinite(batch[i])) {
                     throw new IllegalStateException("SAE " + config.saeId() + ": non-finite input " + batch[i]
                             + " in the batch of step " + (steps + 1) + " that would prepare the trainer; state left"
@@ -240,13 +285,22 @@ public final class SaeTrainer implements AutoCloseable {
         }
         try (NDManager stepManager = manager.newSubManager(); NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            NDArray x = input(stepManager, batch, rows);                                             // [B, dIn]
+            NDArray x;                                                                                // [B, dIn]
+            NDArray target;                                                                           // [B, dOut]
+            if (config.isTranscoder()) {
+                NDArray both = stepManager.create(FloatBuffer.wrap(batch, 0, rows * width), new Shape(rows, width));
+                x = both.get(":, :" + config.dIn());
+                target = both.get(":, " + config.dIn() + ":");
+            } else {
+                x = input(stepManager, batch, rows);
+                target = x;
+            }
             var context = new SaeArchitecture.TrainingContext(steps, statistics.deadLatents());
-            SaeArchitecture.TrainingPass pass = architecture.trainingPass(params, x, context);
+            SaeArchitecture.TrainingPass pass = architecture.trainingPass(params, x, target, context);
 
             NDArray firesPerLatent = pass.firesPerLatent();                                           // [dSae]
             NDArray sumSquaredError = pass.mse().duplicate().muli(rows);                              // []
-            NDArray totalVariance = x.sub(x.mean(new int[]{0})).square().sum();                       // []
+            NDArray totalVariance = target.sub(target.mean(new int[]{0})).square().sum();            // []
             NDArray activeCount = firesPerLatent.sum();                                               // []
             double[] scalars = NDArrays.stack(new NDList(pass.mse(), pass.sparsityPenalty(), pass.loss(),
                     sumSquaredError, totalVariance, activeCount)).toType(DataType.FLOAT64, false).toDoubleArray();
@@ -412,7 +466,7 @@ public final class SaeTrainer implements AutoCloseable {
         return statistics;
     }
 
-    /** Copy of W_dec, row-major [dSae, dIn], rows of unit length. */
+    /** Copy of W_dec, row-major [dSae, dOut] (dOut = dIn but for a transcoder), rows of unit length. */
     public float[] decoder() {
         return params.toFloats(SaeLensLayout.W_DEC);
     }
@@ -427,7 +481,7 @@ public final class SaeTrainer implements AutoCloseable {
         return params.toFloats(SaeLensLayout.B_ENC);
     }
 
-    /** Copy of b_dec [dIn]. */
+    /** Copy of b_dec [dOut]. */
     public float[] decoderBias() {
         return params.toFloats(SaeLensLayout.B_DEC);
     }

@@ -83,11 +83,12 @@ final class SaeTrainerState {
         int dSae = config.dSae();
         SaeArchitecture architecture = config.architecture();
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (String name : SaeParameters.allNames(architecture)) {
-            tensors.put(name, Tensor.ofFloats(params.toFloats(name), SaeParameters.shapeOf(name, dIn, dSae).getShape()));
+        SaeShape shapes = config.shape();
+        for (String name : shapes.allNames(architecture)) {
+            tensors.put(name, Tensor.ofFloats(params.toFloats(name), shapes.shapeOf(name).getShape()));
         }
-        for (String name : SaeParameters.trainableNames(architecture)) {
-            long[] shape = SaeParameters.shapeOf(name, dIn, dSae).getShape();
+        for (String name : shapes.trainableNames(architecture)) {
+            long[] shape = shapes.shapeOf(name).getShape();
             tensors.put("adam.m." + name, Tensor.ofFloats(adam.firstMoment(name), shape));
             tensors.put("adam.v." + name, Tensor.ofFloats(adam.secondMoment(name), shape));
         }
@@ -96,7 +97,7 @@ final class SaeTrainerState {
         DriftTracker.State drift = progress.drift();
         DriftReport report = drift.report();
         if (withBoundaries) {
-            putBoundaries(tensors, drift, dSae, dIn);
+            putBoundaries(tensors, drift, dSae, config.dOut());
         }
         tensors.put(DRIFT_PREVIOUS, Tensor.ofFloats(report.selfSimilarityPrevious(), dSae));
         tensors.put(DRIFT_LOOKBACK, Tensor.ofFloats(report.selfSimilarityLookback(), dSae));
@@ -118,6 +119,10 @@ final class SaeTrainerState {
         meta.put("architecture", config.architecture().saeLensName());
         meta.put("d_in", Integer.toString(dIn));
         meta.put("d_sae", Integer.toString(dSae));
+        if (config.isTranscoder()) {
+            meta.put("d_out", Integer.toString(config.dOut()));
+            meta.put("hook_name_out", config.hookNameOut());
+        }
         meta.put("steps", Long.toString(steps));
         meta.put("adam_step", Long.toString(adam.step()));
         meta.put("tokens_seen", Long.toString(stats.tokensSeen()));
@@ -146,7 +151,7 @@ final class SaeTrainerState {
     /** The drift-window decoders alone, for a state encoded without them. */
     static byte[] encodeBoundaries(SaeConfig config, DriftTracker.State drift) {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        putBoundaries(tensors, drift, config.dSae(), config.dIn());
+        putBoundaries(tensors, drift, config.dSae(), config.dOut());
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", BOUNDARIES_FORMAT);
         meta.put("drift_boundaries", Integer.toString(drift.boundaries().size()));
@@ -200,14 +205,22 @@ final class SaeTrainerState {
             throw new IllegalArgumentException("trainer state is d_in " + dIn + ", d_sae " + dSae
                     + " but the config says d_in " + config.dIn() + ", d_sae " + config.dSae());
         }
+        String dOut = meta.getOrDefault("d_out", "");
+        String expectedOut = config.isTranscoder() ? Integer.toString(config.dOut()) : "";
+        if (!dOut.equals(expectedOut)) {
+            throw new IllegalArgumentException("trainer state is " + (dOut.isEmpty() ? "an autoencoder's"
+                    : "a transcoder's with d_out " + dOut) + " but the config describes " + (config.isTranscoder()
+                    ? "a transcoder with d_out " + expectedOut : "an autoencoder"));
+        }
         Map<String, float[]> params = new LinkedHashMap<>();
         Map<String, float[]> m = new LinkedHashMap<>();
         Map<String, float[]> v = new LinkedHashMap<>();
-        for (String name : SaeParameters.allNames(config.architecture())) {
-            params.put(name, floats(contents, name, SaeParameters.shapeOf(name, dIn, dSae).getShape()));
+        SaeShape shapes = config.shape();
+        for (String name : shapes.allNames(config.architecture())) {
+            params.put(name, floats(contents, name, shapes.shapeOf(name).getShape()));
         }
-        for (String name : SaeParameters.trainableNames(config.architecture())) {
-            long[] shape = SaeParameters.shapeOf(name, dIn, dSae).getShape();
+        for (String name : shapes.trainableNames(config.architecture())) {
+            long[] shape = shapes.shapeOf(name).getShape();
             m.put(name, floats(contents, "adam.m." + name, shape));
             v.put(name, floats(contents, "adam.v." + name, shape));
         }
@@ -224,7 +237,6 @@ final class SaeTrainerState {
 
     private static Progress progress(SaeConfig config, Safetensors.Contents contents, Map<String, String> meta,
                                      byte[] apart) {
-        int dIn = config.dIn();
         int dSae = config.dSae();
         TrainingOptions options = config.options();
         boolean normalize = bool(meta, "normalize_activations");
@@ -249,7 +261,7 @@ final class SaeTrainerState {
             boundaryContents = boundaryContents(config, meta, apart);
         }
         for (int j = 0; j < count; j++) {
-            boundaries.add(floats(boundaryContents, DRIFT_BOUNDARY + j, new long[]{dSae, dIn}));
+            boundaries.add(floats(boundaryContents, DRIFT_BOUNDARY + j, new long[]{dSae, config.dOut()}));
         }
         long[] histogram = longs(contents, DRIFT_HISTOGRAM, DriftReport.HISTOGRAM_BINS);
         boolean[] reachedHigh = bools(contents, DRIFT_REACHED_HIGH, dSae);

@@ -83,18 +83,24 @@ public record TopK(int k, int auxK, double auxKCoefficient) implements SaeArchit
     }
 
     @Override
-    public TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context) {
-        return trainingPass(p, x, context, KSparseTraining.Decoding.forShape(k, p.dSae()));
+    public TrainingPass trainingPass(SaeParameters p, NDArray x, NDArray target, TrainingContext context) {
+        return trainingPass(p, x, target, context, KSparseTraining.Decoding.forShape(k, p.dSae()));
     }
 
     TrainingPass trainingPass(SaeParameters p, NDArray x, TrainingContext context, KSparseTraining.Decoding decoding) {
+        return trainingPass(p, x, x, context, decoding);
+    }
+
+    TrainingPass trainingPass(SaeParameters p, NDArray x, NDArray target, TrainingContext context,
+                              KSparseTraining.Decoding decoding) {
         Encoder.Pre enc = Encoder.preactivations(p, x);
+        KSparseTraining.Batch batch = new KSparseTraining.Batch(x, target, enc);
         if (decoding == KSparseTraining.Decoding.SPARSE) {
             NDList top = enc.pre().topK(k, 1, true, false);                   // [B, k] values, latents
-            return KSparseTraining.sparsePass(p, x, enc, SparsePairs.perRow(top.get(1), top.get(0), p.dSae()), auxK,
+            return KSparseTraining.sparsePass(p, batch, SparsePairs.perRow(top.get(1), top.get(0), p.dSae()), auxK,
                     auxKCoefficient, context, Map.of());
         }
-        return KSparseTraining.pass(p, x, enc, active(enc.pre()), auxK, auxKCoefficient, context, Map.of());
+        return KSparseTraining.pass(p, batch, active(enc.pre()), auxK, auxKCoefficient, context, Map.of());
     }
 
     /** [B, dSae] 1 on each token's k largest pre-activations where they are positive. */

@@ -53,7 +53,34 @@ final class AutogradCheck {
         int dIn = (int) x.getShape().get(1);
         int dSae = (int) values.get(SaeLensLayout.B_ENC).getShape().get(0);
         SaeParameters params = SaeParameters.wrap(dIn, dSae, architecture, values);
-        SaeArchitecture.TrainingPass pass = handWritten.run(params, x, context);
+        return compare(architecture, params, handWritten.run(params, x, context), values, x, tolerance,
+                () -> plain.loss(values, x));
+    }
+
+    /** A transcoder's loss written plainly: {@code y} is the target. */
+    interface PlainTranscoderLoss {
+        NDArray loss(Map<String, NDArray> p, NDArray x, NDArray y);
+    }
+
+    /** A transcoder's hand-written pass as the architecture computes it in a given way. */
+    interface TranscoderPass {
+        SaeArchitecture.TrainingPass run(SaeParameters p, NDArray x, NDArray y, SaeArchitecture.TrainingContext context);
+    }
+
+    /** The same check for a transcoder of the given shape reading x [B, dIn] and reconstructing y [B, dOut]. */
+    static SaeArchitecture.TrainingPass checkTranscoder(SaeArchitecture architecture, TranscoderPass handWritten,
+                                                        SaeShape shape, SaeArchitecture.TrainingContext context,
+                                                        Map<String, NDArray> values, NDArray x, NDArray y,
+                                                        double tolerance, PlainTranscoderLoss plain) {
+        SaeParameters params = SaeParameters.wrap(shape, architecture, values);
+        return compare(architecture, params, handWritten.run(params, x, y, context), values, x, tolerance,
+                () -> plain.loss(values, x, y));
+    }
+
+    private static SaeArchitecture.TrainingPass compare(SaeArchitecture architecture, SaeParameters params,
+                                                        SaeArchitecture.TrainingPass pass, Map<String, NDArray> values,
+                                                        NDArray x, double tolerance,
+                                                        java.util.function.Supplier<NDArray> plain) {
 
         Map<String, NDArray> autograd = new LinkedHashMap<>();
         double autogradLoss;
@@ -61,7 +88,7 @@ final class AutogradCheck {
             for (String name : params.trainableNames()) {
                 values.get(name).setRequiresGradient(true);
             }
-            NDArray loss = plain.loss(values, x);
+            NDArray loss = plain.get();
             autogradLoss = loss.toType(DataType.FLOAT64, false).getDouble();
             collector.backward(loss);
         }
@@ -102,6 +129,28 @@ final class AutogradCheck {
             values.put(name, randomArray(manager, random, SaeParameters.shapeOf(name, dIn, dSae), dtype, 0.5));
         }
         return values;
+    }
+
+    /** Every tensor a transcoder of this shape has before the architecture's own, Gaussian as {@link #randomStandard}. */
+    static Map<String, NDArray> randomTranscoder(NDManager manager, Random random, SaeShape shape, DataType dtype) {
+        Map<String, NDArray> values = new LinkedHashMap<>();
+        for (String name : shape.trainableNames(new ReluL1(0))) {
+            values.put(name, randomArray(manager, random, shape.shapeOf(name), dtype, 0.5));
+        }
+        return values;
+    }
+
+    /** Pre-activations written plainly: (x - b_dec) W_enc + b_enc, or for a transcoder x W_enc + b_enc. */
+    static NDArray plainPre(Map<String, NDArray> p, NDArray x, boolean transcoder) {
+        NDArray in = transcoder ? x : x.sub(p.get(SaeLensLayout.B_DEC));
+        return in.matMul(p.get(SaeLensLayout.W_ENC)).add(p.get(SaeLensLayout.B_ENC));
+    }
+
+    /** f W_dec + b_dec, plus x W_skip^T where the tensors hold a W_skip. */
+    static NDArray plainReconstruction(Map<String, NDArray> p, NDArray f, NDArray x) {
+        NDArray xHat = f.matMul(p.get(SaeLensLayout.W_DEC)).add(p.get(SaeLensLayout.B_DEC));
+        NDArray skip = p.get(SaeLensLayout.W_SKIP);
+        return skip == null ? xHat : xHat.add(x.matMul(skip.transpose()));
     }
 
     static NDArray randomArray(NDManager manager, Random random, Shape shape, DataType dtype, double scale) {

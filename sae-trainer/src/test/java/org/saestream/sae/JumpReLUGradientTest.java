@@ -64,22 +64,23 @@ class JumpReLUGradientTest {
     }
 
     private static NDArray plainLoss(Map<String, NDArray> p, NDArray x, JumpReLU jump) {
-        NDArray wEnc = p.get(SaeLensLayout.W_ENC);
-        NDArray bEnc = p.get(SaeLensLayout.B_ENC);
-        NDArray wDec = p.get(SaeLensLayout.W_DEC);
-        NDArray bDec = p.get(SaeLensLayout.B_DEC);
+        return plainLoss(p, x, x, false, jump);
+    }
+
+    /** The same for a transcoder (x as it is, x_hat with W_skip where present, scored against y). */
+    static NDArray plainLoss(Map<String, NDArray> p, NDArray x, NDArray y, boolean transcoder, JumpReLU jump) {
         double eps = jump.bandwidth();
         NDArray theta = p.get(JumpReLU.LOG_THRESHOLD).exp();                 // [dSae]
         NDArray thetaSg = theta.stopGradient();
-        NDArray pre = x.sub(bDec).matMul(wEnc).add(bEnc);                    // [B, dSae]
+        NDArray pre = AutogradCheck.plainPre(p, x, transcoder);              // [B, dSae]
         NDArray preSg = pre.stopGradient();
         NDArray step = preSg.gt(thetaSg).toType(x.getDataType(), false);     // H(pre - theta)
         NDArray kernel = preSg.sub(thetaSg).div(eps).abs().lt(0.5).toType(x.getDataType(), false);
         NDArray delta = theta.sub(thetaSg);                                  // value 0, gradient 1
         NDArray f = pre.mul(step).add(kernel.mul(thetaSg).mul(-1.0 / eps).mul(delta));
         NDArray h = step.add(kernel.mul(-1.0 / eps).mul(delta));
-        NDArray xHat = f.matMul(wDec).add(bDec);
-        NDArray mse = x.sub(xHat).square().sum(new int[]{1}).mean();
+        NDArray xHat = AutogradCheck.plainReconstruction(p, f, x);
+        NDArray mse = y.sub(xHat).square().sum(new int[]{1}).mean();
         NDArray l0 = h.sum(new int[]{1}).mean();
         return mse.add(l0.mul(AutogradCheck.constant(x, jump.l0Coefficient()))).reshape(new Shape());
     }

@@ -58,13 +58,15 @@ class ReluL1GradientTest {
 
     /** The loss written as plainly as possible, for autograd. */
     private static NDArray plainLoss(Map<String, NDArray> p, NDArray x, double l1) {
-        NDArray wEnc = p.get(SaeLensLayout.W_ENC);
-        NDArray bEnc = p.get(SaeLensLayout.B_ENC);
+        return plainLoss(p, x, x, false, l1);
+    }
+
+    /** The same for a transcoder (x as it is, x_hat with W_skip where present, scored against y). */
+    static NDArray plainLoss(Map<String, NDArray> p, NDArray x, NDArray y, boolean transcoder, double l1) {
         NDArray wDec = p.get(SaeLensLayout.W_DEC);
-        NDArray bDec = p.get(SaeLensLayout.B_DEC);
-        NDArray f = Activation.relu(x.sub(bDec).matMul(wEnc).add(bEnc));     // [B, dSae]
-        NDArray xHat = f.matMul(wDec).add(bDec);                             // [B, dIn]
-        NDArray mse = x.sub(xHat).square().sum(new int[]{1}).mean();
+        NDArray f = Activation.relu(AutogradCheck.plainPre(p, x, transcoder));   // [B, dSae]
+        NDArray xHat = AutogradCheck.plainReconstruction(p, f, x);               // [B, dOut]
+        NDArray mse = y.sub(xHat).square().sum(new int[]{1}).mean();
         NDArray norms = wDec.norm(new int[]{1});                             // [dSae]
         NDArray sparsity = f.mul(norms).sum(new int[]{1}).mean();
         return mse.add(sparsity.mul(AutogradCheck.constant(x, l1))).reshape(new Shape());

@@ -214,7 +214,11 @@ class TopKGradientTest {
 
     /** BatchTopK's f: relu(pre) where it is among the k x B largest of the batch. */
     private static NDArray plainBatchTopKLatents(Map<String, NDArray> p, NDArray x, int k) {
-        NDArray pre = x.sub(p.get(SaeLensLayout.B_DEC)).matMul(p.get(SaeLensLayout.W_ENC)).add(p.get(SaeLensLayout.B_ENC));
+        return plainBatchTopKLatents(p, x, k, false);
+    }
+
+    static NDArray plainBatchTopKLatents(Map<String, NDArray> p, NDArray x, int k, boolean transcoder) {
+        NDArray pre = AutogradCheck.plainPre(p, x, transcoder);
         NDArray relu = Activation.relu(pre);
         NDArray sorted = relu.stopGradient().reshape(-1).sort();
         double kth = sorted.get(sorted.size() - (long) k * x.getShape().get(0)).toType(DataType.FLOAT64, false)
@@ -241,12 +245,21 @@ class TopKGradientTest {
      */
     static NDArray plainLoss(Map<String, NDArray> p, NDArray x, int k, boolean acrossBatch, int kAux, double alpha,
                              boolean[] dead) {
+        return plainLoss(p, x, x, false, k, acrossBatch, kAux, alpha, dead);
+    }
+
+    /**
+     * The same for a transcoder ({@code transcoder} true): pre-activations of x as it is, x_hat (with x W_skip^T where
+     * the tensors hold one) scored against y, and y's variance as the AuxK normaliser.
+     */
+    static NDArray plainLoss(Map<String, NDArray> p, NDArray x, NDArray y, boolean transcoder, int k,
+                             boolean acrossBatch, int kAux, double alpha, boolean[] dead) {
         NDArray wEnc = p.get(SaeLensLayout.W_ENC);
         NDArray bEnc = p.get(SaeLensLayout.B_ENC);
         NDArray wDec = p.get(SaeLensLayout.W_DEC);
         NDArray bDec = p.get(SaeLensLayout.B_DEC);
         long batch = x.getShape().get(0);
-        NDArray pre = x.sub(bDec).matMul(wEnc).add(bEnc);                    // [B, dSae]
+        NDArray pre = AutogradCheck.plainPre(p, x, transcoder);              // [B, dSae]
         NDArray relu = Activation.relu(pre);
         NDArray keep;
         if (acrossBatch) {
@@ -257,8 +270,8 @@ class TopKGradientTest {
             keep = pre.stopGradient().gte(kthLargestPerRow(pre.stopGradient(), k));
         }
         NDArray f = relu.mul(keep.toType(x.getDataType(), false));
-        NDArray xHat = f.matMul(wDec).add(bDec);
-        NDArray mse = x.sub(xHat).square().sum(new int[]{1}).mean();
+        NDArray xHat = AutogradCheck.plainReconstruction(p, f, x);
+        NDArray mse = y.sub(xHat).square().sum(new int[]{1}).mean();
 
         int deadCount = 0;
         float[] offsets = new float[dead.length];
@@ -270,14 +283,14 @@ class TopKGradientTest {
         if (kEff == 0) {
             return mse.reshape(new Shape());
         }
-        NDArray preAux = x.sub(bDec.stopGradient()).matMul(wEnc).add(bEnc);  // b_dec gets nothing from AuxK
+        NDArray preAux = (transcoder ? x : x.sub(bDec.stopGradient())).matMul(wEnc).add(bEnc);  // b_dec gets nothing from AuxK
         NDArray deadPre = preAux.stopGradient().add(x.getManager().create(offsets).toType(x.getDataType(), false));
         NDArray auxKeep = deadPre.gte(kthLargestPerRow(deadPre, kEff)).toType(x.getDataType(), false);
         NDArray z = Activation.relu(preAux).mul(auxKeep);
-        NDArray e = x.sub(xHat).stopGradient();
+        NDArray e = y.sub(xHat).stopGradient();
         NDArray eHat = z.matMul(wDec);
         double ve = e.sub(e.mean(new int[]{0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
-        double vx = x.sub(x.mean(new int[]{0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
+        double vx = y.sub(y.mean(new int[]{0})).square().sum().toType(DataType.FLOAT64, false).getDouble();
         NDArray auxSse = eHat.sub(e).square().sum();
         return mse.add(auxSse.mul(AutogradCheck.constant(x, alpha * vx / batch / ve))).reshape(new Shape());
     }

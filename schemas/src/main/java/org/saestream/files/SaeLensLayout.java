@@ -4,7 +4,8 @@ package org.saestream.files;
  * The names of an SAE snapshot directory in SAELens layout, in one place for everything that writes or reads one
  * (sae-trainer's SaeLensFormat, the sink, the demos): {@code cfg.json}, {@code sae_weights.safetensors} with
  * {@code W_enc [d_in, d_sae]}, {@code W_dec [d_sae, d_in]}, {@code b_enc [d_sae]}, {@code b_dec [d_in]} (and
- * {@code threshold [d_sae]} for JumpReLU), {@code sparsity.safetensors} with the log10 feature densities, and
+ * {@code threshold [d_sae]} for JumpReLU; a transcoder's W_dec and b_dec have d_out columns, and a skip transcoder has
+ * {@code W_skip [d_out, d_in]}), {@code sparsity.safetensors} with the log10 feature densities, and
  * saestream's own {@code drift.safetensors} of the latest drift boundary.
  */
 public final class SaeLensLayout {
@@ -17,6 +18,8 @@ public final class SaeLensLayout {
     public static final String B_ENC = "b_enc";
     public static final String W_DEC = "W_dec";
     public static final String B_DEC = "b_dec";
+    /** A skip transcoder's linear skip connection [d_out, d_in] (SAELens "skip_transcoder"). */
+    public static final String W_SKIP = "W_skip";
     /** The per-latent JumpReLU threshold SAELens loads (JumpReLU and BatchTopK snapshots). */
     public static final String THRESHOLD_TENSOR = "threshold";
     public static final String SPARSITY_TENSOR = "sparsity";
