@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SplicedEvalTest {
     private static final int WIDTH = 128;
-    private static final String TEXT = "The sun also ariseth, and the sun goeth down, and hasteth to his place where he "
+    static final String TEXT = "The sun also ariseth, and the sun goeth down, and hasteth to his place where he "
             + "arose. The wind goeth toward the south, and turneth about unto the north. ";
 
     @Test

@@ -2,6 +2,7 @@ package org.saestream.cli;
 
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.sae.SaeConfig;
+import org.saestream.sae.Target;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -54,6 +55,18 @@ public final class SaeOptions {
 
     @Option(names = "--hook", description = "Train on blocks of this hook only (default: every hook in the topic)")
     String hookName;
+
+    @Option(names = "--hook-out", paramLabel = "HOOK", description = "Train a transcoder: reconstruct this hook's "
+            + "activations of the same tokens from --hook's (e.g. --hook blocks.0.ln2.hook_normalized --hook-out "
+            + "blocks.0.hook_mlp_out); rows of the two hooks are paired by token")
+    String hookNameOut;
+
+    @Option(names = "--d-out", description = "Width of --hook-out's activations (default: --d-in)")
+    Integer dOut;
+
+    @Option(names = "--skip-connection", description = "A transcoder with a linear skip connection W_skip (SAELens "
+            + "skip_transcoder)")
+    boolean skipConnection;
 
     @Option(names = "--mixing-buffer", description = "Tokens shuffled together; 0 = 8 batches (default: ${DEFAULT-VALUE})")
     int mixingBufferTokens = 0;
@@ -128,7 +141,22 @@ public final class SaeOptions {
                 seed, hookName != null ? hookName : base.hookName(), base.modelName(),
                 deadWindowTokens != null ? deadWindowTokens : base.deadWindowTokens());
         long window = snapshotEveryTokens != null ? snapshotEveryTokens : defaults.snapshotEveryTokens();
-        return sae.withOptions(sae.options().withDrift(window, sae.options().driftLookback()));
+        return sae.withOptions(sae.options().withDrift(window, sae.options().driftLookback())).withTarget(target(width));
+    }
+
+    /** A transcoder's target with --hook-out, else the SAE's own input. */
+    private Target target(int width) {
+        if (hookNameOut == null) {
+            if (dOut != null || skipConnection) {
+                throw new IllegalArgumentException((dOut != null ? "--d-out" : "--skip-connection")
+                        + " applies to transcoders only: give --hook-out, the hook to reconstruct");
+            }
+            return Target.OWN_INPUT;
+        }
+        if (hookName == null) {
+            throw new IllegalArgumentException("--hook-out needs --hook, the one hook a transcoder reads");
+        }
+        return new Target.OtherHook(hookNameOut, dOut != null ? dOut : width, skipConnection);
     }
 
     /** --matryoshka-widths with d_sae appended when missing (as SAELens does), or d_sae/16, d_sae/4, d_sae. */

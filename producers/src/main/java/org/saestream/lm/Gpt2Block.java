@@ -14,7 +14,7 @@ record Gpt2Block(int layer, Norm ln1, Linear qkv, Linear proj, Norm ln2, Mlp mlp
     public NDArray forward(NDArray x, AttentionContext context, HookRecorder hooks) {
         NDArray attn = hooks.at(HookPoint.attnOut(layer), attention(ln1.forward(x), context));
         NDArray mid = hooks.at(HookPoint.residMid(layer), x.add(attn));
-        NDArray mlpOut = hooks.at(HookPoint.mlpOut(layer), mlp.forward(ln2.forward(mid), hooks, layer));
+        NDArray mlpOut = hooks.at(HookPoint.mlpOut(layer), mlp.forward(hooks.at(HookPoint.ln2Normalized(layer), ln2.forward(mid)), hooks, layer));
         return mid.add(mlpOut);
     }
 

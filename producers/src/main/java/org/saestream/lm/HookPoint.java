@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 /**
  * A TransformerLens hook point: {@code hook_embed}, {@code blocks.L.hook_resid_pre},
  * {@code blocks.L.hook_attn_out}, {@code blocks.L.hook_resid_mid} (sequential blocks only),
- * {@code blocks.L.mlp.hook_post}, {@code blocks.L.hook_mlp_out}, {@code blocks.L.hook_resid_post},
+ * {@code blocks.L.ln2.hook_normalized} (the MLP's normalised input, what a transcoder reads), {@code blocks.L.mlp.hook_post}, {@code blocks.L.hook_mlp_out}, {@code blocks.L.hook_resid_post},
  * and {@code ln_final.hook_normalized} (the residual after the final norm, what the unembedding reads).
  *
  * @param kind  which point of the model
@@ -27,6 +27,7 @@ public record HookPoint(Kind kind, int layer) implements Comparable<HookPoint> {
         RESID_PRE("hook_resid_pre", true),
         ATTN_OUT("hook_attn_out", true),
         RESID_MID("hook_resid_mid", true),
+        LN2_NORMALIZED("ln2.hook_normalized", true),
         MLP_POST("mlp.hook_post", true),
         MLP_OUT("hook_mlp_out", true),
         RESID_POST("hook_resid_post", true),
@@ -74,7 +75,7 @@ public record HookPoint(Kind kind, int layer) implements Comparable<HookPoint> {
         }
         throw new IllegalArgumentException("unknown hook point '" + name + "'; expected hook_embed, "
                 + "ln_final.hook_normalized or blocks.<L>.{hook_resid_pre, hook_attn_out, hook_resid_mid, "
-                + "mlp.hook_post, hook_mlp_out, hook_resid_post}");
+                + "ln2.hook_normalized, mlp.hook_post, hook_mlp_out, hook_resid_post}");
     }
 
     public static HookPoint embed() {
@@ -91,6 +92,10 @@ public record HookPoint(Kind kind, int layer) implements Comparable<HookPoint> {
 
     public static HookPoint residMid(int layer) {
         return new HookPoint(Kind.RESID_MID, layer);
+    }
+
+    public static HookPoint ln2Normalized(int layer) {
+        return new HookPoint(Kind.LN2_NORMALIZED, layer);
     }
 
     public static HookPoint mlpPost(int layer) {

@@ -13,7 +13,7 @@ record LlamaBlock(int layer, Norm inputNorm, Linear q, Linear k, Linear v, Linea
     public NDArray forward(NDArray x, AttentionContext context, HookRecorder hooks) {
         NDArray attn = hooks.at(HookPoint.attnOut(layer), attention(inputNorm.forward(x), context));
         NDArray mid = hooks.at(HookPoint.residMid(layer), x.add(attn));
-        NDArray mlpOut = hooks.at(HookPoint.mlpOut(layer), mlp.forward(postAttentionNorm.forward(mid), hooks, layer));
+        NDArray mlpOut = hooks.at(HookPoint.mlpOut(layer), mlp.forward(hooks.at(HookPoint.ln2Normalized(layer), postAttentionNorm.forward(mid)), hooks, layer));
         return mid.add(mlpOut);
     }
 

@@ -16,11 +16,11 @@ record NeoXBlock(int layer, Norm ln1, Linear qkv, Linear dense, Norm ln2, Mlp ml
     public NDArray forward(NDArray x, AttentionContext context, HookRecorder hooks) {
         NDArray attn = hooks.at(HookPoint.attnOut(layer), attention(ln1.forward(x), context));
         if (parallelResidual) {
-            NDArray mlpOut = hooks.at(HookPoint.mlpOut(layer), mlp.forward(ln2.forward(x), hooks, layer));
+            NDArray mlpOut = hooks.at(HookPoint.mlpOut(layer), mlp.forward(hooks.at(HookPoint.ln2Normalized(layer), ln2.forward(x)), hooks, layer));
             return mlpOut.add(attn).add(x); // HF's order of summation
         }
         NDArray mid = hooks.at(HookPoint.residMid(layer), attn.add(x));
-        NDArray mlpOut = hooks.at(HookPoint.mlpOut(layer), mlp.forward(ln2.forward(mid), hooks, layer));
+        NDArray mlpOut = hooks.at(HookPoint.mlpOut(layer), mlp.forward(hooks.at(HookPoint.ln2Normalized(layer), ln2.forward(mid)), hooks, layer));
         return mlpOut.add(mid);
     }
 

@@ -43,8 +43,8 @@ final class BlockRouter extends ProcessFunction<InputRecord, GroupInput> {
     public void processElement(InputRecord record, Context ctx, Collector<GroupInput> out) {
         BlockValidator.Outcome outcome = validator.check(record);
         if (outcome instanceof BlockValidator.Accepted accepted) {
-            for (String key : accepted.groupKeys()) {
-                out.collect(GroupInput.accepted(key, accepted.rows()).inEpoch(record.epoch));
+            for (BlockValidator.Route route : accepted.routes()) {
+                out.collect(GroupInput.accepted(route.groupKey(), accepted.rows(), route.side()).inEpoch(record.epoch));
             }
         } else if (outcome instanceof BlockValidator.Rejected rejected) {
             LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.experiment(), record.topic, record.partition,

@@ -19,8 +19,14 @@ final class BlockValidator {
     sealed interface Outcome permits Accepted, Rejected, Skipped {
     }
 
-    /** @param groupKeys the groups that train on these rows */
-    record Accepted(TokenRows rows, List<String> groupKeys) implements Outcome {
+    /** @param routes the groups that train on these rows, and what the rows are to each */
+    record Accepted(TokenRows rows, List<Route> routes) implements Outcome {
+        List<String> groupKeys() {
+            return routes.stream().map(Route::groupKey).toList();
+        }
+    }
+
+    record Route(String groupKey, RowSide side) {
     }
 
     record Rejected(String reason) implements Outcome {
@@ -49,10 +55,11 @@ final class BlockValidator {
             return new Skipped(hook);
         }
         int width = block.getWidth();
-        List<String> keys = forHook.stream().filter(g -> g.dIn() == width).map(SaeGroup::key).toList();
-        if (keys.isEmpty()) {
-            return new Rejected(where + " (" + hook + "): width " + width + ", expected "
-                    + forHook.stream().map(g -> String.valueOf(g.dIn())).distinct().collect(Collectors.joining(" or ")));
+        List<Route> routes = forHook.stream().filter(g -> g.widthOf(g.sideOf(hook)) == width)
+                .map(g -> new Route(g.key(), g.sideOf(hook))).toList();
+        if (routes.isEmpty()) {
+            return new Rejected(where + " (" + hook + "): width " + width + ", expected " + forHook.stream()
+                    .map(g -> String.valueOf(g.widthOf(g.sideOf(hook)))).distinct().collect(Collectors.joining(" or ")));
         }
         int rows = block.getTokenCount();
         if (rows <= 0) {
@@ -87,6 +94,6 @@ final class BlockValidator {
         BlockOrigin origin = new BlockOrigin(record.topic, record.partition, record.offset, block.getModelId().toString(),
                 block.getShardId().toString(), block.getDocumentId(), block.getSequenceIndex(),
                 block.getFirstTokenPosition(), tokenIds);
-        return new Accepted(new TokenRows(rows, width, data, ids, origin), keys);
+        return new Accepted(new TokenRows(rows, width, data, ids, origin), routes);
     }
 }

@@ -12,6 +12,7 @@ import org.saestream.sae.MatryoshkaBatchTopK;
 import org.saestream.sae.ReluL1;
 import org.saestream.sae.SaeArchitecture;
 import org.saestream.sae.SaeConfig;
+import org.saestream.sae.Target;
 import org.saestream.sae.SaeLensFormat;
 import org.saestream.sae.TopK;
 import org.saestream.sae.TrainingOptions;
@@ -151,7 +152,8 @@ public final class ExperimentFile {
         if (size < 1) {
             throw f.error(dSae != null ? "d_sae" : "expansion_factor", "must be positive");
         }
-        SaeArchitecture architecture = architecture(f, dIn, size);
+        Target target = target(f, hook, dIn);
+        SaeArchitecture architecture = architecture(f, target instanceof Target.OtherHook out ? out.dOut() : dIn, size);
         try {
             SaeConfig base = SaeConfig.withDefaults(id, dIn, size, architecture);
             return new SaeConfig(id, dIn, size, architecture,
@@ -162,11 +164,37 @@ public final class ExperimentFile {
                     f.longValue("seed", 0, Long.MIN_VALUE),
                     hook == null ? "" : hook, model, f.longValue("dead_window_tokens", deadWindow, 1),
                     options(f.object("training"), defaults).withInitFrom(initFrom(f, baseDir, id, dIn, size,
-                            architecture)));
+                            architecture)), target);
         } catch (InvalidExperimentException e) {
             throw e;
         } catch (IllegalArgumentException e) {
             throw f.rejected(e);
+        }
+    }
+
+    /**
+     * What the SAE reconstructs: with {@code hook_name_out} (SAELens's name) it is a transcoder from its hook to that
+     * one, {@code d_out} wide (default d_in), with a linear skip connection when {@code skip_connection: true}
+     * (sparsify's name).
+     */
+    private static Target target(Fields f, String hook, int dIn) {
+        String hookOut = f.text("hook_name_out", null);
+        Integer dOut = f.intOrNull("d_out");
+        boolean skip = f.bool("skip_connection", false);
+        if (hookOut == null) {
+            if (dOut != null || skip) {
+                throw f.error(dOut != null ? "d_out" : "skip_connection", "applies to transcoders only: give"
+                        + " hook_name_out, the hook the SAE reconstructs");
+            }
+            return Target.OWN_INPUT;
+        }
+        if (hook == null || hook.isEmpty()) {
+            throw f.error("hook_name_out", "a transcoder reads one named hook: give hook (here or at the top)");
+        }
+        try {
+            return new Target.OtherHook(hookOut, dOut == null ? dIn : dOut, skip);
+        } catch (IllegalArgumentException e) {
+            throw f.error(dOut == null ? "hook_name_out" : "d_out", e.getMessage());
         }
     }
 
@@ -347,11 +375,11 @@ public final class ExperimentFile {
     /** Every field name this file format has, at any level: none of them is taken for a misspelling of another. */
     private static final Set<String> FIELD_NAMES = Set.of("adam_beta1", "adam_beta2", "architecture", "aux_k",
             "aux_k_coefficient", "b_dec_init", "bandwidth", "batch_size", "comparison_threshold", "context_after",
-            "context_before", "context_size", "d_in", "d_sae", "dataset_path", "dead_window_tokens", "drift_lookback", "drift_window_tokens",
-            "every_blocks", "expansion_factor", "feature_examples", "freeze", "group_sizes", "hook", "id", "init_from", "initial_threshold", "k", "l0",
+            "context_before", "context_size", "d_in", "d_out", "d_sae", "dataset_path", "dead_window_tokens", "drift_lookback", "drift_window_tokens",
+            "every_blocks", "expansion_factor", "feature_examples", "freeze", "group_sizes", "hook", "hook_name_out", "id", "init_from", "initial_threshold", "k", "l0",
             "l0_warmup_steps", "l1", "l1_warmup_steps", "lineage", "lr", "match", "matching_max_features", "matryoshka_widths",
             "mixing_buffer_tokens", "model",
-            "normalize_activations", "parallelism", "prepend_bos", "reference", "resample_every_tokens", "saes", "seed", "split", "stable",
+            "normalize_activations", "parallelism", "prepend_bos", "reference", "resample_every_tokens", "saes", "seed", "skip_connection", "split", "stable",
             "stop_when_all_frozen", "threshold", "training", "windows");
 
     /** One JSON object and the path to it; remembers which fields were read, so the rest can be rejected. */

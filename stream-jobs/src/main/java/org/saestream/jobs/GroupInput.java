@@ -14,6 +14,8 @@ public class GroupInput {
     public TokenRows rows;
     /** the pass over the replayed range the record came in ({@code replay --epochs}), from 1 */
     public int epoch = 1;
+    /** what the rows are to the group: whole training rows, or one half of a transcoder's pairs */
+    public RowSide side = RowSide.WHOLE;
 
     public GroupInput() {
     }
@@ -26,6 +28,13 @@ public class GroupInput {
 
     public static GroupInput accepted(String groupKey, TokenRows rows) {
         return new GroupInput(groupKey, false, Objects.requireNonNull(rows, "rows"));
+    }
+
+    /** Rows that are one side of a transcoder group's pairs. */
+    public static GroupInput accepted(String groupKey, TokenRows rows, RowSide side) {
+        GroupInput input = accepted(groupKey, rows);
+        input.side = side;
+        return input;
     }
 
     public static GroupInput rejection(String groupKey) {

@@ -31,11 +31,14 @@ final class GroupSession {
     final boolean[] trackerChanged;
     /** each member against the reference dictionary at its last window (null without a reference) */
     final DictionaryComparison.Comparison[] referenceComparisons;
+    /** a transcoder group's halves waiting for their partners; null for autoencoders */
+    final PairingBuffer pairing;
     boolean progressTimerPending;
 
     GroupSession(SaeGroup group, List<SaeTrainer> trainers, MixingBuffer buffer, TrainingCounters counters,
-                 List<TokenRows> exampleBlocks, FeatureExampleTracker[] trackers) {
+                 List<TokenRows> exampleBlocks, FeatureExampleTracker[] trackers, PairingBuffer pairing) {
         this.group = group;
+        this.pairing = pairing;
         this.trainers = List.copyOf(trainers);
         this.buffer = buffer;
         this.counters = counters;

@@ -30,9 +30,14 @@ final class MetricsRecords {
     record Epoch(int epoch, long tokens, long checksum) {
     }
 
+    /** A transcoder group's halves waiting for their partners, and let go unpaired. */
+    record Pairing(long waiting, long dropped) {
+        static final Pairing NONE = new Pairing(0, 0);
+    }
+
     /** @param epoch null before the first record */
     OutboundRecord record(SaeTrainer trainer, StepResult last, long tokensBuffered, long tokenChecksum, Epoch epoch,
-                          long recordsRejected, DictionaryComparison.Comparison vsReference) {
+                          long recordsRejected, DictionaryComparison.Comparison vsReference, Pairing pairing) {
         SaeConfig sae = trainer.config();
         var stats = trainer.statistics();
         DriftReport drift = trainer.drift();
@@ -59,7 +64,11 @@ final class MetricsRecords {
                 .setFeaturesFrozen(drift.frozenCount())
                 .setFeaturesResampled(trainer.resampledTotal())
                 .setFinished(trainer.finished())
+                .setHalvesPending(pairing.waiting()).setHalvesDropped(pairing.dropped())
                 .setTimeMs(Instant.now());
+        if (sae.isTranscoder()) {
+            m.setHookNameOut(sae.hookNameOut()).setDOut(sae.dOut());
+        }
         if (epoch != null) {
             m.setEpoch(epoch.epoch()).setEpochTokensSeen(epoch.tokens()).setEpochTokenChecksum(epoch.checksum());
         }

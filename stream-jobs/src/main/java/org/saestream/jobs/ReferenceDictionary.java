@@ -30,7 +30,7 @@ final class ReferenceDictionary {
         Path path = Path.of(pathText);
         if (Files.isDirectory(path)) {
             var sae = SaeLensFormat.read(path);
-            return new ReferenceDictionary(pathText, sae.wDec(), sae.config().dIn(), threshold);
+            return new ReferenceDictionary(pathText, sae.wDec(), sae.config().dOut(), threshold);
         }
         if (!Files.isRegularFile(path)) {
             throw new IllegalArgumentException("reference dictionary " + path + " is neither a SAELens directory nor a file");
@@ -44,9 +44,9 @@ final class ReferenceDictionary {
 
     /** How well the trainer's dictionary covers the reference (per reference feature: best cosine). */
     DictionaryComparison.Comparison compare(SaeTrainer trainer) {
-        if (trainer.config().dIn() != dIn) {
-            throw new IllegalArgumentException("reference dictionary " + source + " has d_in " + dIn + " but SAE "
-                    + trainer.config().saeId() + " has " + trainer.config().dIn());
+        if (trainer.config().dOut() != dIn) {
+            throw new IllegalArgumentException("reference dictionary " + source + " has rows of width " + dIn
+                    + " but SAE " + trainer.config().saeId() + " decodes to " + trainer.config().dOut());
         }
         return DictionaryComparison.compare(rows, trainer.decoder(), dIn, threshold);
     }

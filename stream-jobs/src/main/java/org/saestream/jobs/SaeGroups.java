@@ -24,7 +24,13 @@ final class SaeGroups {
         Map<String, List<SaeConfig>> compatible = new LinkedHashMap<>();
         for (SaeConfig sae : saes) {
             String hook = hookOf(sae, defaultHook);
-            compatible.computeIfAbsent(hook + "|" + sae.dIn() + "|" + sae.batchSize(), k -> new ArrayList<>()).add(sae);
+            if (sae.isTranscoder() && hook == null) {
+                throw new IllegalArgumentException("transcoder " + sae.saeId() + " reads every hook; it needs one named"
+                        + " input hook");
+            }
+            String target = sae.isTranscoder() ? sae.hookNameOut() + "|" + sae.dOut() : "";
+            compatible.computeIfAbsent(hook + "|" + sae.dIn() + "|" + sae.batchSize() + "|" + target,
+                    k -> new ArrayList<>()).add(sae);
         }
         List<SaeGroup> groups = new ArrayList<>();
         Set<Integer> usedSubtasks = new HashSet<>();
@@ -41,7 +47,8 @@ final class SaeGroups {
             for (List<SaeConfig> members : split) {
                 String key = spreadKey("g" + groups.size(), usedSubtasks, usedKeys, parallelism, maxParallelism);
                 SaeConfig first = members.get(0);
-                groups.add(new SaeGroup(key, hookOf(first, defaultHook), first.dIn(), first.batchSize(), members));
+                groups.add(new SaeGroup(key, hookOf(first, defaultHook), first.dIn(), first.batchSize(), members,
+                        first.isTranscoder() ? first.hookNameOut() : null, first.isTranscoder() ? first.dOut() : 0));
             }
         }
         return groups;

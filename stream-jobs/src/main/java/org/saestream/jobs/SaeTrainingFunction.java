@@ -59,6 +59,8 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     /** each trainer's drift-window decoders, written only when a window closes (as large as its Adam moments) */
     private transient MapState<String, byte[]> windowDecoderState;
     private transient ListState<TokenRows> bufferState;
+    /** a transcoder group's halves waiting for their partners */
+    private transient ListState<TokenRows> pairingState;
     private transient ValueState<TrainingCounters> countersState;
     /** blocks waiting to be encoded for feature examples at the next drain */
     private transient ListState<TokenRows> exampleBlockState;
@@ -84,6 +86,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         windowDecoderState = getRuntimeContext().getMapState(new MapStateDescriptor<>("sae-window-decoders",
                 Types.STRING, PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         bufferState = getRuntimeContext().getListState(new ListStateDescriptor<>("mixing-buffer", TokenRows.class));
+        pairingState = getRuntimeContext().getListState(new ListStateDescriptor<>("pairing-halves", TokenRows.class));
         countersState = getRuntimeContext().getState(new ValueStateDescriptor<>("counters", TrainingCounters.class));
         exampleBlockState = getRuntimeContext().getListState(new ListStateDescriptor<>("example-blocks", TokenRows.class));
         exampleState = getRuntimeContext().getMapState(new MapStateDescriptor<>("feature-examples", Types.STRING,
@@ -127,6 +130,10 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             }
         }
         bufferState.update(s.buffer.contents());
+        if (s.pairing != null) {
+            pairingState.update(s.pairing.contents());
+            s.counters.halvesDropped = s.pairing.dropped();
+        }
         exampleBlockState.update(s.exampleBlocks);
         countersState.update(s.counters);
     }
@@ -154,11 +161,17 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             c.recordsRejected++;
         } else {
             TokenRows rows = input.rows;
-            if (rows.origin != null && config.featureExamples().samples(c.blocksAccepted)) {
-                s.exampleBlocks.add(rows);
+            if (input.side != RowSide.TARGET) { // examples are encoded from a transcoder's input rows
+                if (rows.origin != null && config.featureExamples().samples(c.blocksAccepted)) {
+                    s.exampleBlocks.add(rows);
+                }
+                c.blocksAccepted++;
             }
-            c.blocksAccepted++;
-            s.buffer.add(rows.withoutOrigin()); // the mixing buffer needs no origins
+            // the mixing buffer needs no origins; a transcoder trains on the pairs these rows complete
+            TokenRows trainable = s.pairing == null ? rows.withoutOrigin() : s.pairing.offer(rows, input.side);
+            if (trainable.rows > 0) {
+                s.buffer.add(trainable);
+            }
             if (s.buffer.isFull()) {
                 drain(s, false, ctx, out);
             }
@@ -291,7 +304,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         if (batches.isEmpty() || s.trainers.stream().allMatch(SaeTrainer::prepared)) {
             return;
         }
-        int width = s.group.dIn();
+        int width = s.group.rowWidth();
         int rows = batches.stream().mapToInt(MixingBuffer.Batch::rows).sum();
         float[] all = new float[rows * width];
         int at = 0;
@@ -314,8 +327,10 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     private DecoderAtBoundary boundary(GroupSession s, int i, long windowIndex) {
         SaeTrainer t = s.trainers.get(i);
         SaeConfig c = t.config();
-        return new DecoderAtBoundary(DecoderAtBoundary.hookKey(s.group.hookName()), c.saeId(), windowIndex,
-                t.tokensSeen(), c.dSae(), c.dIn(), t.decoder(), t.finished());
+        // transcoders are compared with the transcoders between the same two hooks: their decoders write the target's
+        String hook = s.group.isTranscoder() ? s.group.hookName() + " -> " + s.group.hookNameOut() : s.group.hookName();
+        return new DecoderAtBoundary(DecoderAtBoundary.hookKey(hook), c.saeId(), windowIndex,
+                t.tokensSeen(), c.dSae(), c.dOut(), t.decoder(), t.finished());
     }
 
     private void emitSnapshot(GroupSession s, int i, Collector<OutboundRecord> out) {
@@ -336,7 +351,9 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             TrainingCounters c = s.counters;
             out.collect(metrics.record(s.trainers.get(i), s.lastSteps[i], s.buffer.tokens(), c.tokenChecksum[i],
                     c.epoch == 0 ? null : new MetricsRecords.Epoch(c.epoch, c.epochTokens[i], c.epochChecksum[i]),
-                    c.recordsRejected, s.referenceComparisons[i]));
+                    c.recordsRejected, s.referenceComparisons[i],
+                    s.pairing == null ? MetricsRecords.Pairing.NONE
+                            : new MetricsRecords.Pairing(s.pairing.waiting(), s.pairing.dropped())));
         }
     }
 
@@ -353,9 +370,16 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
                     : SaeTrainer.restore(sae, saved, windowDecoderState.get(sae.saeId()), manager));
         }
         Iterable<TokenRows> buffered = bufferState.get();
-        MixingBuffer buffer = new MixingBuffer(group.dIn(), config.mixingBufferTokens(), group.batchSize(),
+        MixingBuffer buffer = new MixingBuffer(group.rowWidth(), config.mixingBufferTokens(), group.batchSize(),
                 buffered == null ? List.of() : buffered);
         TrainingCounters counters = countersState.value();
+        PairingBuffer pairing = null;
+        if (group.isTranscoder()) {
+            Iterable<TokenRows> halves = pairingState.get();
+            // as many halves may wait as the mixing buffer holds tokens
+            pairing = new PairingBuffer(group.dIn(), group.dOut(), config.mixingBufferTokens(),
+                    halves == null ? List.of() : halves, counters == null ? 0 : counters.halvesDropped);
+        }
         FeatureExampleTracker[] trackers = new FeatureExampleTracker[trainers.size()];
         if (config.featureExamples().enabled()) {
             for (int i = 0; i < trackers.length; i++) {
@@ -376,7 +400,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
             counters.epochTokens = trainers.stream().mapToLong(SaeTrainer::tokensSeen).toArray();
         }
         s = new GroupSession(group, trainers, buffer,
-                counters == null ? TrainingCounters.fresh(trainers.size()) : counters, pending, trackers);
+                counters == null ? TrainingCounters.fresh(trainers.size()) : counters, pending, trackers, pairing);
         if (reference != null) {
             for (int i = 0; i < trainers.size(); i++) {
                 s.referenceComparisons[i] = reference.compare(trainers.get(i));

@@ -12,6 +12,8 @@ public class TokenRows {
     public float[] data;
     public long[] identities;
     public BlockOrigin origin;
+    /** which half of a transcoder's pairs the rows are while they wait in its {@link PairingBuffer}; null elsewhere */
+    public RowSide side;
 
     public TokenRows() {
     }

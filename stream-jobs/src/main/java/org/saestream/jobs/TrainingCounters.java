@@ -8,8 +8,13 @@ public class TrainingCounters {
     public long[] lastSnapshotTokens;
     public long recordsRejected;
     public long drainCycles;
-    /** accepted blocks so far; every FeatureExampleOptions.everyBlocks-th one is kept for feature examples */
+    /**
+     * accepted blocks so far (a transcoder group's input blocks); every FeatureExampleOptions.everyBlocks-th one is
+     * kept for feature examples
+     */
     public long blocksAccepted;
+    /** a transcoder group's halves let go unpaired ({@link PairingBuffer#dropped()}) */
+    public long halvesDropped;
     public boolean endTimerRegistered;
     /** the pass over the range being trained ({@code replay --epochs}), from 1; 0 before the first record */
     public int epoch;

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.saestream.sae.ActivationSource;
 import org.saestream.sae.BatchTopK;
 import org.saestream.sae.MatryoshkaBatchTopK;
+import org.saestream.sae.Target;
 import org.saestream.sae.ReluL1;
 import org.saestream.sae.SaeConfig;
 import org.saestream.sae.TopK;
@@ -116,6 +117,41 @@ class ExperimentFileTest {
         assertMessage("saes[0]: widths must end at d_sae 256", """
                 d_in: 64
                 saes: [{id: a, architecture: matryoshka_batchtopk, d_sae: 256, k: 8, matryoshka_widths: [64, 512]}]""");
+    }
+
+    @Test
+    void transcodersNameTheHookTheyReconstruct() {
+        ExperimentFile.Plan plan = ExperimentFile.parse("""
+                d_in: 128
+                hook: blocks.1.ln2.hook_normalized
+                saes:
+                  - {id: tc, d_sae: 512, hook_name_out: blocks.1.hook_mlp_out}
+                  - {id: skip, d_sae: 512, architecture: batchtopk, k: 16, hook_name_out: blocks.1.hook_mlp_out,
+                     d_out: 96, skip_connection: true}
+                  - {id: plain, d_sae: 512}
+                """, "exp.yaml", null);
+        var tc = plan.saes().get(0);
+        assertEquals(new Target.OtherHook("blocks.1.hook_mlp_out", 128, false), tc.target(), "d_out defaults to d_in");
+        assertEquals(new Target.OtherHook("blocks.1.hook_mlp_out", 96, true), plan.saes().get(1).target());
+        assertEquals(Target.OWN_INPUT, plan.saes().get(2).target());
+        var groups = plan.jobConfig("e", "activations.r").groups();
+        assertEquals(3, groups.size(), "each target (and the autoencoder) trains in its own group");
+        SaeGroup skipGroup = groups.stream().filter(g -> g.members().get(0).saeId().equals("skip")).findFirst()
+                .orElseThrow();
+        assertEquals(128 + 96, skipGroup.rowWidth());
+        assertEquals(RowSide.INPUT, skipGroup.sideOf("blocks.1.ln2.hook_normalized"));
+        assertEquals(RowSide.TARGET, skipGroup.sideOf("blocks.1.hook_mlp_out"));
+        assertTrue(skipGroup.takes("blocks.1.hook_mlp_out") && !skipGroup.takes("blocks.0.hook_mlp_out"));
+        assertMessage("saes[0].d_out: applies to transcoders only", """
+                d_in: 64
+                saes: [{id: a, d_sae: 128, d_out: 32}]""");
+        assertMessage("saes[0].hook_name_out: a transcoder reads one named hook", """
+                d_in: 64
+                saes: [{id: a, d_sae: 128, hook_name_out: blocks.0.hook_mlp_out}]""");
+        assertMessage("SAELens has no TopK transcoder", """
+                d_in: 64
+                hook: blocks.0.ln2.hook_normalized
+                saes: [{id: a, d_sae: 128, architecture: topk, k: 4, hook_name_out: blocks.0.hook_mlp_out}]""");
     }
 
     @Test
