@@ -118,7 +118,7 @@ class SplicedEvalTest {
         }
     }
 
-    private static JsonNode eval(Path sae, Path model, Path corpus) throws Exception {
+    static JsonNode eval(Path sae, Path model, Path corpus) throws Exception {
         Cli.Outcome out = Cli.run("eval", "--snapshot", sae.toString(), "--model", model.toString(), "--corpus",
                 corpus.toString(), "--tokens", "1024", "--context", "64", "--json");
         assertEquals(0, out.rc(), out.stdout() + out.stderr());

@@ -183,7 +183,7 @@ public final class LiveEvaluation implements AutoCloseable {
         try (NDManager manager = NDManager.newBaseManager(); InferenceSae sae = InferenceSae.load(snapshot, manager)) {
             saeId = sae.config().saeId();
             tokensSeen = sae.tokensSeen();
-            String hook = sae.config().hookName();
+            String hook = sae.config().hookNameOut(); // where it is spliced in (a transcoder's output hook)
             SplicedEvaluation.Baseline baseline = baselines.get(hook);
             if (baseline == null) {
                 baseline = SplicedEvaluation.baseline(lm, tokenizer, heldOut, hook, settings);

@@ -28,6 +28,10 @@ import java.util.function.UnaryOperator;
  * reference. Losses are means over every predicted token, KL over every position. On the same tokens the SAE's own
  * figures: FVU (squared error over the activations' variance about their mean), L0, and the fractions of latents
  * that never fire (dead) and that fire on more than {@value #DENSE_FREQUENCY} of the tokens (dense).
+ *
+ * <p>A transcoder is spliced where it writes: its reconstruction from the clean forward's input hook (e.g.
+ * blocks.L.ln2.hook_normalized) replaces the activation at its output hook (blocks.L.hook_mlp_out: the MLP's output),
+ * the ablations are of that hook, and its FVU is of the output hook's activations.
  */
 public final class SplicedEvaluation {
     /** A latent firing on more than this fraction of the tokens counts as dense. */
@@ -83,23 +87,24 @@ public final class SplicedEvaluation {
         }
     }
 
-    /** Evaluates the SAE at its hook on the first full windows of the shards. */
+    /** Evaluates the SAE spliced in at its hook (a transcoder's output hook) on the first full windows of the shards. */
     public static EvalReport run(LanguageModel lm, HfTokenizer tokenizer, List<CorpusShard> shards, InferenceSae sae,
                                  Settings settings) throws ShardReadException {
-        return run(lm, baseline(lm, tokenizer, shards, sae.config().hookName(), settings), sae);
+        return run(lm, baseline(lm, tokenizer, shards, sae.config().hookNameOut(), settings), sae);
     }
 
-    /** Evaluates the SAE against a baseline at its hook. */
+    /** Evaluates the SAE against a baseline at the hook it writes. */
     public static EvalReport run(LanguageModel lm, Baseline baseline, InferenceSae sae) {
-        String hook = sae.config().hookName();
+        String hook = sae.config().hookNameOut();
         if (!hook.equals(baseline.hook())) {
-            throw new IllegalArgumentException("the SAE reads " + hook + ", the baseline is at " + baseline.hook());
+            throw new IllegalArgumentException("the SAE writes " + hook + ", the baseline is at " + baseline.hook());
         }
-        if (baseline.width() != sae.config().dIn()) {
-            throw new IllegalArgumentException("the SAE reads " + sae.config().dIn() + "-wide activations at " + hook
+        if (baseline.width() != sae.config().dOut()) {
+            throw new IllegalArgumentException("the SAE writes " + sae.config().dOut() + "-wide activations at " + hook
                     + ", the model's are " + baseline.width() + " wide");
         }
-        Accumulator acc = new Accumulator(sae.config().dIn(), sae.config().dSae());
+        lm.requireHooks(List.of(sae.config().hookName()));
+        Accumulator acc = new Accumulator(sae.config().dOut(), sae.config().dSae());
         try (NDManager root = NDManager.newBaseManager()) {
             List<TokenBatch> batches = TextWindows.batches(baseline.windows(), baseline.settings().batch());
             for (int b = 0; b < batches.size(); b++) {
@@ -128,13 +133,16 @@ public final class SplicedEvaluation {
     private static void evaluateBatch(LanguageModel lm, NDManager m, TokenBatch batch, String hook, InferenceSae sae,
                                       double[] base, Accumulator acc) {
         ForwardRequest request = ForwardRequest.of(hook).withLogits().withLoss();
-        ForwardResult clean = lm.forward(m, batch, request);
-        NDArray x = clean.activation(hook);                                   // [B, T, d] float32
-        Shape shape = x.getShape();
+        String input = sae.config().hookName();                               // a transcoder's differs from hook
+        ForwardResult clean = lm.forward(m, batch, input.equals(hook) ? request
+                : ForwardRequest.of(input, hook).withLogits().withLoss());
+        NDArray x = clean.activation(input);                                  // [B, T, d_in] float32
+        NDArray target = clean.activation(hook);                              // [B, T, d_out]: x for an autoencoder
+        Shape shape = target.getShape();
         long rows = shape.size() / shape.get(shape.dimension() - 1);
         SaeArchitecture.Forward f = sae.forward(x.reshape(rows, sae.config().dIn()));
-        acc.sae(x.reshape(rows, sae.config().dIn()), f.reconstruction(), f.denseLatents());
-        NDArray reconstruction = f.reconstruction().reshape(shape);           // [B, T, d]
+        acc.sae(target.reshape(rows, sae.config().dOut()), f.reconstruction(), f.denseLatents());
+        NDArray reconstruction = f.reconstruction().reshape(shape);           // [B, T, d_out]
         // the clean distribution once; the spliced forward's logits [B, T, V] are freed as soon as they are used
         NDArray logP = clean.logits().orElseThrow().logSoftmax(-1);
         NDArray p = logP.exp();
