@@ -136,6 +136,9 @@ class DashboardBrowserTest {
                 assertEquals(2 * STEPS, mse.path("points").asInt());
                 assertEquals(2, mse.path("series").asInt());
                 assertEquals(2 * STEPS, browser.eval("+document.querySelector('svg[data-chart=l0]').dataset.points").asInt());
+                assertTrue(browser.eval("document.querySelector('#training-legend [data-sae=a]').textContent").asText()
+                        .contains("transcoder blocks.0.ln2.hook_normalized → blocks.0.hook_mlp_out; 12 rows waiting"),
+                        "a transcoder's legend names both hooks and its pairing");
                 assertEquals(2 * STEPS, browser.eval("+document.querySelector('svg[data-chart=dead_fraction]').dataset.points").asInt());
                 assertEquals(histogram().stream().mapToLong(Long::longValue).sum(),
                         browser.eval("+document.querySelector('svg[data-chart=density]').dataset.total").asLong());
@@ -237,9 +240,13 @@ class DashboardBrowserTest {
         return bins;
     }
 
-    /** SAE b is a Matryoshka one, with two prefixes. */
+    /** SAE b is a Matryoshka one, with two prefixes; SAE a a transcoder from ln2.hook_normalized to hook_mlp_out. */
     private static SaeMetrics metrics(String sae, int step) {
         SaeMetrics.Builder m = plainMetrics(sae, step);
+        if (sae.equals("a")) {
+            m.setHookName("blocks.0.ln2.hook_normalized").setHookNameOut("blocks.0.hook_mlp_out").setDOut(D_IN)
+                    .setHalvesPending(12).setHalvesDropped(0);
+        }
         if (sae.equals("b")) {
             m.setArchitecture("matryoshka_batchtopk").setMatryoshkaWidths(List.of(4, D_SAE))
                     .setMatryoshkaPrefixFvu(List.of(0.9 / step, 0.5 / step));

@@ -187,7 +187,9 @@ final class FeatureBrowser {
         }
         for (SaeMetrics other : queries.latest()) {
             String otherKey = experiment + ":" + other.getSaeId();
-            if (!other.getExperiment().toString().equals(experiment) || otherKey.equals(saeKey) || other.getDIn() != dIn) {
+            // decoder rows live in the space an SAE writes: a transcoder's d_out, an autoencoder's d_in
+            int otherWidth = other.getDOut() > 0 ? other.getDOut() : other.getDIn();
+            if (!other.getExperiment().toString().equals(experiment) || otherKey.equals(saeKey) || otherWidth != dIn) {
                 continue;
             }
             List<SnapshotEntry> theirs = queries.snapshots(otherKey);

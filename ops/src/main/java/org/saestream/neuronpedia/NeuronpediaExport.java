@@ -58,7 +58,7 @@ public final class NeuronpediaExport {
         Path dir = out.resolve(model + "_" + source.saeSet() + "_" + hook + "_" + dSae);
         Map<Integer, List<FeatureExample>> latest = latestExamples(source.examples());
         long prompts = source.examples().stream().mapToLong(FeatureExamples::getBlocksSampled).max().orElse(0);
-        int dIn = sae.config().dIn();
+        int dIn = sae.config().dOut(); // the width decoder rows write (a transcoder's d_out)
         try (NDManager manager = NDManager.newBaseManager()) {
             // W_U^T [d_model, vocab], once: each batch's logit effects are one matmul, not a loop per feature
             NDArray unembeddingT = source.unembedding()
@@ -124,7 +124,7 @@ public final class NeuronpediaExport {
     private static ObjectNode feature(Source source, int i, List<FeatureExample> examples, long prompts,
                                       float[] logits) {
         LoadedSae sae = source.sae();
-        int dIn = sae.config().dIn();
+        int dIn = sae.config().dOut(); // decoder rows are as wide as what the SAE writes
         float[] row = Arrays.copyOfRange(sae.wDec(), i * dIn, (i + 1) * dIn);
         ObjectNode f = JSON.createObjectNode();
         f.put("feature_index", i);

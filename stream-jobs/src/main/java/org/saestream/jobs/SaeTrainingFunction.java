@@ -52,6 +52,12 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
     };
     /** Metrics go out after every drain, and at least this often while records arrive. */
     static final long PROGRESS_INTERVAL_MS = 1000;
+    /**
+     * A transcoder group holds at most this many times its mixing buffer's tokens in halves waiting for their partner
+     * (both hooks of a window are published together, keyed by document: partners arrive close together), at most
+     * about twice the mixing buffer's memory.
+     */
+    static final int PAIRING_BOUND = 4;
 
     private final SaeJobConfig config;
 
@@ -376,8 +382,7 @@ public final class SaeTrainingFunction extends KeyedProcessFunction<String, Grou
         PairingBuffer pairing = null;
         if (group.isTranscoder()) {
             Iterable<TokenRows> halves = pairingState.get();
-            // as many halves may wait as the mixing buffer holds tokens
-            pairing = new PairingBuffer(group.dIn(), group.dOut(), config.mixingBufferTokens(),
+            pairing = new PairingBuffer(group.dIn(), group.dOut(), PAIRING_BOUND * config.mixingBufferTokens(),
                     halves == null ? List.of() : halves, counters == null ? 0 : counters.halvesDropped);
         }
         FeatureExampleTracker[] trackers = new FeatureExampleTracker[trainers.size()];

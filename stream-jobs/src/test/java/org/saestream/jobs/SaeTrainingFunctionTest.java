@@ -11,6 +11,7 @@ import org.saestream.records.SaeMetrics;
 import org.saestream.records.SaeSnapshot;
 import org.saestream.records.Topics;
 import org.saestream.sae.SaeConfig;
+import org.saestream.sae.Target;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -127,6 +128,54 @@ class SaeTrainingFunctionTest {
         assertEquals(last.getTokenChecksum(), afterRestore.getTokenChecksum());
         assertEquals(3, afterRestore.getRecordsRejected(), "counted once each: the restored count starts at the checkpoint");
         restored.close();
+    }
+
+    @Test
+    void aTranscoderPairsHalvesAcrossARestoreAndTrainsEachTokenOnce() throws Exception {
+        int dOut = 6;
+        SaeConfig transcoder = sae("tc", 32, 3).withTarget(new Target.OtherHook("o", dOut, true));
+        SaeJobConfig config = SaeJobConfig.single("exp", TestBlocks.TOPIC, "h", transcoder, 128);
+        long expected = 0;
+        var straight = harness(config, null);
+        var resumed = harness(config, null);
+        for (int doc = 0; doc < 4; doc++) {
+            for (var h : List.of(straight, resumed)) {
+                h.process(TestBlocks.record(doc, block(doc, WIDTH, "h")));
+            }
+            expected += TestBlocks.checksum(doc, ROWS);
+        }
+        for (int doc = 0; doc < 2; doc++) {
+            for (var h : List.of(straight, resumed)) {
+                h.process(TestBlocks.record(100 + doc, block(doc, dOut, "o")));
+            }
+        }
+        OperatorSubtaskState checkpoint = resumed.snapshotTraining(1); // two documents' inputs still wait
+        resumed.close();
+        var restored = harness(config, checkpoint);
+        for (int doc = 2; doc < 4; doc++) {
+            for (var h : List.of(straight, restored)) {
+                h.process(TestBlocks.record(100 + doc, block(doc, dOut, "o")));
+            }
+        }
+        straight.endOfInput();
+        restored.endOfInput();
+        SaeMetrics a = lastMetrics(straight.trainingOutput());
+        SaeMetrics b = lastMetrics(restored.trainingOutput());
+        assertEquals(4L * ROWS, a.getTokensSeen(), "every token trained, as one pair");
+        assertEquals(expected, a.getTokenChecksum(), "each token exactly once");
+        assertEquals(0, a.getHalvesPending());
+        assertEquals(0, a.getHalvesDropped());
+        assertEquals("o", a.getHookNameOut().toString());
+        assertEquals(a.getTokensSeen(), b.getTokensSeen(), "the halves waiting at the checkpoint were restored");
+        assertEquals(a.getTokenChecksum(), b.getTokenChecksum());
+        assertEquals(a.getLoss(), b.getLoss(), 0.0, "and the restored run trains bitwise as the straight one");
+        straight.close();
+        restored.close();
+    }
+
+    private static byte[] block(long doc, int width, String hook) {
+        return RecordCodec.ACTIVATION_BLOCK.encode(TestBlocks.block(doc, ROWS, width,
+                TestBlocks.randomRows(doc * 31 + width, ROWS, width), hook));
     }
 
     @Test

@@ -209,8 +209,15 @@ function renderTraining() {
     const m = experimentSaes().find(x => x.id === id);
     return m && m.epoch > 1 ? ` (pass ${m.epoch}, ${fmt(m.epoch_tokens_seen)} tokens of it)` : '';
   };
+  // a transcoder says which hook it reconstructs from which (FVU is of the target), and how its pairing goes
+  const transcoder = id => {
+    const m = experimentSaes().find(x => x.id === id);
+    if (!m || !m.hook_name_out) return '';
+    return ` (transcoder ${m.hook_name} → ${m.hook_name_out}; ${fmt(m.halves_pending)} rows waiting for their pair,`
+      + ` ${fmt(m.halves_dropped)} let go)`;
+  };
   document.getElementById('training-legend').replaceChildren(...saes.map(id =>
-    el('span', {}, el('i', {style: 'background:' + colorOf(id)}), id + pass(id))));
+    el('span', {'data-sae': id}, el('i', {style: 'background:' + colorOf(id)}), id + pass(id) + transcoder(id))));
 }
 
 /** A Matryoshka SAE's FVU of each nested prefix over tokens: the small prefixes must reconstruct on their own. */
