@@ -40,7 +40,7 @@ class ForwardBehaviourTest {
     void hookNamesRoundTripAndOrder() {
         for (String name : List.of("hook_embed", "blocks.0.hook_resid_pre", "blocks.3.hook_resid_mid",
                 "blocks.1.hook_attn_out", "blocks.1.hook_mlp_out", "blocks.11.mlp.hook_post",
-                "blocks.2.hook_resid_post", "ln_final.hook_normalized")) {
+                "blocks.2.hook_resid_post", "ln_final.hook_normalized", "blocks.2.ln2.hook_normalized")) {
             assertEquals(name, HookPoint.parse(name).name());
         }
         for (String bad : List.of("blocks.x.hook_resid_pre", "hook_resid_pre", "blocks.0.hook_nothing", "blocks.-1.hook_mlp_out")) {
@@ -92,6 +92,35 @@ class ForwardBehaviourTest {
             // resid_post = resid_mid + mlp_out, so d(loss)/d(mlp_out) = d(loss)/d(resid_post)
             assertArrayEquals(r.gradient("blocks.1.hook_resid_post").toFloatArray(),
                     r.gradient("blocks.1.hook_mlp_out").toFloatArray(), 1e-7f);
+        }
+    }
+
+    /**
+     * ln2.hook_normalized is exactly what the MLP reads (what a transcoder reads): the MLP works token by token, so
+     * splicing in another text's ln2 activations gives that text's hook_mlp_out, bit for bit up to float rounding,
+     * and leaves everything before the MLP alone.
+     */
+    @Test
+    void ln2HookIsTheMlpInput() {
+        for (String family : List.of("gpt2", "neox")) {
+            LanguageModel lm = model(family);
+            long[] a = text(0);
+            long[] b = Arrays.copyOf(text(1), a.length);
+            String ln2 = "blocks.1.ln2.hook_normalized";
+            String out = "blocks.1.hook_mlp_out";
+            String attn = "blocks.1.hook_attn_out";
+            try (NDManager m = NDManager.newBaseManager()) {
+                ForwardResult other = lm.forward(m, TokenBatch.of(b), ForwardRequest.of(ln2, out));
+                NDArray otherLn2 = other.activation(ln2);
+                ForwardResult clean = lm.forward(m, TokenBatch.of(a), ForwardRequest.of(attn, out));
+                ForwardResult spliced = lm.forward(m, TokenBatch.of(a), ForwardRequest.of(attn, out),
+                        Map.of(ln2, x -> otherLn2));
+                assertArrayEquals(other.activation(out).toFloatArray(), spliced.activation(out).toFloatArray(), 1e-5f,
+                        family + ": the MLP's output follows its input");
+                assertArrayEquals(clean.activation(attn).toFloatArray(), spliced.activation(attn).toFloatArray(),
+                        family + ": nothing before the MLP changes");
+                assertFalse(Arrays.equals(clean.activation(out).toFloatArray(), spliced.activation(out).toFloatArray()));
+            }
         }
     }
 
