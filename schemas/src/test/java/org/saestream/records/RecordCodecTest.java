@@ -80,30 +80,38 @@ class RecordCodecTest {
     }
 
     @Test
-    void metricsWrittenWithTheFirstSaeMetricsSchemaStillDecode() throws Exception {
+    void metricsWrittenWithEarlierSaeMetricsSchemasStillDecode() throws Exception {
         java.util.List<Schema> history = RecordCodec.history("SaeMetrics");
-        assertEquals(1, history.size(), "version 1 of SaeMetrics is kept as a resource");
-        Schema v1 = history.get(0);
-        GenericRecord old = new GenericData.Record(v1);
-        for (Schema.Field f : v1.getFields()) {
-            switch (f.schema().getType()) {
-                case STRING -> old.put(f.name(), "x-" + f.name());
-                case INT -> old.put(f.name(), 7);
-                case LONG -> old.put(f.name(), 11L);
-                case DOUBLE -> old.put(f.name(), 0.25);
-                default -> throw new AssertionError("unexpected field type in v1: " + f);
+        assertEquals(2, history.size(), "versions 1 and 2 of SaeMetrics are kept as resources");
+        for (int version = 1; version <= history.size(); version++) {
+            Schema schema = history.get(version - 1);
+            GenericRecord old = new GenericData.Record(schema);
+            for (Schema.Field f : schema.getFields()) {
+                Schema type = f.schema();
+                switch (type.getType()) {
+                    case STRING -> old.put(f.name(), "x-" + f.name());
+                    case INT -> old.put(f.name(), 7);
+                    case LONG -> old.put(f.name(), 11L);
+                    case DOUBLE -> old.put(f.name(), 0.25);
+                    case BOOLEAN -> old.put(f.name(), false);
+                    case ARRAY -> old.put(f.name(), new GenericData.Array<>(0, type));
+                    case UNION -> old.put(f.name(), null);
+                    default -> throw new AssertionError("unexpected field type in v" + version + ": " + f);
+                }
             }
-        }
-        byte[] written = new org.apache.avro.message.BinaryMessageEncoder<GenericRecord>(GenericData.get(), v1)
-                .encode(old).array();
+            byte[] written = new org.apache.avro.message.BinaryMessageEncoder<GenericRecord>(GenericData.get(), schema)
+                    .encode(old).array();
 
-        SaeMetrics read = RecordCodec.SAE_METRICS.decode(written);
-        assertEquals("x-sae_id", read.getSaeId());
-        assertEquals(11L, read.getTokensSeen());
-        assertEquals(0.25, read.getMse());
-        assertEquals(1.0, read.getActivationScale(), "new fields take their defaults");
-        assertEquals(null, read.getSelfSimilarityMean());
-        assertEquals(0, read.getSelfSimilarityHistogram().size());
+            SaeMetrics read = RecordCodec.SAE_METRICS.decode(written);
+            assertEquals("x-sae_id", read.getSaeId(), "v" + version);
+            assertEquals(11L, read.getTokensSeen(), "v" + version);
+            assertEquals(0.25, read.getMse(), "v" + version);
+            assertEquals(version == 1 ? 1.0 : 0.25, read.getActivationScale(), "v1 lacks it: the default");
+            assertEquals(null, read.getSelfSimilarityMean(), "v" + version);
+            assertEquals(0, read.getSelfSimilarityHistogram().size(), "v" + version);
+            assertEquals("", read.getHookNameOut().toString(), "v" + version + " knows no transcoders: an SAE");
+            assertEquals(0, read.getHalvesDropped(), "v" + version);
+        }
     }
 
     @Test
