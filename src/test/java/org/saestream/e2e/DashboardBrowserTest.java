@@ -136,7 +136,7 @@ class DashboardBrowserTest {
                 assertEquals(2 * STEPS, mse.path("points").asInt());
                 assertEquals(2, mse.path("series").asInt());
                 assertEquals(2 * STEPS, browser.eval("+document.querySelector('svg[data-chart=l0]').dataset.points").asInt());
-                assertTrue(browser.eval("document.querySelector('#training-legend [data-sae=a]').textContent").asText()
+                assertTrue(browser.eval("document.querySelector('#training-legend [data-sae$=\":a\"]').textContent").asText()
                         .contains("transcoder blocks.0.ln2.hook_normalized → blocks.0.hook_mlp_out; 12 rows waiting"),
                         "a transcoder's legend names both hooks and its pairing");
                 assertEquals(2 * STEPS, browser.eval("+document.querySelector('svg[data-chart=dead_fraction]').dataset.points").asInt());

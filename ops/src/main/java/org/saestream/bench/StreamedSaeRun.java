@@ -3,11 +3,18 @@ package org.saestream.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.flink.core.execution.JobClient;
+import org.saestream.cluster.CheckpointBudget;
+import org.saestream.cluster.FlinkRest;
 import org.saestream.embedded.EmbeddedKafka;
 import org.saestream.embedded.FlinkRunner;
 import org.saestream.flink.Checkpointing;
 import org.saestream.flink.SourceRange;
+import org.saestream.jobs.ReplayRange;
 import org.saestream.jobs.SaeJobConfig;
+import org.saestream.topics.KafkaClientConfig;
+import org.saestream.records.RecordCodec;
+import org.saestream.records.SaeMetrics;
+import org.saestream.records.Topics;
 import org.saestream.produce.ProduceProgress;
 import org.saestream.produce.ProduceSummary;
 import org.saestream.produce.synthetic.SyntheticFeatures;
@@ -32,19 +39,23 @@ import java.util.concurrent.TimeoutException;
  * The streamed figure of a case: synthetic blocks are produced into an embedded broker first, then the
  * training job (Flink MiniCluster, RocksDB, exactly-once checkpoints) consumes them to the end. Tokens/s
  * counts from the moment all its tasks run (Flink's REST API says so; the libtorch load, RocksDB and the
- * Kafka source's start are before it, reported as start-up) to the job's end, the final checkpoint that
- * commits its output included. Meanwhile the job's checkpoint statistics are read from the same API.
+ * Kafka source's start are before it, reported as start-up) to the last training step (the time of the job's last
+ * metrics record: what a stream, which has no end, sustains) and to the job's end (the final checkpoint, which
+ * commits a bounded job's output, included: a fixed cost that weighs on short runs of large SAEs). Meanwhile the
+ * job's checkpoint statistics are read from the same API.
  */
 public final class StreamedSaeRun {
     static final int TOKENS_PER_BLOCK = 1024;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
+     * @param tokensPerSecond         tokens over the time from all tasks running to the last training step
+     * @param toJobEndTokensPerSecond the same to the job's end, its final checkpoint included
      * @param produceTokensPerSecond how fast the synthetic producer filled the topic (not part of the ratio)
      * @param checkpoints            Flink's figures for the job's checkpoints, when one completed
      */
-    public record Figures(double tokensPerSecond, double startUpSeconds, double produceTokensPerSecond,
-                          Optional<CheckpointFigures> checkpoints) {
+    public record Figures(double tokensPerSecond, double toJobEndTokensPerSecond, double startUpSeconds,
+                          double produceTokensPerSecond, Optional<CheckpointFigures> checkpoints) {
     }
 
     /**
@@ -59,8 +70,12 @@ public final class StreamedSaeRun {
     private StreamedSaeRun() {
     }
 
+    /**
+     * @param budget the share of the time the job may spend checkpointing ({@link CheckpointBudget}), or empty for a
+     *               checkpoint every {@code checkpointInterval}
+     */
     public static Figures run(Path dir, SaeJobConfig job, SyntheticFeatures features, long tokens,
-                              Duration checkpointInterval) throws Exception {
+                              Duration checkpointInterval, Optional<Double> budget) throws Exception {
         String run = "bench";
         try (EmbeddedKafka kafka = EmbeddedKafka.start(dir.resolve("kafka"))) {
             String bootstrap = kafka.bootstrapServers();
@@ -70,14 +85,18 @@ public final class StreamedSaeRun {
             int restPort = EmbeddedKafka.freePorts(1)[0];
             long start = System.nanoTime();
             JobClient client = FlinkRunner.startTraining(job, bootstrap,
-                    Checkpointing.fresh(dir.resolve("checkpoints"), checkpointInterval), SourceRange.upToNow(),
-                    restPort);
+                    Checkpointing.fresh(dir.resolve("checkpoints"), budget.isPresent()
+                            ? CheckpointBudget.BACKSTOP : checkpointInterval), SourceRange.upToNow(), restPort);
+            Optional<CheckpointBudget> budgeted = budget.map(share -> CheckpointBudget.start(
+                    new FlinkRest("127.0.0.1", restPort, Duration.ofSeconds(10)), client.getJobID(),
+                    checkpointInterval, share));
             Optional<CheckpointFigures> checkpoints = Optional.empty();
             var result = client.getJobExecutionResult();
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
             URI jobUri = URI.create("http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID());
             URI stats = URI.create(jobUri + "/checkpoints");
             long running = 0;
+            long runningWallMs = 0;
             while (true) {
                 try {
                     result.get(running == 0 ? 50 : 1000, TimeUnit.MILLISECONDS);
@@ -86,6 +105,7 @@ public final class StreamedSaeRun {
                     if (running == 0) {
                         if (allTasksRunning(http, jobUri)) {
                             running = System.nanoTime();
+                            runningWallMs = System.currentTimeMillis();
                         }
                         continue;
                     }
@@ -96,12 +116,32 @@ public final class StreamedSaeRun {
                 }
             }
             long end = System.nanoTime();
+            long endWallMs = System.currentTimeMillis();
+            for (CheckpointBudget b : budgeted.stream().toList()) {
+                b.close();
+            }
             if (running == 0) {
                 running = start; // ended before it was seen running: count the start-up in
+                runningWallMs = endWallMs - (end - start) / 1_000_000;
             }
-            return new Figures(produced.tokens() / ((end - running) / 1e9), (running - start) / 1e9,
-                    produced.tokensPerSecond(), checkpoints);
+            long lastStepMs = lastMetricsTime(bootstrap, job.experiment()).orElse(endWallMs);
+            return new Figures(produced.tokens() / ((lastStepMs - runningWallMs) / 1e3),
+                    produced.tokens() / ((end - running) / 1e9), (running - start) / 1e9, produced.tokensPerSecond(),
+                    checkpoints);
         }
+    }
+
+    /** The time of the experiment's last metrics record: its last step's (committed by the final checkpoint). */
+    private static Optional<Long> lastMetricsTime(String bootstrap, String experiment) {
+        long[] last = {Long.MIN_VALUE};
+        ReplayRange.readCommitted(KafkaClientConfig.plain(bootstrap), Topics.SAE_METRICS, null, null,
+                Duration.ofSeconds(10), r -> {
+                    SaeMetrics m = RecordCodec.SAE_METRICS.decode(r.value());
+                    if (m.getExperiment().toString().equals(experiment)) {
+                        last[0] = Math.max(last[0], m.getTimeMs().toEpochMilli());
+                    }
+                });
+        return last[0] == Long.MIN_VALUE ? Optional.empty() : Optional.of(last[0]);
     }
 
     /** Whether every task of the job is RUNNING (past state restore and the operators' open). */

@@ -1,13 +1,18 @@
 package org.saestream.cli;
 
 import org.apache.flink.core.execution.JobClient;
+import org.saestream.cluster.CheckpointBudget;
 import org.saestream.cluster.FlinkRest;
 import org.saestream.cluster.FlinkTarget;
 import org.saestream.cluster.JobJar;
 import picocli.CommandLine.Option;
 
+import org.saestream.embedded.EmbeddedKafka;
+import org.saestream.flink.Checkpointing;
+
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Where a command runs its Flink job: a MiniCluster in this process (the default), or a session cluster given by
@@ -30,6 +35,17 @@ final class FlinkOptions {
             + "(default: stream-jobs/target/" + JobJar.FILE + " of this build)")
     Path jobJar;
 
+    @Option(names = "--checkpoint-interval", paramLabel = "DURATION", description = "Checkpoint interval, ISO-8601 "
+            + "or e.g. 2s; with --checkpoint-budget the least time between checkpoints (default: ${DEFAULT-VALUE})")
+    String checkpointInterval = "2s";
+
+    @Option(names = "--checkpoint-budget", paramLabel = "SHARE", description = "Spend at most this share of the time "
+            + "checkpointing, e.g. 0.1: after a checkpoint that took D, the next is triggered max(interval, "
+            + "D (1 - SHARE) / SHARE) after it (large SAEs write hundreds of MB a checkpoint); Flink's own periodic "
+            + "checkpoints then run every 10 minutes as a backstop. Applies while this command follows the job "
+            + "(default: off, a checkpoint every --checkpoint-interval)")
+    Double checkpointBudget;
+
     @Option(names = "--rest-port", description = "Without --flink: the MiniCluster's REST port, where "
             + "`saestream stop` reaches the job (default: 8081; spectrum: 8082)")
     Integer restPort;
@@ -40,9 +56,16 @@ final class FlinkOptions {
      * @param defaultRestPort the command's MiniCluster REST port when --rest-port is not given
      */
     FlinkTarget target(int defaultRestPort) {
+        interval();
+        if (checkpointBudget != null) {
+            CheckpointBudget.requireShare(checkpointBudget);
+        }
         if (flink == null) {
             int port = restPort != null ? restPort : defaultRestPort;
             UserInput.freePort("127.0.0.1", port, "--rest-port");
+            if (port == 0 && checkpointBudget != null) {
+                port = freePort(); // the budget triggers checkpoints through the REST API: it needs the port
+            }
             return new FlinkTarget.MiniCluster(port);
         }
         Duration timeout = Durations.parse(flinkTimeout);
@@ -53,6 +76,34 @@ final class FlinkOptions {
         Path jar = JobJar.locate(jobJar);
         rest.requireAnswer();
         return new FlinkTarget.SessionCluster(rest, jar);
+    }
+
+    private static int freePort() {
+        try {
+            return EmbeddedKafka.freePorts(1)[0];
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("no free port for the MiniCluster's REST API", e);
+        }
+    }
+
+    /** --checkpoint-interval, checked. */
+    Duration interval() {
+        Duration interval = Durations.parse(checkpointInterval);
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException("--checkpoint-interval must be positive, got " + checkpointInterval);
+        }
+        return interval;
+    }
+
+    /**
+     * How the job checkpoints into {@code directory}: every --checkpoint-interval, or with --checkpoint-budget
+     * Flink's own checkpoints only every {@link CheckpointBudget#BACKSTOP} (the budget triggers the rest).
+     */
+    Checkpointing checkpointing(Path directory, Optional<Path> restoreFrom) {
+        Duration interval = interval();
+        Duration periodic = checkpointBudget == null || interval.compareTo(CheckpointBudget.BACKSTOP) >= 0 ? interval
+                : CheckpointBudget.BACKSTOP;
+        return new Checkpointing(directory, periodic, restoreFrom);
     }
 
     /**
@@ -70,9 +121,25 @@ final class FlinkOptions {
         System.out.println("stop it with: saestream stop --flink " + address + " --job " + id
                 + (drainToStop ? " --drain" : ""));
         if (flink != null && !await) {
+            if (checkpointBudget != null) {
+                System.out.println("note: --checkpoint-budget applies while this command follows the job (--wait);"
+                        + " the job checkpoints every " + CheckpointBudget.BACKSTOP.toMinutes() + " minutes");
+            }
             return false;
         }
-        client.getJobExecutionResult().get();
+        if (checkpointBudget == null) {
+            client.getJobExecutionResult().get();
+            return true;
+        }
+        FlinkRest rest = target instanceof FlinkTarget.SessionCluster session ? session.rest()
+                : new FlinkRest("127.0.0.1", ((FlinkTarget.MiniCluster) target).restPort(), Duration.ofSeconds(10));
+        CheckpointBudget budget = CheckpointBudget.start(rest, client.getJobID(), interval(), checkpointBudget);
+        try {
+            client.getJobExecutionResult().get();
+        } finally {
+            budget.close();
+            System.out.println("checkpoint budget " + checkpointBudget + ": " + budget.figures().describe());
+        }
         return true;
     }
 }

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.core.execution.JobClient;
 import org.saestream.cluster.FlinkTarget;
 import org.saestream.embedded.FlinkRunner;
-import org.saestream.flink.Checkpointing;
 import org.saestream.flink.SourceRange;
 import org.saestream.jobs.ExperimentFile;
 import org.saestream.jobs.ReplayRange;
@@ -73,9 +72,6 @@ public final class ReplayCommand implements Callable<Integer> {
             + "(default: work/experiments/<experiment>)")
     Path stateDir;
 
-    @Option(names = "--checkpoint-interval", description = "Checkpoint interval (default: ${DEFAULT-VALUE})")
-    String checkpointInterval = "2s";
-
     @Mixin
     FlinkOptions flink;
 
@@ -93,7 +89,6 @@ public final class ReplayCommand implements Callable<Integer> {
         Path checkpoints = dir.resolve("checkpoints");
         Optional<Path> resumeFrom = FlinkRunner.latestRestorePoint(checkpoints);
         String configDigest = sha256(Files.readAllBytes(config));
-        Duration interval = Durations.parse(checkpointInterval);
         if (passes > 1 && until == null && resumeFrom.isEmpty()) {
             throw new IllegalArgumentException("--epochs " + passes + " needs --until: a pass over a topic that is "
                     + "still followed never ends");
@@ -116,8 +111,7 @@ public final class ReplayCommand implements Callable<Integer> {
                             : ", " + started.epochs() + " passes over offsets " + started.from() + " to "
                             + effectiveUntil)));
             System.out.println(job.saes().size() + " SAEs in " + job.groups().size() + " groups, state in " + dir);
-            JobClient client = FlinkRunner.startTraining(job, kafka.client(), new Checkpointing(checkpoints, interval,
-                    resumeFrom), range, target);
+            JobClient client = FlinkRunner.startTraining(job, kafka.client(), flink.checkpointing(checkpoints, resumeFrom), range, target);
             if (flink.report(client, target, "replay of experiment " + experiment + " (stopped, it resumes where it stood)",
                     false)) {
                 System.out.println("replay of experiment " + experiment + " ended");

@@ -3,7 +3,6 @@ package org.saestream.cli;
 import org.apache.flink.core.execution.JobClient;
 import org.saestream.cluster.FlinkTarget;
 import org.saestream.embedded.FlinkRunner;
-import org.saestream.flink.Checkpointing;
 import org.saestream.flink.SourceRange;
 import org.saestream.records.Topics;
 import org.saestream.spectrum.SpectrumJobConfig;
@@ -13,7 +12,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -30,9 +28,6 @@ public final class SpectrumCommand implements Callable<Integer> {
 
     @Option(names = "--checkpoint-dir", description = "Checkpoints (default: work/spectrum/<run>)")
     Path checkpointDir;
-
-    @Option(names = "--checkpoint-interval", description = "(default: ${DEFAULT-VALUE})")
-    String checkpointInterval = "2s";
 
     @Option(names = "--restore", description = "A checkpoint or savepoint to continue from")
     Path restore;
@@ -71,7 +66,6 @@ public final class SpectrumCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SpectrumJobConfig config = SpectrumJobConfig.forRun(run).withSketch(sketchRows, sketchMemory)
                 .withPublishEvery(publishEvery).withRankThreshold(rankThreshold).withLoadings(recentSteps, topDirections);
-        Duration interval = Durations.parse(checkpointInterval);
         Optional<Path> restorePoint = Optional.ofNullable(restore)
                 .map(p -> UserInput.restorePoint(p.toAbsolutePath(), "--restore"));
         FlinkTarget target = flink.target(8082); // 8081 is the training job's
@@ -79,7 +73,7 @@ public final class SpectrumCommand implements Callable<Integer> {
         try (KafkaTarget.Connection kafka = cluster.connect()) {
             kafka.ensureTopics(config.outputTopics(), 1);
             JobClient client = FlinkRunner.startSpectrum(config, kafka.client(),
-                    new Checkpointing(dir, interval, restorePoint),
+                    flink.checkpointing(dir, restorePoint),
                     bounded ? SourceRange.upToNow() : SourceRange.everything(), target);
             flink.report(client, target, "gradient spectrum of " + config.sourceTopic() + " -> " + Topics.SPECTRUM, false);
         }

@@ -3,7 +3,6 @@ package org.saestream.cli;
 import org.apache.flink.core.execution.JobClient;
 import org.saestream.cluster.FlinkTarget;
 import org.saestream.embedded.FlinkRunner;
-import org.saestream.flink.Checkpointing;
 import org.saestream.flink.SourceRange;
 import org.saestream.jobs.SaeJobConfig;
 import org.saestream.records.ActivationBlock;
@@ -41,9 +40,6 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-dir", required = true, description = "Where checkpoints are kept")
     Path checkpointDir;
 
-    @Option(names = "--checkpoint-interval", description = "Checkpoint interval, ISO-8601 or e.g. 2s (default: ${DEFAULT-VALUE})")
-    String checkpointInterval = "2s";
-
     @Option(names = "--restore", description = "A checkpoint (chk-N) or savepoint directory to continue from")
     Path restore;
 
@@ -62,7 +58,6 @@ public final class TrainCommand implements Callable<Integer> {
         // what can be checked without Kafka first: nothing is created or started for a command that cannot run
         Topics.requireName(run, "--run");
         Topics.requireName(experiment, "--experiment");
-        Duration interval = Durations.parse(checkpointInterval);
         Optional<Path> restorePoint = Optional.ofNullable(restore)
                 .map(p -> UserInput.restorePoint(p.toAbsolutePath(), "--restore"));
         FlinkTarget target = flink.target(8081);
@@ -77,7 +72,7 @@ public final class TrainCommand implements Callable<Integer> {
             CheckpointShapes.write(checkpoints, job);
             kafka.ensureTopics(job.outputTopics(), 1);
             JobClient client = FlinkRunner.startTraining(job, kafka.client(),
-                    new Checkpointing(checkpoints, interval, restorePoint),
+                    flink.checkpointing(checkpoints, restorePoint),
                     bounded ? SourceRange.upToNow() : SourceRange.everything(), target);
             var first = job.saes().get(0);
             if (flink.report(client, target, "training " + job.saeKey(first.saeId()) + " (" + first.architecture().getClass()

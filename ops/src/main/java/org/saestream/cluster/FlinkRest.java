@@ -73,15 +73,25 @@ public final class FlinkRest {
 
     /** GET a path of the REST API as JSON; empty when the JobManager answers 404 (no such job, for example). */
     public Optional<JsonNode> find(String path) {
-        HttpRequest request = HttpRequest.newBuilder(URI.create(url() + path)).timeout(timeout).GET().build();
+        return send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(timeout).GET().build(), "GET " + path);
+    }
+
+    /** POST a JSON body to a path of the REST API; its JSON answer, or empty when the JobManager answers 404. */
+    public Optional<JsonNode> post(String path, String jsonBody) {
+        return send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(timeout)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(jsonBody)).build(), "POST " + path);
+    }
+
+    private Optional<JsonNode> send(HttpRequest request, String what) {
         try {
             HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() == 404) {
                 return Optional.empty();
             }
-            if (response.statusCode() != 200) {
-                throw new IllegalStateException("Flink at " + url() + " answered " + response.statusCode() + " to GET "
-                        + path + ": " + response.body());
+            if (response.statusCode() / 100 != 2) {
+                throw new IllegalStateException("Flink at " + url() + " answered " + response.statusCode() + " to "
+                        + what + ": " + response.body());
             }
             return Optional.of(JSON.readTree(response.body()));
         } catch (HttpTimeoutException e) {
