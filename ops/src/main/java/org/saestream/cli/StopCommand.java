@@ -46,10 +46,10 @@ public final class StopCommand implements Callable<Integer> {
         Duration wait = Durations.parse(timeout);
         FlinkRest rest = FlinkRest.of(flink, wait);
         rest.requireAnswer();
-        String state = rest.find("/jobs/" + id).map(j -> j.path("state").asText())
-                .orElseThrow(() -> new IllegalArgumentException("--job " + id + ": no such job on " + rest.url()));
+        String state = awaitRunning(rest, id, wait);
         if (!state.equals("RUNNING")) {
-            throw new IllegalArgumentException("job " + id + " on " + rest.url() + " is " + state + ", not RUNNING");
+            throw new IllegalArgumentException("job " + id + " on " + rest.url() + " is " + state + ", not RUNNING"
+                    + (TRANSIENT.contains(state) ? " (still, after " + timeout + ")" : ""));
         }
         Configuration conf = new Configuration();
         conf.set(RestOptions.ADDRESS, rest.host());
@@ -73,6 +73,43 @@ public final class StopCommand implements Callable<Integer> {
             System.out.println("job " + id + " " + awaitEnd(rest, id, wait).toLowerCase(java.util.Locale.ROOT));
         }
         return 0;
+    }
+
+    /** States a job passes through on its way back to RUNNING (after a lost TaskManager, for example). */
+    private static final java.util.Set<String> TRANSIENT = java.util.Set.of("RESTARTING", "INITIALIZING", "CREATED",
+            "RECONCILING");
+
+    /**
+     * The job's state, once it is no longer on its way back to RUNNING or the wait is over: a job restarting after a
+     * lost TaskManager (which the JobManager may notice only at a heartbeat timeout, after the job already ran again)
+     * is stopped once it runs, not refused.
+     */
+    private static String awaitRunning(FlinkRest rest, JobID id, Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            var details = rest.find("/jobs/" + id)
+                    .orElseThrow(() -> new IllegalArgumentException("--job " + id + ": no such job on " + rest.url()));
+            String state = details.path("state").asText();
+            if (state.equals("RUNNING") && !tasksRunning(details)) {
+                state = "INITIALIZING"; // running again, but its tasks are still being deployed: a savepoint would fail
+            }
+            if (!TRANSIENT.contains(state) || System.nanoTime() > deadline) {
+                return state;
+            }
+            System.out.println("job " + id + " is " + state + "; waiting for it to run ...");
+            Thread.sleep(500);
+        }
+    }
+
+    /** Whether every task of every vertex is running or already finished (a bounded source's may be). */
+    private static boolean tasksRunning(com.fasterxml.jackson.databind.JsonNode job) {
+        for (var vertex : job.path("vertices")) {
+            var tasks = vertex.path("tasks");
+            if (tasks.path("RUNNING").asInt() + tasks.path("FINISHED").asInt() != vertex.path("parallelism").asInt()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The savepoint is taken before the job ends: waits (bounded) for the state it ends in. */
