@@ -42,8 +42,8 @@ final class FlinkOptions {
     @Option(names = "--checkpoint-budget", paramLabel = "SHARE", description = "Spend at most this share of the time "
             + "checkpointing, e.g. 0.1: after a checkpoint that took D, the next is triggered max(interval, "
             + "D (1 - SHARE) / SHARE) after it (large SAEs write hundreds of MB a checkpoint); Flink's own periodic "
-            + "checkpoints then run every 10 minutes as a backstop. Applies while this command follows the job "
-            + "(default: off, a checkpoint every --checkpoint-interval)")
+            + "checkpoints then run every 10 minutes as a backstop. Applies while this command follows the job; a job "
+            + "submitted with --flink and no --wait checkpoints every --checkpoint-interval (default: off)")
     Double checkpointBudget;
 
     @Option(names = "--rest-port", description = "Without --flink: the MiniCluster's REST port, where "
@@ -101,9 +101,14 @@ final class FlinkOptions {
      */
     Checkpointing checkpointing(Path directory, Optional<Path> restoreFrom) {
         Duration interval = interval();
-        Duration periodic = checkpointBudget == null || interval.compareTo(CheckpointBudget.BACKSTOP) >= 0 ? interval
+        Duration periodic = !budgeted() || interval.compareTo(CheckpointBudget.BACKSTOP) >= 0 ? interval
                 : CheckpointBudget.BACKSTOP;
         return new Checkpointing(directory, periodic, restoreFrom);
+    }
+
+    /** Whether a budget triggers the checkpoints: only while this command follows the job. */
+    private boolean budgeted() {
+        return checkpointBudget != null && (flink == null || await);
     }
 
     /**
@@ -122,12 +127,12 @@ final class FlinkOptions {
                 + (drainToStop ? " --drain" : ""));
         if (flink != null && !await) {
             if (checkpointBudget != null) {
-                System.out.println("note: --checkpoint-budget applies while this command follows the job (--wait);"
-                        + " the job checkpoints every " + CheckpointBudget.BACKSTOP.toMinutes() + " minutes");
+                System.out.println("note: --checkpoint-budget applies only while this command follows the job"
+                        + " (--wait); the job checkpoints every --checkpoint-interval");
             }
             return false;
         }
-        if (checkpointBudget == null) {
+        if (!budgeted()) {
             client.getJobExecutionResult().get();
             return true;
         }
