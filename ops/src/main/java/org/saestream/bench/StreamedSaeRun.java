@@ -117,8 +117,8 @@ public final class StreamedSaeRun {
             }
             long end = System.nanoTime();
             long endWallMs = System.currentTimeMillis();
-            for (CheckpointBudget b : budgeted.stream().toList()) {
-                b.close();
+            if (budgeted.isPresent()) {
+                budgeted.get().close();
             }
             if (running == 0) {
                 running = start; // ended before it was seen running: count the start-up in

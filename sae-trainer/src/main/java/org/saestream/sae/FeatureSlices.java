@@ -45,19 +45,19 @@ final class FeatureSlices {
     static void zero(NDArray array, String name, boolean[] features) {
         float[] values = array.toFloatArray();
         int dSae = features.length;
-        int dIn = name.equals(SaeLensLayout.W_ENC) || name.equals(SaeLensLayout.W_DEC)
-                ? Math.toIntExact(values.length / dSae) : 1;                // W_enc's rows, W_dec's columns
+        int width = name.equals(SaeLensLayout.W_ENC) || name.equals(SaeLensLayout.W_DEC)
+                ? Math.toIntExact(values.length / dSae) : 1;                // W_enc's rows (d_in), W_dec's columns (d_out)
         for (int i = 0; i < dSae; i++) {
             if (!features[i]) {
                 continue;
             }
             switch (name) {
                 case SaeLensLayout.W_ENC -> {
-                    for (int j = 0; j < dIn; j++) {
+                    for (int j = 0; j < width; j++) {
                         values[j * dSae + i] = 0f;                    // [dIn, dSae] column i
                     }
                 }
-                case SaeLensLayout.W_DEC -> java.util.Arrays.fill(values, i * dIn, (i + 1) * dIn, 0f); // row i (dOut wide)
+                case SaeLensLayout.W_DEC -> java.util.Arrays.fill(values, i * width, (i + 1) * width, 0f); // row i
                 case SaeLensLayout.B_ENC, JumpReLU.LOG_THRESHOLD -> values[i] = 0f;
                 default -> throw new IllegalArgumentException("'" + name + "' has no feature axis");
             }

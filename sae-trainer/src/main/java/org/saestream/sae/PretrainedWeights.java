@@ -74,10 +74,9 @@ record PretrainedWeights(Map<String, float[]> values, double scale) {
             }
         }
         Map<String, float[]> values = new LinkedHashMap<>();
-        for (String name : config.shape().allNames(architecture)) {
-            if (!SaeParameters.standardNames().contains(name) && !name.equals(SaeLensLayout.W_SKIP)) {
-                values.put(name, architecture.initialValue(name, dSae)); // replaced below where the SAE has it
-            }
+        for (String name : java.util.stream.Stream.concat(architecture.extraParameters().stream(),
+                architecture.buffers().stream()).toList()) {
+            values.put(name, architecture.initialValue(name, dSae)); // replaced below where the SAE has it
         }
         values.put(SaeLensLayout.W_ENC, wEnc);
         values.put(SaeLensLayout.B_ENC, bEnc);

@@ -152,16 +152,6 @@ public final class SaeParameters implements AutoCloseable {
         return List.of(SaeLensLayout.W_ENC, SaeLensLayout.B_ENC, SaeLensLayout.W_DEC, SaeLensLayout.B_DEC);
     }
 
-    /** An autoencoder's trainable tensors: the standard four, then the architecture's extras. */
-    public static List<String> trainableNames(SaeArchitecture architecture) {
-        return SaeShape.autoencoder(1, 1).trainableNames(architecture);
-    }
-
-    /** An autoencoder's tensors: the trainable ones, then the buffers. */
-    public static List<String> allNames(SaeArchitecture architecture) {
-        return SaeShape.autoencoder(1, 1).allNames(architecture);
-    }
-
     /** A tensor's shape in an autoencoder. */
     public static Shape shapeOf(String name, int dIn, int dSae) {
         return SaeShape.autoencoder(dIn, dSae).shapeOf(name);

@@ -162,9 +162,17 @@ public final class SaeTrainer implements AutoCloseable {
                     + " before the first step; steps taken: " + steps + ")");
         }
         if (config.isTranscoder()) {
-            prepareTranscoder(rows, count);
-            return;
+            initialiseTranscoderBiases(rows, count);
+        } else {
+            initialiseFromData(rows, count);
         }
+        prepared = true;
+        long tokens = statistics.tokensSeen();
+        drift.start(params.toFloats(SaeLensLayout.W_DEC), tokens, tokens / config.options().driftWindowTokens());
+    }
+
+    /** An autoencoder's b_dec and activation scale (or a pretrained SAE's weights converted to the scale). */
+    private void initialiseFromData(float[] rows, int count) {
         DataInitialization.Result init = DataInitialization.compute(config.options(), rows, count, config.dIn());
         activationScale = init.activationScale();
         if (pretrainedScale > 0) {
@@ -178,13 +186,10 @@ public final class SaeTrainer implements AutoCloseable {
         } else {
             FeatureSlices.overwrite(params.bDec(), init.decoderBias());
         }
-        prepared = true;
-        long tokens = statistics.tokensSeen();
-        drift.start(params.toFloats(SaeLensLayout.W_DEC), tokens, tokens / config.options().driftWindowTokens());
     }
 
     /** b_dec from the target's columns, b_enc = -mu_x W_enc from the input's (both on raw activations). */
-    private void prepareTranscoder(float[] rows, int count) {
+    private void initialiseTranscoderBiases(float[] rows, int count) {
         int dIn = config.dIn();
         int width = config.rowWidth();
         if (count < 1 || (long) count * width > rows.length) {
@@ -211,9 +216,6 @@ public final class SaeTrainer implements AutoCloseable {
         }
         FeatureSlices.overwrite(params.bDec(), bDec);
         FeatureSlices.overwrite(params.bEnc(), bEnc);
-        prepared = true;
-        long tokens = statistics.tokensSeen();
-        drift.start(params.toFloats(SaeLensLayout.W_DEC), tokens, tokens / config.options().driftWindowTokens());
     }
 
     private static float[] times(float[] values, float factor) {

@@ -1,6 +1,7 @@
 package org.saestream.jobs;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,8 +55,13 @@ final class PairingBuffer {
             throw new IllegalArgumentException("a transcoder group pairs rows of width " + dIn + " (input) and " + dOut
                     + " (target), got " + side + " rows of width " + rows.width);
         }
-        List<Integer> paired = new ArrayList<>();
-        List<float[]> partners = new ArrayList<>();
+        // the pairs are written straight into the rows this call returns: the arriving half from its block, the
+        // waiting one from the buffer (at most one pair per offered row)
+        float[] data = new float[rows.rows * width];
+        long[] ids = new long[rows.rows];
+        int pairs = 0;
+        int arrivingAt = side == RowSide.INPUT ? 0 : dIn;    // where the arriving half goes in a pair
+        int partnerAt = side == RowSide.INPUT ? dIn : 0;  // where the waiting one goes
         for (int r = 0; r < rows.rows; r++) {
             long id = rows.identities[r];
             Half other = waiting.get(id);
@@ -65,26 +71,18 @@ final class PairingBuffer {
                 dropped++; // a second copy of a waiting half: the first stays, this one is let go
             } else {
                 waiting.remove(id);
-                paired.add(r);
-                partners.add(other.row());
+                System.arraycopy(rows.data, r * rows.width, data, pairs * width + arrivingAt, rows.width);
+                System.arraycopy(other.row(), 0, data, pairs * width + partnerAt, other.row().length);
+                ids[pairs++] = id;
             }
         }
-        float[] data = new float[paired.size() * width];
-        long[] ids = new long[paired.size()];
-        for (int p = 0; p < paired.size(); p++) {
-            int r = paired.get(p);
-            float[] input = side == RowSide.INPUT ? slice(rows, r) : partners.get(p);
-            float[] target = side == RowSide.TARGET ? slice(rows, r) : partners.get(p);
-            System.arraycopy(input, 0, data, p * width, dIn);
-            System.arraycopy(target, 0, data, p * width + dIn, dOut);
-            ids[p] = rows.identities[r];
-        }
         evictBeyondCapacity();
-        return new TokenRows(paired.size(), width, data, ids);
+        return pairs == rows.rows ? new TokenRows(pairs, width, data, ids)
+                : new TokenRows(pairs, width, Arrays.copyOf(data, pairs * width), Arrays.copyOf(ids, pairs));
     }
 
     private static float[] slice(TokenRows rows, int r) {
-        return java.util.Arrays.copyOfRange(rows.data, r * rows.width, (r + 1) * rows.width);
+        return Arrays.copyOfRange(rows.data, r * rows.width, (r + 1) * rows.width);
     }
 
     private void evictBeyondCapacity() {
