@@ -101,6 +101,10 @@ final class AdamOptimizer implements AutoCloseable {
             NDArray p = params.get(name);
             NDArray m = firstMoments.get(name);
             NDArray v = secondMoments.get(name);
+            if (CpuKernels.applies(p, g)) {
+                CpuKernels.adam(p, m, v, g, beta1, beta2, stepSize, bias2Sqrt, epsilon);   // one pass, no temporaries
+                continue;
+            }
             m.muli(beta1).addi(g.mul(1 - beta1));
             v.muli(beta2).addi(g.square().muli(1 - beta2));
             NDArray denom = v.sqrt().divi(bias2Sqrt).addi(epsilon);

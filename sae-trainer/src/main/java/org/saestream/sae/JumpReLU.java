@@ -1,6 +1,7 @@
 package org.saestream.sae;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import org.saestream.files.SaeLensLayout;
 
 import java.util.LinkedHashMap;
@@ -140,38 +141,71 @@ public record JumpReLU(double l0Coefficient, double bandwidth, double initialThr
         double l0Coefficient = l0CoefficientAt(context.stepsBefore());
 
         NDArray theta = p.get(LOG_THRESHOLD).exp();                           // [dSae]
-        NDArray shifted = pre.sub(theta);                                     // [B, dSae]  pre - theta
-        NDArray gate = Encoder.positive(shifted);                             // [B, dSae]  H(pre - theta)
-        NDArray latents = pre.mul(gate);                                      // [B, dSae]
+        Gate gate = gate(pre, theta);
+        NDArray latents = gate.latents;                                       // [B, dSae]
         NDArray xHat = Encoder.reconstruct(p, latents, x);                    // [B, dOut]
         NDArray err = xHat.sub(target);                                       // [B, dOut] x_hat - y
         NDArray mse = err.square().sum().muli(invB);                          // []
-        NDArray firesPerLatent = gate.sum(new int[]{0});                      // [dSae]
-        NDArray l0 = firesPerLatent.sum().muli(invB);                         // []
+        NDArray l0 = gate.fires.sum().muli(invB);                             // []
         NDArray loss = l0.duplicate().muli(l0Coefficient).addi(mse);          // []
 
         NDArray dXhat = err.mul(2.0 * invB);                                  // [B, dOut]
         NDArray dWdec = latents.transpose().matMul(dXhat);                    // [dSae, B] x [B, dOut] = [dSae, dOut]
         NDArray dLatents = dXhat.matMul(p.wDec().transpose());                // [B, dOut] x [dOut, dSae] = [B, dSae]
-        NDArray dPre = dLatents.mul(gate);                                    // [B, dSae]
-        NDArray dWenc = enc.centred().transpose().matMul(dPre);               // [dIn, B] x [B, dSae] = [dIn, dSae]
-        NDArray dBenc = dPre.sum(new int[]{0});                               // [dSae]
-        NDArray dBdec = Encoder.decoderBiasGradient(p, dXhat.sum(new int[]{0}), dBenc);   // [dOut]
-
-        // straight-through estimators: d loss / d theta = -(1/eps) sum_b K_b * (theta * dL/df_b + l0 / B)
-        NDArray kernel = shifted.divi(bandwidth).abs().lt(0.5)                // [B, dSae]  K((pre - theta) / eps)
-                .toType(pre.getDataType(), false);
-        NDArray dTheta = dLatents.mul(theta).addi(l0Coefficient * invB)       // [B, dSae]
-                .muli(kernel).sum(new int[]{0}).muli(-1.0 / bandwidth);       // [dSae]
-        NDArray dLogTheta = dTheta.muli(theta);                               // [dSae]  chain rule through exp
+        Backward back = backward(dLatents, pre, theta, gate, l0Coefficient * invB);
+        NDArray dWenc = enc.centred().transpose().matMul(back.dPre);          // [dIn, B] x [B, dSae] = [dIn, dSae]
+        NDArray dBdec = Encoder.decoderBiasGradient(p, dXhat.sum(new int[]{0}), back.dBenc);   // [dOut]
+        NDArray dLogTheta = back.kernelSum.muli(-1.0 / bandwidth).muli(theta); // [dSae]  chain rule through exp
 
         Map<String, NDArray> grads = new LinkedHashMap<>();
         grads.put(SaeLensLayout.W_ENC, dWenc);
-        grads.put(SaeLensLayout.B_ENC, dBenc);
+        grads.put(SaeLensLayout.B_ENC, back.dBenc);
         grads.put(SaeLensLayout.W_DEC, dWdec);
         grads.put(SaeLensLayout.B_DEC, dBdec);
         Encoder.withSkipGradient(p, grads, x, dXhat);
         grads.put(LOG_THRESHOLD, dLogTheta);
-        return new TrainingPass(new Forward(latents, xHat), mse, l0, loss, grads, firesPerLatent, Map.of());
+        return new TrainingPass(new Forward(latents, xHat), mse, l0, loss, grads, gate.fires, Map.of());
+    }
+
+    /**
+     * @param latents pre H(pre - theta) [B, dSae]
+     * @param mask    H(pre - theta) [B, dSae]; empty where {@link CpuKernels} compute the backward from pre itself
+     * @param fires   sum_b H(pre_bi - theta_i) [dSae]
+     */
+    private record Gate(NDArray latents, Optional<NDArray> mask, NDArray fires) {
+    }
+
+    private static Gate gate(NDArray pre, NDArray theta) {
+        if (CpuKernels.applies(pre, theta)) {
+            NDArray latents = pre.getManager().create(pre.getShape(), pre.getDataType());
+            float[] fires = CpuKernels.jumpReluForward(pre, theta.toFloatArray(), latents);
+            return new Gate(latents, Optional.empty(), pre.getManager().create(fires));
+        }
+        NDArray mask = Encoder.positive(pre.sub(theta));                      // [B, dSae]  H(pre - theta)
+        return new Gate(pre.mul(mask), Optional.of(mask), mask.sum(new int[]{0}));
+    }
+
+    /**
+     * @param dPre      d loss / d pre [B, dSae]
+     * @param dBenc     sum_b dPre [dSae]
+     * @param kernelSum sum_b K((pre - theta) / eps) (theta dL/df_b + l0 / B) [dSae]: the straight-through estimate
+     *                  of d loss / d theta is -1/eps times it
+     */
+    private record Backward(NDArray dPre, NDArray dBenc, NDArray kernelSum) {
+    }
+
+    private Backward backward(NDArray dLatents, NDArray pre, NDArray theta, Gate gate, double l0PerToken) {
+        if (gate.mask.isEmpty()) {
+            float[][] sums = CpuKernels.jumpReluBackwardInPlace(dLatents, pre, theta.toFloatArray(),
+                    (float) bandwidth, (float) l0PerToken);
+            NDManager m = dLatents.getManager();
+            return new Backward(dLatents, m.create(sums[0]), m.create(sums[1]));
+        }
+        NDArray dPre = dLatents.mul(gate.mask.get());                         // [B, dSae]
+        NDArray kernel = pre.sub(theta).divi(bandwidth).abs().lt(0.5)         // [B, dSae]  K((pre - theta) / eps)
+                .toType(pre.getDataType(), false);
+        NDArray kernelSum = dLatents.mul(theta).addi(l0PerToken)              // [B, dSae]
+                .muli(kernel).sum(new int[]{0});                              // [dSae]
+        return new Backward(dPre, dPre.sum(new int[]{0}), kernelSum);
     }
 }

@@ -1,6 +1,7 @@
 package org.saestream.sae;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Activation;
 import org.saestream.files.SaeLensLayout;
 
@@ -73,51 +74,73 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
 
     @Override
     public TrainingPass trainingPass(SaeParameters p, NDArray x, NDArray target, TrainingContext context) {
-        Encoded enc = encode(p, x);
+        Encoder.Pre pre = Encoder.preactivations(p, x);
+        Activated act = activate(pre.pre());
+        NDArray latents = act.latents;                                        // [B, dSae]
+        NDArray reconstruction = Encoder.reconstruct(p, latents, x);         // [B, dOut]
         long batch = x.getShape().get(0);
         double invB = 1.0 / batch;
         double l1 = l1CoefficientAt(context.stepsBefore());
 
         // loss terms
-        NDArray err = enc.reconstruction.sub(target);                         // [B, dOut] x_hat - y
+        NDArray err = reconstruction.sub(target);                             // [B, dOut] x_hat - y
         NDArray mse = err.square().sum().muli(invB);                          // []
         NDArray decNorms = p.wDec().square().sum(new int[]{1}).sqrt();        // [dSae]    ||W_dec_i||
-        NDArray latentSums = enc.latents.sum(new int[]{0});                   // [dSae]    sum_b f_bi
-        NDArray sparsity = latentSums.dot(decNorms).muli(invB);               // []
+        NDArray sparsity = act.latentSums.dot(decNorms).muli(invB);           // []
         NDArray loss = sparsity.duplicate().muli(l1).addi(mse);               // [] (in place: keeps the dtype of 0-d arrays)
 
         // backward
         NDArray dXhat = err.mul(2.0 * invB);                                  // [B, dOut] dL/dx_hat
-        NDArray dWdec = enc.latents.transpose().matMul(dXhat);                // [dSae, B] x [B, dOut] = [dSae, dOut]
-        NDArray l1Pull = latentSums.mul(l1 * invB).divi(decNorms);            // [dSae]   l1/B * sum_b f_bi / ||W_dec_i||
+        NDArray dWdec = latents.transpose().matMul(dXhat);                    // [dSae, B] x [B, dOut] = [dSae, dOut]
+        NDArray l1Pull = act.latentSums.mul(l1 * invB).divi(decNorms);        // [dSae]   l1/B * sum_b f_bi / ||W_dec_i||
         dWdec.addi(p.wDec().mul(l1Pull.expandDims(1)));                      // + [dSae, 1] * [dSae, dIn]
-        NDArray dLatents = dXhat.matMul(p.wDec().transpose())                 // [B, dOut] x [dOut, dSae] = [B, dSae]
-                .addi(decNorms.mul(l1 * invB));                               // + [dSae] broadcast over rows
-        NDArray active = enc.latents.sign();                                  // [B, dSae] 1 where f > 0, else 0
-        NDArray dPre = dLatents.muli(active);                                 // [B, dSae] relu' = active
-        NDArray dWenc = enc.centred.transpose().matMul(dPre);                 // [dIn, B] x [B, dSae] = [dIn, dSae]
-        NDArray dBenc = dPre.sum(new int[]{0});                               // [dSae]
-        NDArray dBdec = Encoder.decoderBiasGradient(p, dXhat.sum(new int[]{0}), dBenc);   // [dOut]
+        NDArray dLatents = dXhat.matMul(p.wDec().transpose());                // [B, dOut] x [dOut, dSae] = [B, dSae]
+        Gated gated = gate(dLatents, decNorms.mul(l1 * invB), latents);       // relu' applied, + the L1 pull
+        NDArray dWenc = pre.centred().transpose().matMul(gated.dPre);         // [dIn, B] x [B, dSae] = [dIn, dSae]
+        NDArray dBdec = Encoder.decoderBiasGradient(p, dXhat.sum(new int[]{0}), gated.dBenc);   // [dOut]
 
         Map<String, NDArray> grads = new LinkedHashMap<>();
         grads.put(SaeLensLayout.W_ENC, dWenc);
-        grads.put(SaeLensLayout.B_ENC, dBenc);
+        grads.put(SaeLensLayout.B_ENC, gated.dBenc);
         grads.put(SaeLensLayout.W_DEC, dWdec);
         grads.put(SaeLensLayout.B_DEC, dBdec);
         Encoder.withSkipGradient(p, grads, x, dXhat);
-        return new TrainingPass(enc.forward(), mse, sparsity, loss, grads, active.sum(new int[]{0}), Map.of());
+        return new TrainingPass(new Forward(latents, reconstruction), mse, sparsity, loss, grads, act.fires, Map.of());
     }
 
-    /** The forward pass with the intermediates the backward pass needs. */
-    private record Encoded(NDArray centred, NDArray latents, NDArray reconstruction) {
-        Forward forward() {
-            return new Forward(latents, reconstruction);
+    /**
+     * @param latents    f = relu(pre) [B, dSae]
+     * @param latentSums sum_b f_bi [dSae]
+     * @param fires      #{b : f_bi > 0} [dSae]
+     */
+    private record Activated(NDArray latents, NDArray latentSums, NDArray fires) {
+    }
+
+    /** relu(pre) and its column sums: in one pass over pre's own memory where {@link CpuKernels} apply. */
+    private static Activated activate(NDArray pre) {
+        if (CpuKernels.applies(pre)) {
+            float[][] sums = CpuKernels.reluInPlace(pre);
+            NDManager m = pre.getManager();
+            return new Activated(pre, m.create(sums[0]), m.create(sums[1]));
         }
+        NDArray latents = Activation.relu(pre);
+        return new Activated(latents, latents.sum(new int[]{0}), latents.sign().sum(new int[]{0}));
     }
 
-    private static Encoded encode(SaeParameters p, NDArray x) {
-        Encoder.Pre pre = Encoder.preactivations(p, x);
-        NDArray latents = Activation.relu(pre.pre());                         // [B, dSae]
-        return new Encoded(pre.centred(), latents, Encoder.reconstruct(p, latents, x));
+    /**
+     * @param dPre  d loss / d pre [B, dSae]
+     * @param dBenc d loss / d b_enc = sum_b dPre [dSae]
+     */
+    private record Gated(NDArray dPre, NDArray dBenc) {
+    }
+
+    /** (dLatents + pull) where the latent fired, else 0: in place over dLatents where {@link CpuKernels} apply. */
+    private static Gated gate(NDArray dLatents, NDArray pull, NDArray latents) {
+        if (CpuKernels.applies(dLatents, latents)) {
+            float[] dBenc = CpuKernels.reluBackwardInPlace(dLatents, latents, pull.toFloatArray());
+            return new Gated(dLatents, dLatents.getManager().create(dBenc));
+        }
+        NDArray dPre = dLatents.addi(pull).muli(latents.sign());              // [dSae] broadcast, then relu' = 1 if f > 0
+        return new Gated(dPre, dPre.sum(new int[]{0}));
     }
 }
