@@ -84,7 +84,9 @@ class CpuKernelsTest {
                     assertEquals(expectedSums[j], sums[0][j], 1e-5 * (1 + expectedSums[j]), "sum of column " + j);
                 }
             }
-            assertArrayEquals(sumRows(expected.gt(0).toType(DataType.FLOAT32, false)), sums[1], "fires per column");
+            float[] expectedFires = sumRows(expected.gt(0).toType(DataType.FLOAT32, false));
+            expectedFires[7]++;   // a NaN counts as firing (its loss is NaN, and the trainer refuses the step)
+            assertArrayEquals(expectedFires, sums[1], "fires per column");
         }
     }
 
