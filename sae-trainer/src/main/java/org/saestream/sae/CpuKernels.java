@@ -209,6 +209,11 @@ final class CpuKernels {
         }
     }
 
+    /** Copies the first {@code count} floats of {@code source} into the start of the tensor's memory. */
+    static void copyInto(NDArray target, float[] source, int count) {
+        floats(target).put(source, 0, count);
+    }
+
     /**
      * One Adam step of one parameter, in place and element by element in float32, as {@link AdamOptimizer}'s DJL ops
      * compute it: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= (m / (sqrt(v) / bias2Sqrt + eps)) stepSize.
