@@ -32,6 +32,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -51,11 +52,15 @@ public final class StreamedSaeRun {
     /**
      * @param tokensPerSecond         tokens over the time from all tasks running to the last training step
      * @param toJobEndTokensPerSecond the same to the job's end, its final checkpoint included
+     * @param steadyTokensPerSecond   tokens trained after the first drain of the mixing buffer over the time to the
+     *                                last, as the bare figure leaves out its first step: without the source's start
+     *                                and the buffer's first fill (empty when the job drained once)
      * @param produceTokensPerSecond how fast the synthetic producer filled the topic (not part of the ratio)
      * @param checkpoints            Flink's figures for the job's checkpoints, when one completed
      */
-    public record Figures(double tokensPerSecond, double toJobEndTokensPerSecond, double startUpSeconds,
-                          double produceTokensPerSecond, Optional<CheckpointFigures> checkpoints) {
+    public record Figures(double tokensPerSecond, double toJobEndTokensPerSecond, OptionalDouble steadyTokensPerSecond,
+                          double startUpSeconds, double produceTokensPerSecond,
+                          Optional<CheckpointFigures> checkpoints) {
     }
 
     /**
@@ -124,24 +129,48 @@ public final class StreamedSaeRun {
                 running = start; // ended before it was seen running: count the start-up in
                 runningWallMs = endWallMs - (end - start) / 1_000_000;
             }
-            long lastStepMs = lastMetricsTime(bootstrap, job.experiment()).orElse(endWallMs);
+            Optional<TrainedSpan> span = trainedSpan(bootstrap, job.experiment());
+            long lastStepMs = span.map(TrainedSpan::lastMs).orElse(endWallMs);
             return new Figures(produced.tokens() / ((lastStepMs - runningWallMs) / 1e3),
-                    produced.tokens() / ((end - running) / 1e9), (running - start) / 1e9, produced.tokensPerSecond(),
-                    checkpoints);
+                    produced.tokens() / ((end - running) / 1e9),
+                    span.map(TrainedSpan::tokensPerSecond).orElse(OptionalDouble.empty()), (running - start) / 1e9,
+                    produced.tokensPerSecond(), checkpoints);
         }
     }
 
-    /** The time of the experiment's last metrics record: its last step's (committed by the final checkpoint). */
-    private static Optional<Long> lastMetricsTime(String bootstrap, String experiment) {
-        long[] last = {Long.MIN_VALUE};
+    /**
+     * The first and the last metrics record of the experiment (each written after a drain of the mixing buffer: its
+     * time and the tokens trained by then).
+     */
+    private record TrainedSpan(long firstMs, long firstTokens, long lastMs, long lastTokens) {
+        /** Tokens trained between the two records over the time between them; empty with one drain only. */
+        OptionalDouble tokensPerSecond() {
+            return lastMs > firstMs && lastTokens > firstTokens
+                    ? OptionalDouble.of((lastTokens - firstTokens) / ((lastMs - firstMs) / 1e3)) : OptionalDouble.empty();
+        }
+    }
+
+    /** The experiment's metrics records that count trained tokens, read committed after the job's end. */
+    private static Optional<TrainedSpan> trainedSpan(String bootstrap, String experiment) {
+        long[] span = {Long.MAX_VALUE, 0, Long.MIN_VALUE, 0};   // first time, its tokens, last time, its tokens
         ReplayRange.readCommitted(KafkaClientConfig.plain(bootstrap), Topics.SAE_METRICS, null, null,
                 Duration.ofSeconds(10), r -> {
                     SaeMetrics m = RecordCodec.SAE_METRICS.decode(r.value());
-                    if (m.getExperiment().toString().equals(experiment)) {
-                        last[0] = Math.max(last[0], m.getTimeMs().toEpochMilli());
+                    long time = m.getTimeMs().toEpochMilli();
+                    if (!m.getExperiment().toString().equals(experiment) || m.getTokensSeen() == 0) {
+                        return;
+                    }
+                    if (time < span[0]) {
+                        span[0] = time;
+                        span[1] = m.getTokensSeen();
+                    }
+                    if (time >= span[2]) {
+                        span[2] = time;
+                        span[3] = m.getTokensSeen();
                     }
                 });
-        return last[0] == Long.MIN_VALUE ? Optional.empty() : Optional.of(last[0]);
+        return span[2] == Long.MIN_VALUE ? Optional.empty() : Optional.of(new TrainedSpan(span[0], span[1], span[2],
+                span[3]));
     }
 
     /** Whether every task of the job is RUNNING (past state restore and the operators' open). */

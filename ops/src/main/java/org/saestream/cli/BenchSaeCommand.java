@@ -81,8 +81,9 @@ public final class BenchSaeCommand implements Callable<Integer> {
         if (cases.size() > 1) {
             System.out.println();
             System.out.println("| case | bare tokens/s | matmul bound tokens/s | ratio to bound | streamed tokens/s "
-                    + "| streamed/bare | to the job's end (final checkpoint) | checkpoint (max state, max duration) |");
-            System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+                    + "| streamed/bare | to the job's end (final checkpoint) | steady, first drain to last "
+                    + "| checkpoint (max state, max duration) |");
+            System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
             table.forEach(System.out::println);
         }
         return 0;
@@ -104,7 +105,7 @@ public final class BenchSaeCommand implements Callable<Integer> {
                 c.flopsPerToken() / 1e6, bare / bound);
         String row = String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %.2f |", c.label(), bare, bound, bare / bound);
         if (bareOnly) {
-            return row + " | | | |";
+            return row + " | | | | |";
         }
         String experiment = "bench-" + System.currentTimeMillis();
         SaeJobConfig job = options != null
@@ -123,16 +124,22 @@ public final class BenchSaeCommand implements Callable<Integer> {
         String checkpoint = s.checkpoints().map(k -> String.format(Locale.ROOT, "%d completed, state %.1f MB "
                 + "(largest upload %.1f MB), longest %.2f s", k.completed(), k.stateBytes() / 1e6,
                 k.checkpointedBytes() / 1e6, k.maxDurationMs() / 1e3)).orElse("none completed");
+        String steady = s.steadyTokensPerSecond().isPresent()
+                ? String.format(Locale.ROOT, "%,.0f tokens/s, ratio %.3f", s.steadyTokensPerSecond().getAsDouble(),
+                s.steadyTokensPerSecond().getAsDouble() / bare) : "one drain only";
         System.out.printf(Locale.ROOT, "  Kafka + Flink (embedded): %,.0f tokens/s to the last step | ratio streamed/bare:"
-                + " %.3f | to the job's end (its final checkpoint included) %,.0f tokens/s, ratio %.3f | job start-up"
-                + " %.1f s (not counted) | produced beforehand at %,.0f tokens/s | checkpoints %s: %s%n",
+                + " %.3f | to the job's end (its final checkpoint included) %,.0f tokens/s, ratio %.3f | steady (first"
+                + " drain to last) %s | job start-up %.1f s (not counted) | produced beforehand at %,.0f tokens/s |"
+                + " checkpoints %s: %s%n",
                 s.tokensPerSecond(), s.tokensPerSecond() / bare, s.toJobEndTokensPerSecond(),
-                s.toJobEndTokensPerSecond() / bare, s.startUpSeconds(), s.produceTokensPerSecond(),
+                s.toJobEndTokensPerSecond() / bare, steady, s.startUpSeconds(), s.produceTokensPerSecond(),
                 checkpointBudget == null ? "every " + checkpointInterval
                         : "within a budget of " + checkpointBudget + " (at least " + checkpointInterval + " apart)",
                 checkpoint);
-        return row + String.format(Locale.ROOT, " %,.0f | %.2f | %.2f | %s |", s.tokensPerSecond(),
+        return row + String.format(Locale.ROOT, " %,.0f | %.2f | %.2f | %s | %s |", s.tokensPerSecond(),
                 s.tokensPerSecond() / bare, s.toJobEndTokensPerSecond() / bare,
+                s.steadyTokensPerSecond().isPresent()
+                        ? String.format(Locale.ROOT, "%.2f", s.steadyTokensPerSecond().getAsDouble() / bare) : "",
                 s.checkpoints().map(k -> String.format(Locale.ROOT, "%.0f MB, %.1f s", k.stateBytes() / 1e6,
                         k.maxDurationMs() / 1e3)).orElse("none"));
     }

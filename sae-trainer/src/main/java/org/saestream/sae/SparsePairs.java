@@ -74,6 +74,9 @@ record SparsePairs(NDArray rows, NDArray columns, NDArray values, Shape shape, i
      * row columns[i], for left [rows, m] and right [columns, m]. Costs N·m, not rows·columns·m.
      */
     NDArray sampledProduct(NDArray left, NDArray right) {
+        if (CpuKernels.applies(left, right)) {                             // in place, no gathered temporaries
+            return left.getManager().create(CpuKernels.sampledProduct(left, right, rows, columns));
+        }
         return sampledProduct(left, right, Math.max(1, GATHER_FLOATS / left.getShape().get(1)));
     }
 

@@ -152,6 +152,28 @@ class CpuKernelsTest {
     }
 
     @Test
+    void sampledProductIsTheGatheredOne() {
+        try (NDManager m = root.newSubManager()) {
+            int width = 37;                                         // not a multiple of the four sums
+            NDArray left = random(m, 14, ROWS, width);
+            NDArray right = random(m, 15, N, width);
+            Random random = new Random(16);
+            long[] rows = new long[5000];                           // more pairs than one chunk (65536 / 37)
+            long[] cols = new long[rows.length];
+            for (int i = 0; i < rows.length; i++) {
+                rows[i] = random.nextInt(ROWS);
+                cols[i] = random.nextInt(N);
+            }
+            SparsePairs pairs = new SparsePairs(m.create(rows), m.create(cols), m.zeros(new Shape(rows.length)),
+                    new Shape(ROWS, N));
+            float[] gathered = pairs.sampledProduct(left, right, 1000).toFloatArray();   // the DJL form
+            float[] inPlace = CpuKernels.sampledProduct(left, right, pairs.rows(), pairs.columns());
+            assertSums(gathered, inPlace, "left[rows[i]] . right[columns[i]]");
+            assertArrayEquals(inPlace, pairs.sampledProduct(left, right).toFloatArray(), "what SparsePairs uses");
+        }
+    }
+
+    @Test
     void theSameBitsOnOneThreadAsOnMany() throws Exception {
         Supplier<float[]> pass = () -> {
             try (NDManager m = root.newSubManager()) {
