@@ -12,19 +12,21 @@ import java.nio.LongBuffer;
 import java.util.stream.IntStream;
 
 /**
- * Fused element-wise passes of an SAE step, written in Java over the CPU tensors' own memory.
+ * Fused passes of an SAE step, written in Java over the CPU tensors' own memory.
  *
  * <p>Why: DJL has no in-place activation, comparison or fused ops, so each element-wise stage of a step made a fresh
  * [B, d_sae] tensor (64 MB at B 4096, d_sae 4096, its pages faulted in anew every step) and the next stage read it
  * again. A JFR profile of the bare ReLU step at d_in 512, d_sae 4096 put a fifth of its time outside the five matmuls:
  * ReLU and its mask 3%, column sums and bias adds 2%, Adam's eleven passes per parameter 7%. Here one pass does what
- * three to eight did, in place, with nothing allocated but the column sums.
+ * three to eleven did, in place, with nothing allocated but the column sums. The k-sparse backward's sampled product
+ * ({@link #sampledProduct}) reads both operands in place instead of gathering rows into a temporary.
  *
  * <p>Applies to dense float32 CPU tensors ({@link #applies}); the architectures keep their DJL ops for the rest (a
- * GPU, and float64 in the gradient checks). The tensors written must be contiguous, as the trainer's parameters and
- * any matmul's result are: {@code toByteBuffer(true)} hands out the memory of a contiguous tensor and a copy of any
- * other. Deterministic whatever the number of threads: rows are cut into chunks of {@link #CHUNK_ROWS} whose column
- * sums (in double) are added in chunk order.
+ * GPU, and float64 in the gradient checks, which the float32 checks and {@code CpuKernelsTest} hold these passes
+ * to). The tensors written must be contiguous, as the trainer's parameters and any matmul's result are:
+ * {@code toByteBuffer(true)} hands out the memory of a contiguous tensor and a copy of any other. Deterministic
+ * whatever the number of threads: rows are cut into chunks of {@link #CHUNK_ROWS} whose column sums (in double) are
+ * added in chunk order.
  */
 final class CpuKernels {
     /** Rows per chunk of a row pass; each chunk keeps its own column sums. */
@@ -245,24 +247,80 @@ final class CpuKernels {
     private static void dots(FloatBuffer l, FloatBuffer r, LongBuffer ri, LongBuffer ci, int m, int from, int to,
                              float[] out) {
         for (int i = from; i < to; i++) {
-            int a = Math.toIntExact(ri.get(i) * m);
-            int b = Math.toIntExact(ci.get(i) * m);
-            float s0 = 0;   // four sums: independent adds the CPU overlaps
-            float s1 = 0;
-            float s2 = 0;
-            float s3 = 0;
-            int j = 0;
-            for (; j + 3 < m; j += 4) {
-                s0 += l.get(a + j) * r.get(b + j);
-                s1 += l.get(a + j + 1) * r.get(b + j + 1);
-                s2 += l.get(a + j + 2) * r.get(b + j + 2);
-                s3 += l.get(a + j + 3) * r.get(b + j + 3);
-            }
-            for (; j < m; j++) {
-                s0 += l.get(a + j) * r.get(b + j);
-            }
-            out[i] = (s0 + s1) + (s2 + s3);
+            out[i] = dot(l, Math.toIntExact(ri.get(i) * m), r, Math.toIntExact(ci.get(i) * m), m);
         }
+    }
+
+    /** For every row i of w and g [n, d]: g_i -= (g_i . w_i) w_i, in place in g. */
+    static void removeParallel(NDArray w, NDArray g) {
+        FloatBuffer wb = floats(w);
+        FloatBuffer gb = floats(g);
+        int d = columns(w);
+        overRowsOnly(rows(w), d, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                int base = i * d;
+                float parallel = dot(gb, base, wb, base, d);
+                for (int j = 0; j < d; j++) {
+                    gb.put(base + j, gb.get(base + j) - wb.get(base + j) * parallel);
+                }
+            }
+        });
+    }
+
+    /**
+     * w_i /= max(||w_i||, minNorm) for every row i of w [n, d] in place, leaving the rows whose {@code frozen} flag is
+     * set exactly as they are.
+     */
+    static void normalizeRows(NDArray w, boolean[] frozen, float minNorm) {
+        FloatBuffer wb = floats(w);
+        int d = columns(w);
+        if (frozen.length != rows(w)) {
+            throw new IllegalArgumentException(frozen.length + " frozen flags for " + w.getShape() + " rows");
+        }
+        overRowsOnly(rows(w), d, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                if (frozen[i]) {
+                    continue;
+                }
+                int base = i * d;
+                float norm = Math.max((float) Math.sqrt(dot(wb, base, wb, base, d)), minNorm);
+                for (int j = 0; j < d; j++) {
+                    wb.put(base + j, wb.get(base + j) / norm);
+                }
+            }
+        });
+    }
+
+    /** Rows [from, to) of a pass without sums. */
+    @FunctionalInterface
+    private interface RowRange {
+        void rows(int from, int to);
+    }
+
+    /** A row pass over [rows, d] in parallel chunks of about {@link #CHUNK_ELEMENTS} elements. */
+    private static void overRowsOnly(int rows, int d, RowRange pass) {
+        int chunk = Math.max(1, CHUNK_ELEMENTS / d);
+        IntStream.range(0, (rows + chunk - 1) / chunk).parallel()
+                .forEach(c -> pass.rows(c * chunk, Math.min(rows, (c + 1) * chunk)));
+    }
+
+    /** a[aStart .. aStart + m) . b[bStart .. bStart + m), in four float sums (independent adds the CPU overlaps). */
+    private static float dot(FloatBuffer a, int aStart, FloatBuffer b, int bStart, int m) {
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        int j = 0;
+        for (; j + 3 < m; j += 4) {
+            s0 += a.get(aStart + j) * b.get(bStart + j);
+            s1 += a.get(aStart + j + 1) * b.get(bStart + j + 1);
+            s2 += a.get(aStart + j + 2) * b.get(bStart + j + 2);
+            s3 += a.get(aStart + j + 3) * b.get(bStart + j + 3);
+        }
+        for (; j < m; j++) {
+            s0 += a.get(aStart + j) * b.get(bStart + j);
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /** Copies the first {@code count} floats of {@code source} into the start of the tensor's memory. */

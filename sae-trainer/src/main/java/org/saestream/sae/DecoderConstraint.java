@@ -16,12 +16,20 @@ final class DecoderConstraint {
 
     /** grad_i -= (grad_i . w_i) w_i for every row i, in place. wDec rows must be unit length. */
     static void removeParallelGradient(NDArray wDec, NDArray gradWDec) {
+        if (CpuKernels.applies(wDec, gradWDec)) {
+            CpuKernels.removeParallel(wDec, gradWDec);
+            return;
+        }
         NDArray parallel = gradWDec.mul(wDec).sum(new int[]{1}, true);       // [dSae, 1]  grad_i . w_i
         gradWDec.subi(wDec.mul(parallel));                                    // [dSae, dIn]
     }
 
     /** w_i /= ||w_i|| for every row i, in place. */
     static void normalizeRows(NDArray wDec) {
+        if (CpuKernels.applies(wDec)) {
+            CpuKernels.normalizeRows(wDec, new boolean[Math.toIntExact(wDec.getShape().get(0))], MIN_NORM);
+            return;
+        }
         NDArray norms = wDec.square().sum(new int[]{1}, true).sqrt()          // [dSae, 1]
                 .maximum(MIN_NORM);
         wDec.divi(norms);
@@ -33,6 +41,15 @@ final class DecoderConstraint {
      * step would move it.
      */
     static void normalizeRows(NDArray wDec, NDArray frozen) {
+        if (CpuKernels.applies(wDec, frozen)) {
+            float[] flags = frozen.toFloatArray();
+            boolean[] skip = new boolean[flags.length];
+            for (int i = 0; i < flags.length; i++) {
+                skip[i] = flags[i] != 0;
+            }
+            CpuKernels.normalizeRows(wDec, skip, MIN_NORM);
+            return;
+        }
         NDArray frozenColumn = frozen.reshape(frozen.size(), 1);             // [dSae, 1]
         NDArray norms = wDec.square().sum(new int[]{1}, true).sqrt()          // [dSae, 1]
                 .maximum(MIN_NORM)

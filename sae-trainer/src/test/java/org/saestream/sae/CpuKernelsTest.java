@@ -50,7 +50,8 @@ class CpuKernelsTest {
         return a.toType(DataType.FLOAT64, false).sum(new int[]{0}).toType(DataType.FLOAT32, false).toFloatArray();
     }
 
-    private static void assertSums(float[] expected, float[] actual, String what) {
+    /** Equal to float32 rounding at each value's size. */
+    private static void assertCloseToRounding(float[] expected, float[] actual, String what) {
         assertEquals(expected.length, actual.length, what);
         for (int j = 0; j < expected.length; j++) {
             assertEquals(expected[j], actual[j], 1e-5 * (1 + Math.abs(expected[j])), what + " [" + j + "]");
@@ -99,7 +100,7 @@ class CpuKernelsTest {
             NDArray expected = dLatents.add(m.create(add)).muli(latents.gt(0).toType(DataType.FLOAT32, false));
             float[] dBenc = CpuKernels.reluBackwardInPlace(dLatents, latents, add);
             assertArrayEquals(expected.toFloatArray(), dLatents.toFloatArray(), "written into dLatents itself");
-            assertSums(sumRows(expected), dBenc, "d b_enc");
+            assertCloseToRounding(sumRows(expected), dBenc, "d b_enc");
         }
     }
 
@@ -123,8 +124,8 @@ class CpuKernelsTest {
             float[][] sums = CpuKernels.jumpReluBackwardInPlace(dLatents, pre, theta.toFloatArray(), bandwidth,
                     l0PerToken);
             assertArrayEquals(dPre.toFloatArray(), dLatents.toFloatArray(), "d loss / d pre, in place");
-            assertSums(sumRows(dPre), sums[0], "d b_enc");
-            assertSums(sumRows(kernelTerms), sums[1], "kernel sum");
+            assertCloseToRounding(sumRows(dPre), sums[0], "d b_enc");
+            assertCloseToRounding(sumRows(kernelTerms), sums[1], "kernel sum");
             assertTrue(kernel.sum().getFloat() > ROWS, "the kernel covers many entries");
         }
     }
@@ -168,8 +169,40 @@ class CpuKernelsTest {
                     new Shape(ROWS, N));
             float[] gathered = pairs.sampledProduct(left, right, 1000).toFloatArray();   // the DJL form
             float[] inPlace = CpuKernels.sampledProduct(left, right, pairs.rows(), pairs.columns());
-            assertSums(gathered, inPlace, "left[rows[i]] . right[columns[i]]");
+            assertCloseToRounding(gathered, inPlace, "left[rows[i]] . right[columns[i]]");
             assertArrayEquals(inPlace, pairs.sampledProduct(left, right).toFloatArray(), "what SparsePairs uses");
+        }
+    }
+
+    @Test
+    void decoderConstraintPassesAreTheDjlOps() {
+        try (NDManager m = root.newSubManager()) {
+            int rows = 3000;                                        // more rows than one chunk (65536 / 37)
+            NDArray w = random(m, 17, rows, 37);
+            NDArray g = random(m, 18, rows, 37);
+            NDArray parallel = g.mul(w).sum(new int[]{1}, true);
+            NDArray expected = g.sub(w.mul(parallel));
+            CpuKernels.removeParallel(w, g);
+            assertCloseToRounding(expected.toFloatArray(), g.toFloatArray(), "g_i - (g_i . w_i) w_i");
+
+            boolean[] frozen = new boolean[rows];
+            frozen[3] = true;
+            frozen[2999] = true;
+            float[] before = w.toFloatArray();
+            NDArray normalised = w.div(w.square().sum(new int[]{1}, true).sqrt());
+            CpuKernels.normalizeRows(w, frozen, 1e-12f);
+            float[] after = w.toFloatArray();
+            float[] want = normalised.toFloatArray();
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < 37; j++) {
+                    int at = i * 37 + j;
+                    if (frozen[i]) {
+                        assertEquals(before[at], after[at], "a frozen row is left as it is");
+                    } else {
+                        assertEquals(want[at], after[at], 1e-6f, "row " + i);
+                    }
+                }
+            }
         }
     }
 
