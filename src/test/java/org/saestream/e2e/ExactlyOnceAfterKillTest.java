@@ -226,12 +226,31 @@ class ExactlyOnceAfterKillTest {
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
+        Properties uncommitted = new Properties();
+        uncommitted.putAll(p);
+        uncommitted.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p);
+             KafkaConsumer<byte[], byte[]> highWatermarks = new KafkaConsumer<>(uncommitted)) {
             var partitions = consumer.partitionsFor(topic).stream()
                     .map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            Map<org.apache.kafka.common.TopicPartition, Long> end = consumer.endOffsets(partitions);
+            // a transaction's commit markers reach the partitions after commitTransaction returns, and until then
+            // read_committed's end (the last stable offset) is before its records: wait a little for it to reach the
+            // high watermark (a transaction left open, as a killed producer's, keeps it behind: read to it then)
+            Map<org.apache.kafka.common.TopicPartition, Long> high = highWatermarks.endOffsets(partitions);
+            Map<org.apache.kafka.common.TopicPartition, Long> stable = consumer.endOffsets(partitions);
+            long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!stable.equals(high) && System.nanoTime() < settle) {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while waiting for " + topic + "'s commit markers", e);
+                }
+                stable = consumer.endOffsets(partitions);
+            }
+            Map<org.apache.kafka.common.TopicPartition, Long> end = stable;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))
                     && System.nanoTime() < deadline) {
