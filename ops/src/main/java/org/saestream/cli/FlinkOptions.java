@@ -41,7 +41,8 @@ final class FlinkOptions {
 
     @Option(names = "--checkpoint-budget", paramLabel = "SHARE", description = "Spend at most this share of the time "
             + "checkpointing, e.g. 0.1: after a checkpoint that took D, the next is triggered max(interval, "
-            + "D (1 - SHARE) / SHARE) after it (large SAEs write hundreds of MB a checkpoint); Flink's own periodic "
+            + "D (1 - SHARE) / SHARE) after it, the first as if one had taken the interval (large SAEs write "
+            + "hundreds of MB a checkpoint); Flink's own periodic "
             + "checkpoints then run every 10 minutes as a backstop. Applies while this command follows the job; a job "
             + "submitted with --flink and no --wait checkpoints every --checkpoint-interval (default: off)")
     Double checkpointBudget;

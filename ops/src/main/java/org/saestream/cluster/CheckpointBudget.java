@@ -12,7 +12,8 @@ import java.util.Optional;
 /**
  * Keeps checkpointing to a share of a job's time by triggering its checkpoints itself, through Flink's REST API
  * ({@code POST /jobs/<id>/checkpoints}, Flink 1.19 and later): after a checkpoint that took D from trigger to
- * completion, the next is triggered {@code max(interval, D (1 - share) / share)} after it completed. An SAE's state
+ * completion, the next is triggered {@code max(interval, D (1 - share) / share)} after it completed, the first as if
+ * one before it had taken the interval ({@link #firstWait}). An SAE's state
  * (parameters and two Adam moments: 450 MB at d_in 768, d_sae 24576) takes seconds to write on a small machine, so
  * a fixed interval that suits a small SAE makes a large one spend most of its time checkpointing, and one that
  * suits a large SAE replays minutes of a small one's stream after a failure. Flink's own periodic checkpoints stay on
@@ -81,6 +82,15 @@ public final class CheckpointBudget implements AutoCloseable {
         return share;
     }
 
+    /**
+     * The wait before the first trigger: before it has measured one, the budget takes a checkpoint to last as long as
+     * the interval (a large SAE's first checkpoint took 10 to 23 s, and coming after the interval it alone was more
+     * than the share of a short run).
+     */
+    static double firstWait(Duration interval, double share) {
+        return waitAfter(interval.toMillis() / 1000.0, interval, share);
+    }
+
     /** The wait before the next trigger after a checkpoint that took {@code seconds}. */
     static double waitAfter(double seconds, Duration interval, double share) {
         return Math.max(interval.toMillis() / 1000.0, seconds * (1 - share) / share);
@@ -92,7 +102,7 @@ public final class CheckpointBudget implements AutoCloseable {
 
     private void run() {
         try {
-            double wait = waitAfter(0, interval, share);
+            double wait = firstWait(interval, share);
             while (!closed) {
                 Thread.sleep((long) (wait * 1000));
                 long start = System.nanoTime();

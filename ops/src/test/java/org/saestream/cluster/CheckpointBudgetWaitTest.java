@@ -22,6 +22,12 @@ class CheckpointBudgetWaitTest {
     }
 
     @Test
+    void theFirstWaitTakesACheckpointToLastTheInterval() {
+        assertEquals(18.0, CheckpointBudget.firstWait(Duration.ofSeconds(2), 0.1), 1e-12, "2 s of 20");
+        assertEquals(0.2, CheckpointBudget.firstWait(Duration.ofMillis(200), 0.5), 1e-12);
+    }
+
+    @Test
     void theShareIsAFractionOfTheTime() {
         for (double bad : new double[]{0, 1, -0.1, 1.5, Double.NaN}) {
             var e = assertThrows(IllegalArgumentException.class, () -> CheckpointBudget.requireShare(bad));
