@@ -90,6 +90,9 @@ class ExactlyOnceAfterKillTest {
             assertTrue(first.isAlive(), "the job was still running when killed:\n" + Files.readString(log));
             first.destroyForcibly(); // SIGKILL: no shutdown hooks, no final commit
             assertTrue(first.waitFor(30, TimeUnit.SECONDS));
+            // the newest checkpoint that survived the kill: Flink keeps one, and a newer one completed between the
+            // look and the kill removes the one seen
+            checkpoint = FlinkRunner.latestCheckpoint(checkpoints).orElse(checkpoint);
             Files.writeString(log, "\n=== killed after " + checkpoint + " ===\n", java.nio.file.StandardOpenOption.APPEND);
 
             SaeMetrics beforeRestart = lastMetrics(bootstrap).orElse(null);
@@ -217,7 +220,21 @@ class ExactlyOnceAfterKillTest {
     }
 
     /** Every committed record of a topic, read to its end with read_committed. */
+    /** Every committed record of the topic up to its last stable offset now (transactions still open: not waited). */
     static List<ConsumerRecord<byte[], byte[]>> readAll(String bootstrap, String topic) {
+        return readAll(bootstrap, topic, Duration.ZERO);
+    }
+
+    /**
+     * The same once the topic's transactions are settled: a transaction's commit markers reach the partitions after
+     * commitTransaction returns, and until then read_committed's end (the last stable offset) is before its records;
+     * this waits up to {@code settle} for it to reach the high watermark (for a topic whose producers have finished).
+     */
+    static List<ConsumerRecord<byte[], byte[]>> readAllSettled(String bootstrap, String topic) {
+        return readAll(bootstrap, topic, Duration.ofSeconds(10));
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> readAll(String bootstrap, String topic, Duration settle) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -235,13 +252,10 @@ class ExactlyOnceAfterKillTest {
                     .map(i -> new org.apache.kafka.common.TopicPartition(topic, i.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            // a transaction's commit markers reach the partitions after commitTransaction returns, and until then
-            // read_committed's end (the last stable offset) is before its records: wait a little for it to reach the
-            // high watermark (a transaction left open, as a killed producer's, keeps it behind: read to it then)
             Map<org.apache.kafka.common.TopicPartition, Long> high = highWatermarks.endOffsets(partitions);
             Map<org.apache.kafka.common.TopicPartition, Long> stable = consumer.endOffsets(partitions);
-            long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!stable.equals(high) && System.nanoTime() < settle) {
+            long settled = System.nanoTime() + settle.toNanos();
+            while (!stable.equals(high) && System.nanoTime() < settled) {
                 try {
                     Thread.sleep(50);
                 } catch (InterruptedException e) {

@@ -53,7 +53,7 @@ class WideActivationsTest {
             ProduceSummary produced = new SyntheticProducer(new SyntheticProducerConfig(RUN, bootstrap, 2L * WINDOW,
                     WINDOW, 2, DType.F32, 1, "p0", 0), features).run(ProduceProgress.NONE);
 
-            List<ConsumerRecord<byte[], byte[]>> records = ExactlyOnceAfterKillTest.readAll(bootstrap,
+            List<ConsumerRecord<byte[], byte[]>> records = ExactlyOnceAfterKillTest.readAllSettled(bootstrap,
                     Topics.activations(RUN));
             assertEquals(4, records.size(), "each window in two records");
             assertEquals(4, produced.records());

@@ -40,7 +40,7 @@ public final class BenchSaeCommand implements Callable<Integer> {
             + "matmul bound trains in 15 s)")
     Long tokens;
 
-    @Option(names = "--sweep", description = "Run the standard sweep (12 to 16 minutes on 2 cores) instead of one case")
+    @Option(names = "--sweep", description = "Run the standard sweep (11 to 16 minutes on 2 cores) instead of one case")
     boolean sweep;
 
     @Option(names = "--bare-only", description = "Skip the streamed half (no Kafka, no Flink)")
