@@ -3,6 +3,7 @@ package org.saestream.sae;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 
 import java.nio.ByteBuffer;
@@ -21,8 +22,8 @@ import java.util.stream.IntStream;
  * three to eleven did, in place, with nothing allocated but the column sums. The k-sparse backward's sampled product
  * ({@link #sampledProduct}) reads both operands in place instead of gathering rows into a temporary.
  *
- * <p>Applies to dense float32 CPU tensors ({@link #applies}); the architectures keep their DJL ops for the rest (a
- * GPU, and float64 in the gradient checks, which the float32 checks and {@code CpuKernelsTest} hold these passes
+ * <p>Applies to dense float32 CPU tensors under 2 GiB ({@link #applies}); the architectures keep their DJL ops for the
+ * rest (a GPU, a tensor too large for one Java buffer, and float64 in the gradient checks, which the float32 checks and {@code CpuKernelsTest} hold these passes
  * to). The tensors written must be contiguous, as the trainer's parameters and any matmul's result are:
  * {@code toByteBuffer(true)} hands out the memory of a contiguous tensor and a copy of any other. Deterministic
  * whatever the number of threads: rows are cut into chunks of {@link #CHUNK_ROWS} whose column sums (in double) are
@@ -37,15 +38,26 @@ final class CpuKernels {
     private CpuKernels() {
     }
 
-    /** Whether every array is a dense float32 array on the CPU (the arrays these passes read and write). */
+    /**
+     * Whether every array is a dense float32 array on the CPU that one Java buffer can address (the arrays these
+     * passes read and write).
+     */
     static boolean applies(NDArray... arrays) {
         for (NDArray a : arrays) {
             if (a.getDataType() != DataType.FLOAT32 || !Device.cpu().equals(a.getDevice())
-                    || a.getSparseFormat() != SparseFormat.DENSE) {
+                    || a.getSparseFormat() != SparseFormat.DENSE || !fitsOneBuffer(a.getShape())) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * Whether a float32 array of this shape fits one Java buffer (under 2 GiB): W_enc at d_in 4096, d_sae 131072 is
+     * exactly 2 GiB and keeps the DJL ops.
+     */
+    static boolean fitsOneBuffer(Shape shape) {
+        return shape.size() <= Integer.MAX_VALUE / Float.BYTES;
     }
 
     /** The array's own memory (a contiguous CPU tensor), as floats. */

@@ -59,12 +59,14 @@ class CpuKernelsTest {
     }
 
     @Test
-    void appliesToDenseFloat32OnTheCpuOnly() {
+    void appliesToDenseFloat32OnTheCpuUnderTwoGiB() {
         try (NDManager m = root.newSubManager()) {
             NDArray f32 = m.zeros(new Shape(2, 3));
             assertTrue(CpuKernels.applies(f32));
             assertFalse(CpuKernels.applies(f32, f32.toType(DataType.FLOAT64, false)));
         }
+        assertTrue(CpuKernels.fitsOneBuffer(new Shape(4096, 131071)));
+        assertFalse(CpuKernels.fitsOneBuffer(new Shape(4096, 131072)), "2 GiB: beyond one Java buffer");
     }
 
     @Test
