@@ -18,21 +18,21 @@ import java.util.stream.IntStream;
  * <p>Why: DJL has no in-place activation, comparison or fused ops, so each element-wise stage of a step made a fresh
  * [B, d_sae] tensor (64 MB at B 4096, d_sae 4096, its pages faulted in anew every step) and the next stage read it
  * again. A JFR profile of the bare ReLU step at d_in 512, d_sae 4096 put a fifth of its time outside the five matmuls:
- * ReLU and its mask 3%, column sums and bias adds 2%, Adam's eleven passes per parameter 7%. Here one pass does what
- * three to eleven did, in place, with nothing allocated but the column sums. The k-sparse backward's sampled product
- * ({@link #sampledProduct}) reads both operands in place instead of gathering rows into a temporary.
+ * the ReLU mask 4%, ReLU, bias adds and column sums 3%, Adam's eleven passes per parameter 7.5%. Here one pass does
+ * what three to eleven did, in place, with nothing allocated but the column sums. The k-sparse backward's sampled
+ * product ({@link #sampledProduct}) reads both operands in place instead of gathering rows into a temporary.
  *
  * <p>Applies to dense float32 CPU tensors under 2 GiB ({@link #applies}); the architectures keep their DJL ops for the
- * rest (a GPU, a tensor too large for one Java buffer, and float64 in the gradient checks, which the float32 checks and {@code CpuKernelsTest} hold these passes
- * to). The tensors written must be contiguous, as the trainer's parameters and any matmul's result are:
- * {@code toByteBuffer(true)} hands out the memory of a contiguous tensor and a copy of any other. Deterministic
- * whatever the number of threads: rows are cut into chunks of {@link #CHUNK_ROWS} whose column sums (in double) are
- * added in chunk order.
+ * rest (a GPU, a tensor too large for one Java buffer, and float64 in the gradient checks, which the float32 checks
+ * and {@code CpuKernelsTest} hold these passes to). The tensors written must be contiguous, as the trainer's
+ * parameters and any matmul's result are: {@code toByteBuffer(true)} hands out the memory of a contiguous tensor and
+ * a copy of any other. Deterministic whatever the number of threads: rows are cut into chunks of {@link #CHUNK_ROWS}
+ * whose column sums (in double) are added in chunk order.
  */
 final class CpuKernels {
     /** Rows per chunk of a row pass; each chunk keeps its own column sums. */
     static final int CHUNK_ROWS = 256;
-    /** Elements per chunk of an element-wise pass. */
+    /** Floats per chunk of a pass without column sums. */
     private static final int CHUNK_ELEMENTS = 1 << 16;
 
     private CpuKernels() {
@@ -248,11 +248,8 @@ final class CpuKernels {
             throw new IllegalArgumentException("sampled product of " + left.getShape() + " and " + right.getShape()
                     + ": rows of different widths");
         }
-        int n = ri.capacity();
-        float[] out = new float[n];
-        int chunk = Math.max(1, CHUNK_ELEMENTS / m);
-        IntStream.range(0, (n + chunk - 1) / chunk).parallel()
-                .forEach(c -> dots(l, r, ri, ci, m, c * chunk, Math.min(n, (c + 1) * chunk), out));
+        float[] out = new float[ri.capacity()];
+        inChunks(out.length, m, (from, to) -> dots(l, r, ri, ci, m, from, to, out));
         return out;
     }
 
@@ -268,7 +265,7 @@ final class CpuKernels {
         FloatBuffer wb = floats(w);
         FloatBuffer gb = floats(g);
         int d = columns(w);
-        overRowsOnly(rows(w), d, (from, to) -> {
+        inChunks(rows(w), d, (from, to) -> {
             for (int i = from; i < to; i++) {
                 int base = i * d;
                 float parallel = dot(gb, base, wb, base, d);
@@ -289,7 +286,7 @@ final class CpuKernels {
         if (frozen.length != rows(w)) {
             throw new IllegalArgumentException(frozen.length + " frozen flags for " + w.getShape() + " rows");
         }
-        overRowsOnly(rows(w), d, (from, to) -> {
+        inChunks(rows(w), d, (from, to) -> {
             for (int i = from; i < to; i++) {
                 if (frozen[i]) {
                     continue;
@@ -303,17 +300,17 @@ final class CpuKernels {
         });
     }
 
-    /** Rows [from, to) of a pass without sums. */
+    /** Items [from, to) of a pass without sums. */
     @FunctionalInterface
-    private interface RowRange {
-        void rows(int from, int to);
+    private interface Range {
+        void items(int from, int to);
     }
 
-    /** A row pass over [rows, d] in parallel chunks of about {@link #CHUNK_ELEMENTS} elements. */
-    private static void overRowsOnly(int rows, int d, RowRange pass) {
-        int chunk = Math.max(1, CHUNK_ELEMENTS / d);
-        IntStream.range(0, (rows + chunk - 1) / chunk).parallel()
-                .forEach(c -> pass.rows(c * chunk, Math.min(rows, (c + 1) * chunk)));
+    /** A pass over {@code count} items of {@code width} floats each, in parallel chunks of {@link #CHUNK_ELEMENTS}. */
+    private static void inChunks(int count, int width, Range pass) {
+        int chunk = Math.max(1, CHUNK_ELEMENTS / width);
+        IntStream.range(0, (count + chunk - 1) / chunk).parallel()
+                .forEach(c -> pass.items(c * chunk, Math.min(count, (c + 1) * chunk)));
     }
 
     /** a[aStart .. aStart + m) . b[bStart .. bStart + m), in four float sums (independent adds the CPU overlaps). */
@@ -350,7 +347,6 @@ final class CpuKernels {
         FloatBuffer mb = floats(m);
         FloatBuffer vb = floats(v);
         FloatBuffer gb = floats(g);
-        int size = pb.capacity();
         // each coefficient rounded to float32 once, as the engine rounds a scalar for a float32 tensor
         float b1 = (float) beta1;
         float b2 = (float) beta2;
@@ -359,9 +355,8 @@ final class CpuKernels {
         float step = (float) stepSize;
         float sqrtCorrection = (float) bias2Sqrt;
         float eps = (float) epsilon;
-        int chunks = (size + CHUNK_ELEMENTS - 1) / CHUNK_ELEMENTS;
-        IntStream.range(0, chunks).parallel().forEach(c -> adamRange(pb, mb, vb, gb, c * CHUNK_ELEMENTS,
-                Math.min(size, (c + 1) * CHUNK_ELEMENTS), b1, b2, oneMinusBeta1, oneMinusBeta2, step, sqrtCorrection, eps));
+        inChunks(pb.capacity(), 1, (from, to) -> adamRange(pb, mb, vb, gb, from, to, b1, b2, oneMinusBeta1,
+                oneMinusBeta2, step, sqrtCorrection, eps));
     }
 
     private static void adamRange(FloatBuffer pb, FloatBuffer mb, FloatBuffer vb, FloatBuffer gb, int from, int to,

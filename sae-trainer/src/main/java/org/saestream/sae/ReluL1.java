@@ -7,6 +7,7 @@ import org.saestream.files.SaeLensLayout;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The standard SAE (SAELens "standard"): ReLU latents and an L1 penalty weighted by decoder norms.
@@ -95,7 +96,7 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
         NDArray l1Pull = act.latentSums.mul(l1 * invB).divi(decNorms);        // [dSae]   l1/B * sum_b f_bi / ||W_dec_i||
         dWdec.addi(p.wDec().mul(l1Pull.expandDims(1)));                      // + [dSae, 1] * [dSae, dIn]
         NDArray dLatents = dXhat.matMul(p.wDec().transpose());                // [B, dOut] x [dOut, dSae] = [B, dSae]
-        Gated gated = gate(dLatents, decNorms.mul(l1 * invB), latents);       // relu' applied, + the L1 pull
+        Gated gated = gate(dLatents, decNorms.mul(l1 * invB), act);           // relu' applied, + the L1 pull
         NDArray dWenc = pre.centred().transpose().matMul(gated.dPre);         // [dIn, B] x [B, dSae] = [dIn, dSae]
         NDArray dBdec = Encoder.decoderBiasGradient(p, dXhat.sum(new int[]{0}), gated.dBenc);   // [dOut]
 
@@ -112,8 +113,9 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
      * @param latents    f = relu(pre) [B, dSae]
      * @param latentSums sum_b f_bi [dSae]
      * @param fires      #{b : f_bi > 0} [dSae]
+     * @param mask       1 where f > 0, else 0 [B, dSae]; empty where {@link CpuKernels} read it from the latents
      */
-    private record Activated(NDArray latents, NDArray latentSums, NDArray fires) {
+    private record Activated(NDArray latents, NDArray latentSums, NDArray fires, Optional<NDArray> mask) {
     }
 
     /** relu(pre) and its column sums: in one pass over pre's own memory where {@link CpuKernels} apply. */
@@ -121,10 +123,11 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
         if (CpuKernels.applies(pre)) {
             float[][] sums = CpuKernels.reluInPlace(pre);
             NDManager m = pre.getManager();
-            return new Activated(pre, m.create(sums[0]), m.create(sums[1]));
+            return new Activated(pre, m.create(sums[0]), m.create(sums[1]), Optional.empty());
         }
         NDArray latents = Activation.relu(pre);
-        return new Activated(latents, latents.sum(new int[]{0}), latents.sign().sum(new int[]{0}));
+        NDArray mask = latents.sign();
+        return new Activated(latents, latents.sum(new int[]{0}), mask.sum(new int[]{0}), Optional.of(mask));
     }
 
     /**
@@ -134,13 +137,13 @@ public record ReluL1(double l1Coefficient, long l1WarmUpSteps) implements SaeArc
     private record Gated(NDArray dPre, NDArray dBenc) {
     }
 
-    /** (dLatents + pull) where the latent fired, else 0: in place over dLatents where {@link CpuKernels} apply. */
-    private static Gated gate(NDArray dLatents, NDArray pull, NDArray latents) {
-        if (CpuKernels.applies(dLatents, latents)) {
-            float[] dBenc = CpuKernels.reluBackwardInPlace(dLatents, latents, pull.toFloatArray());
+    /** (dLatents + pull) where the latent fired, else 0, in place over dLatents ({@link CpuKernels} if they apply). */
+    private static Gated gate(NDArray dLatents, NDArray pull, Activated act) {
+        if (act.mask.isEmpty()) {
+            float[] dBenc = CpuKernels.reluBackwardInPlace(dLatents, act.latents, pull.toFloatArray());
             return new Gated(dLatents, dLatents.getManager().create(dBenc));
         }
-        NDArray dPre = dLatents.addi(pull).muli(latents.sign());              // [dSae] broadcast, then relu' = 1 if f > 0
+        NDArray dPre = dLatents.addi(pull).muli(act.mask.get());              // pull broadcast, then relu' = mask
         return new Gated(dPre, dPre.sum(new int[]{0}));
     }
 }

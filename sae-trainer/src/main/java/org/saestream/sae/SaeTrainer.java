@@ -1,5 +1,6 @@
 package org.saestream.sae;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -42,7 +43,7 @@ public final class SaeTrainer implements AutoCloseable {
     private double activationScale;
     private DriftTracker drift;
     private long resampledTotal;
-    /** Where each step's rows are copied on the CPU ({@link #stepRows}): [batchSize, rowWidth], made at the first step. */
+    /** Where a step's rows are copied on the CPU ({@link #stepRows}): [batchSize, rowWidth], made at the first step. */
     private NDArray stepRows;
     /** A pretrained SAE's activation scale until preparation converts its weights to this trainer's; 0 when fresh. */
     private double pretrainedScale;
@@ -353,7 +354,7 @@ public final class SaeTrainer implements AutoCloseable {
      */
     private NDArray stepRows(NDManager stepManager, float[] batch, int rows) {
         int width = config.rowWidth();
-        if (!CpuKernels.applies(params.wEnc())) {
+        if (!Device.cpu().equals(manager.getDevice())) {
             return stepManager.create(FloatBuffer.wrap(batch, 0, rows * width), new Shape(rows, width));
         }
         if (stepRows == null) {
